@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "logship",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "logship", targets: ["logship"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; only the client modules import them.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka",
+                       providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+
+        // Pure Swift: events, naming rules, retry classification. No I/O.
+        .target(name: "LogModel"),
+        .target(name: "Configuration", dependencies: [
+            "LogModel",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "KafkaClient", dependencies: [
+            "CRdKafka",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "ElasticClient", dependencies: [
+            "CCurl", "LogModel",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Codecs", dependencies: ["CZstd"]),
+        .target(name: "LogshipCLI", dependencies: [
+            "LogModel", "Configuration", "KafkaClient", "ElasticClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "logship", dependencies: ["LogshipCLI"]),
+
+        // Test backends: noida-db on free loopback ports, librdkafka's mock cluster.
+        .target(name: "TestSupport", dependencies: ["KafkaClient"]),
+
+        .testTarget(name: "LogModelTests", dependencies: ["LogModel"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "TestSupport"]),
+        .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "CLITests", dependencies: ["LogshipCLI", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

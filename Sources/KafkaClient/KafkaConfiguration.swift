@@ -1,0 +1,92 @@
+/// Settings shared by producer, consumer and admin handles. `properties` passes any librdkafka
+/// property through unchanged (SASL, TLS, tuning) and wins over the defaults logship sets.
+public struct KafkaConfiguration: Sendable {
+    public var brokers: [String]
+    public var clientID: String
+    public var properties: [String: String]
+
+    public init(brokers: [String], clientID: String = "logship", properties: [String: String] = [:]) {
+        self.brokers = brokers
+        self.clientID = clientID
+        self.properties = properties
+    }
+
+    /// Properties for librdkafka: defaults first, then the role's own, then the user's pass-through.
+    func merged(_ roleDefaults: [String: String]) -> [String: String] {
+        var all: [String: String] = [
+            "bootstrap.servers": brokers.joined(separator: ","),
+            "client.id": clientID,
+            // Fail fast on a dead address instead of librdkafka's silent endless retry loop.
+            "socket.connection.setup.timeout.ms": "5000",
+            "log_level": "3",
+        ]
+        for (key, value) in roleDefaults { all[key] = value }
+        for (key, value) in properties { all[key] = value }
+        return all
+    }
+}
+
+/// Producer settings: idempotent, acks=all and zstd unless overridden.
+public struct KafkaProducerConfiguration: Sendable {
+    public var kafka: KafkaConfiguration
+    /// Most messages waiting for a delivery report; `send` waits for room beyond that.
+    public var maxInFlight: Int
+    /// Partitions for topics the producer creates on first use; nil means never create.
+    public var createTopicsWithPartitions: Int?
+    public var replicationFactor: Int
+    /// librdkafka's `message.timeout.ms`; 0 = never give up on a message (the agent's choice).
+    public var messageTimeoutMs: Int
+
+    public init(kafka: KafkaConfiguration, maxInFlight: Int = 100_000,
+                createTopicsWithPartitions: Int? = nil, replicationFactor: Int = -1,
+                messageTimeoutMs: Int = 300_000) {
+        self.kafka = kafka
+        self.maxInFlight = maxInFlight
+        self.createTopicsWithPartitions = createTopicsWithPartitions
+        self.replicationFactor = replicationFactor
+        self.messageTimeoutMs = messageTimeoutMs
+    }
+
+    var librdkafkaProperties: [String: String] {
+        kafka.merged([
+            "enable.idempotence": "true",
+            "acks": "all",
+            "compression.type": "zstd",
+            "linger.ms": "5",
+            "message.timeout.ms": String(messageTimeoutMs),
+            "queue.buffering.max.messages": String(max(maxInFlight, 1000)),
+        ])
+    }
+}
+
+/// Consumer settings: a group, manual commits, eager assignor by default (see DESIGN.md: the
+/// test backend lacks cooperative-sticky).
+public struct KafkaConsumerConfiguration: Sendable {
+    public var kafka: KafkaConfiguration
+    public var groupID: String
+    public var autoOffsetReset: String
+    public var assignor: String
+    public var sessionTimeoutMs: Int
+
+    public init(kafka: KafkaConfiguration, groupID: String, autoOffsetReset: String = "earliest",
+                assignor: String = "range,roundrobin", sessionTimeoutMs: Int = 10_000) {
+        self.kafka = kafka
+        self.groupID = groupID
+        self.autoOffsetReset = autoOffsetReset
+        self.assignor = assignor
+        self.sessionTimeoutMs = sessionTimeoutMs
+    }
+
+    var librdkafkaProperties: [String: String] {
+        kafka.merged([
+            "group.id": groupID,
+            "enable.auto.commit": "false",
+            "enable.auto.offset.store": "false",
+            "auto.offset.reset": autoOffsetReset,
+            "partition.assignment.strategy": assignor,
+            "session.timeout.ms": String(sessionTimeoutMs),
+            "heartbeat.interval.ms": String(max(sessionTimeoutMs / 5, 100)),
+            "topic.metadata.refresh.interval.ms": "5000",
+        ])
+    }
+}

@@ -1,0 +1,192 @@
+import CRdKafka
+import Foundation
+import Synchronization
+
+/// Hooks run on the consumer's polling thread during a rebalance. `onRevoke` runs *before* the
+/// partitions are released, so a caller can finish or abandon its batch and commit what is done.
+public struct RebalanceHooks: Sendable {
+    public var onAssign: @Sendable ([TopicPartition]) -> Void
+    public var onRevoke: @Sendable ([TopicPartition]) -> Void
+
+    public init(onAssign: @escaping @Sendable ([TopicPartition]) -> Void = { _ in },
+                onRevoke: @escaping @Sendable ([TopicPartition]) -> Void = { _ in }) {
+        self.onAssign = onAssign
+        self.onRevoke = onRevoke
+    }
+}
+
+/// A member of a consumer group with manual offset commits. Polling, synchronous commits and
+/// close block: call them from one dedicated thread, or use the async forms, which run them on the
+/// consumer's own executor.
+public final class KafkaConsumer: @unchecked Sendable {
+    let handle: OpaquePointer
+    private let rebalance: RebalanceBox
+    private let executor = BlockingExecutor(label: "logship.kafka.consumer")
+    private let closed = Atomic<Bool>(false)
+    public let groupID: String
+
+    public init(_ configuration: KafkaConsumerConfiguration, hooks: RebalanceHooks = RebalanceHooks()) throws {
+        groupID = configuration.groupID
+        let box = RebalanceBox(hooks: hooks)
+        rebalance = box
+        handle = try RDKafka.makeHandle(RD_KAFKA_CONSUMER, properties: configuration.librdkafkaProperties) { conf in
+            rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(box).toOpaque())
+            rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
+        }
+        // Route the main queue to the consumer queue so one poll serves everything.
+        rd_kafka_poll_set_consumer(handle)
+    }
+
+    deinit {
+        closeBlocking()
+        rd_kafka_destroy(handle)
+    }
+
+    /// Subscribes to topics; a name starting with `^` is a regular expression
+    /// (`^logs\..*` picks up new service topics as they appear).
+    public func subscribe(_ topics: [String]) throws {
+        let list = RDKafka.makeList(topics.map { TopicPartition($0, RD_KAFKA_PARTITION_UA) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_subscribe(handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "cannot subscribe to \(topics)") }
+    }
+
+    /// Reads up to `maxMessages`, waiting at most `timeoutMs` for the first one. Blocking.
+    public func pollBatch(maxMessages: Int, timeoutMs: Int32) throws -> [KafkaMessage] {
+        var messages: [KafkaMessage] = []
+        var wait = timeoutMs
+        while messages.count < maxMessages {
+            guard let pointer = rd_kafka_consumer_poll(handle, wait) else { break }
+            defer { rd_kafka_message_destroy(pointer) }
+            wait = 0
+            let err = pointer.pointee.err
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                messages.append(RDKafka.message(pointer))
+            } else if err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                continue
+            } else if err == RD_KAFKA_RESP_ERR__FATAL {
+                throw KafkaError(err, "consumer of group \(groupID) hit a fatal error")
+            } else if !messages.isEmpty {
+                break
+            } else if !KafkaError.retriableCodes.contains(err.rawValue) {
+                let detail = pointer.pointee.payload.map {
+                    String(decoding: UnsafeRawBufferPointer(start: $0, count: pointer.pointee.len), as: UTF8.self)
+                } ?? ""
+                throw KafkaError(err, "consumer of group \(groupID): \(detail)")
+            }
+        }
+        return messages
+    }
+
+    public func poll(maxMessages: Int, timeoutMs: Int32) async throws -> [KafkaMessage] {
+        try await executor.run { try self.pollBatch(maxMessages: maxMessages, timeoutMs: timeoutMs) }
+    }
+
+    /// Commits explicit offsets: each value is the *next* offset to read (last processed + 1).
+    public func commitBlocking(_ offsets: [TopicPartition: Int64], async: Bool = false) throws {
+        guard !offsets.isEmpty else { return }
+        let list = RDKafka.makeList(offsets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_commit(handle, list, async ? 1 : 0)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "commit for group \(groupID) failed") }
+        if !async {
+            for (tp, _, partErr) in RDKafka.read(list) where partErr != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw KafkaError(partErr, "commit for group \(groupID) on \(tp) failed")
+            }
+        }
+    }
+
+    public func commit(_ offsets: [TopicPartition: Int64]) async throws {
+        try await executor.run { try self.commitBlocking(offsets) }
+    }
+
+    /// The group's committed offsets for these partitions; nil where nothing was committed.
+    public func committed(_ partitions: [TopicPartition], timeoutMs: Int32 = 10_000) throws -> [TopicPartition: Int64?] {
+        let list = RDKafka.makeList(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_committed(handle, list, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "cannot read committed offsets of \(groupID)") }
+        var result: [TopicPartition: Int64?] = [:]
+        for (tp, offset, _) in RDKafka.read(list) { result[tp] = offset >= 0 ? offset : nil }
+        return result
+    }
+
+    /// Partitions currently assigned to this member.
+    public func assignment() throws -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let err = rd_kafka_assignment(handle, &list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError(err, "cannot read assignment") }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return RDKafka.read(list).map(\.0).sorted()
+    }
+
+    /// Stops fetching from partitions (the group membership stays); `resume` restarts it.
+    public func pause(_ partitions: [TopicPartition]) throws {
+        try pauseResume(partitions, pause: true)
+    }
+
+    public func resume(_ partitions: [TopicPartition]) throws {
+        try pauseResume(partitions, pause: false)
+    }
+
+    private func pauseResume(_ partitions: [TopicPartition], pause: Bool) throws {
+        guard !partitions.isEmpty else { return }
+        let list = RDKafka.makeList(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = pause ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, pause ? "pause failed" : "resume failed") }
+    }
+
+    /// Moves the fetch position of an assigned partition.
+    public func seek(_ tp: TopicPartition, to offset: Int64, timeoutMs: Int32 = 10_000) throws {
+        let list = RDKafka.makeList([(tp, offset)])
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        if let error = rd_kafka_seek_partitions(handle, list, timeoutMs) {
+            throw KafkaError(rdError: error, "seek \(tp) to \(offset)")
+        }
+        for (_, _, partErr) in RDKafka.read(list) where partErr != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(partErr, "seek \(tp) to \(offset)")
+        }
+    }
+
+    /// Leaves the group (running the revoke hook first). Blocking; safe to call twice.
+    public func closeBlocking() {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        rd_kafka_consumer_close(handle)
+    }
+
+    public func close() async {
+        _ = try? await executor.run { self.closeBlocking() }
+    }
+}
+
+final class RebalanceBox: Sendable {
+    let hooks: RebalanceHooks
+    init(hooks: RebalanceHooks) { self.hooks = hooks }
+}
+
+private func rebalanceCallback(_ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t,
+                               _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+                               _ opaque: UnsafeMutableRawPointer?) {
+    guard let rk, let partitions, let opaque else { return }
+    let box = Unmanaged<RebalanceBox>.fromOpaque(opaque).takeUnretainedValue()
+    let tps = RDKafka.read(partitions).map(\.0).sorted()
+    let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+    switch err {
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        if cooperative {
+            if let error = rd_kafka_incremental_assign(rk, partitions) { rd_kafka_error_destroy(error) }
+        } else {
+            rd_kafka_assign(rk, partitions)
+        }
+        box.hooks.onAssign(tps)
+    default:
+        // Revoke (or lost): the caller commits what is done before the partitions go.
+        box.hooks.onRevoke(tps)
+        if cooperative {
+            if let error = rd_kafka_incremental_unassign(rk, partitions) { rd_kafka_error_destroy(error) }
+        } else {
+            rd_kafka_assign(rk, nil)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import CRdKafka
+
+/// librdkafka's in-process mock cluster: N brokers on loopback that other clients, in this
+/// process or another, reach through `bootstrapServers`. For fault tests: brokers down/up,
+/// leader moves, injected errors. It lacks ListGroups and offsets-for-times, and refuses
+/// CreateTopics over the protocol, so topics are made with `createTopic`.
+public final class KafkaMockCluster: @unchecked Sendable {
+    private let host: OpaquePointer
+    private let cluster: OpaquePointer
+    public let brokerCount: Int
+    public let bootstrapServers: String
+
+    public init(brokers: Int) throws {
+        host = try RDKafka.makeHandle(RD_KAFKA_PRODUCER, properties: ["log_level": "2"])
+        guard let cluster = rd_kafka_mock_cluster_new(host, Int32(brokers)) else {
+            rd_kafka_destroy(host)
+            throw KafkaError.client("cannot start a mock cluster of \(brokers) brokers")
+        }
+        self.cluster = cluster
+        brokerCount = brokers
+        bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+    }
+
+    deinit {
+        rd_kafka_mock_cluster_destroy(cluster)
+        rd_kafka_destroy(host)
+    }
+
+    public func createTopic(_ name: String, partitions: Int, replicationFactor: Int) throws {
+        let err = rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(replicationFactor))
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "mock cluster: create topic \(name)") }
+    }
+
+    /// Broker ids run from 1 to `brokerCount`.
+    public func setBrokerDown(_ id: Int32) throws {
+        let err = rd_kafka_mock_broker_set_down(cluster, id)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "mock cluster: broker \(id) down") }
+    }
+
+    public func setBrokerUp(_ id: Int32) throws {
+        let err = rd_kafka_mock_broker_set_up(cluster, id)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "mock cluster: broker \(id) up") }
+    }
+
+    public func setPartitionLeader(_ topic: String, partition: Int32, broker: Int32) throws {
+        let err = rd_kafka_mock_partition_set_leader(cluster, topic, partition, broker)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "mock cluster: move leader of \(topic)[\(partition)]") }
+    }
+
+    /// Adds round-trip delay to one broker, in milliseconds.
+    public func setBrokerRTT(_ id: Int32, ms: Int) throws {
+        let err = rd_kafka_mock_broker_set_rtt(cluster, id, Int32(ms))
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "mock cluster: RTT on broker \(id)") }
+    }
+}

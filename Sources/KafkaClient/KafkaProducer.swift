@@ -1,0 +1,186 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+public typealias DeliveryHandler = @Sendable (Result<DeliveryReport, KafkaError>) -> Void
+
+/// An idempotent producer (acks=all, zstd by default). Every message gets its own delivery
+/// report, so callers know exactly what Kafka acknowledged. The number of unacknowledged
+/// messages is bounded: `enqueue` blocks and `send` suspends when the bound is reached.
+public final class KafkaProducer: @unchecked Sendable {
+    let handle: OpaquePointer
+    private let deliveries: DeliveryRouter
+    private let limiter: InFlightLimiter
+    private let configuration: KafkaProducerConfiguration
+    private let executor = BlockingExecutor(label: "logship.kafka.producer")
+    private let knownTopics = Mutex(Set<String>())
+    private let pollThread: Thread
+    private let running = SharedFlag()
+    private let logger: Logger
+
+    public init(_ configuration: KafkaProducerConfiguration, logger: Logger = Logger(label: "logship.kafka")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let router = DeliveryRouter()
+        deliveries = router
+        limiter = InFlightLimiter(limit: configuration.maxInFlight)
+        handle = try RDKafka.makeHandle(RD_KAFKA_PRODUCER, properties: configuration.librdkafkaProperties) { conf in
+            rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(router).toOpaque())
+            rd_kafka_conf_set_dr_msg_cb(conf, deliveryCallback)
+        }
+        // Delivery reports are served by a dedicated thread, never by the cooperative pool.
+        let handleRef = HandleRef(pointer: handle)
+        let running = self.running
+        pollThread = Thread {
+            while running.load() {
+                rd_kafka_poll(handleRef.pointer, 100)
+            }
+        }
+        pollThread.name = "logship-kafka-producer-poll"
+        pollThread.start()
+    }
+
+    /// Messages handed to librdkafka and not yet reported delivered or failed.
+    public var inFlight: Int { limiter.inFlight }
+
+    /// Queues one message and returns at once; `onDelivery` runs on the producer's poll thread.
+    /// Blocks the calling thread while the in-flight bound is reached: call from a dedicated thread.
+    public func enqueue(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [],
+                        partition: Int32 = -1, timestampMs: Int64 = 0,
+                        onDelivery: @escaping DeliveryHandler) throws {
+        try ensureTopic(topic)
+        limiter.acquireBlocking()
+        do {
+            try produce(topic: topic, key: key, value: value, headers: headers, partition: partition,
+                        timestampMs: timestampMs, onDelivery: onDelivery)
+        } catch {
+            limiter.release()
+            throw error
+        }
+    }
+
+    /// Sends one message and waits for its delivery report.
+    @discardableResult
+    public func send(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [],
+                     partition: Int32 = -1, timestampMs: Int64 = 0) async throws -> DeliveryReport {
+        if !knownTopics.withLock({ $0.contains(topic) }) {
+            try await executor.run { try self.ensureTopic(topic) }
+        }
+        await limiter.acquire()
+        return try await withCheckedThrowingContinuation { continuation in
+            do {
+                try produce(topic: topic, key: key, value: value, headers: headers, partition: partition,
+                            timestampMs: timestampMs) { continuation.resume(with: $0) }
+            } catch {
+                limiter.release()
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    private func produce(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader],
+                         partition: Int32, timestampMs: Int64, onDelivery: @escaping DeliveryHandler) throws {
+        let limiter = self.limiter
+        let id = deliveries.register { result in
+            limiter.release()
+            onDelivery(result)
+        }
+        let hdrs: OpaquePointer? = headers.isEmpty ? nil : rd_kafka_headers_new(headers.count)
+        for header in headers {
+            _ = header.value.withUnsafeBytes { rd_kafka_header_add(hdrs, header.key, -1, $0.baseAddress, $0.count) }
+        }
+        while true {
+            let err = value.withUnsafeBytes { valueBytes in
+                withKey(key) { keyPointer, keyLength in
+                    logship_produce(handle, topic, partition, keyPointer, keyLength, valueBytes.baseAddress,
+                                    valueBytes.count, hdrs, timestampMs, UnsafeMutableRawPointer(bitPattern: id))
+                }
+            }
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            // librdkafka's own queue is full: wait for reports to drain it rather than fail.
+            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL { Thread.sleep(forTimeInterval: 0.01); continue }
+            if let hdrs { rd_kafka_headers_destroy(hdrs) }
+            deliveries.discard(id)
+            throw KafkaError(err, "cannot produce to topic \(topic)")
+        }
+    }
+
+    private func withKey<R>(_ key: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
+        guard let key else { return body(nil, 0) }
+        return key.withUnsafeBytes { body($0.baseAddress, $0.count) }
+    }
+
+    /// Creates the topic with the configured partitions the first time it is used.
+    private func ensureTopic(_ topic: String) throws {
+        guard let partitions = configuration.createTopicsWithPartitions,
+              !knownTopics.withLock({ $0.contains(topic) }) else { return }
+        try KafkaAdmin.createTopic(on: handle, name: topic, partitions: partitions,
+                                   replicationFactor: configuration.replicationFactor, timeoutMs: 10_000,
+                                   ignoreExisting: true)
+        _ = knownTopics.withLock { $0.insert(topic) }
+    }
+
+    /// Waits until every queued message has a delivery report, or the deadline passes.
+    public func flush(timeout: Duration) async throws {
+        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let err = try await executor.run { rd_kafka_flush(self.handle, ms) }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(err, "flush: \(inFlight) messages still unacknowledged after \(timeout)")
+        }
+    }
+
+    /// Blocking flush for dedicated threads and shutdown paths.
+    public func flushBlocking(timeoutMs: Int32) -> Bool {
+        rd_kafka_flush(handle, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
+    deinit {
+        running.store(false)
+        while !pollThread.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        rd_kafka_destroy(handle)
+    }
+}
+
+/// Maps librdkafka's per-message opaque (a number) back to the caller's completion handler.
+final class DeliveryRouter: Sendable {
+    private struct State {
+        var nextID: UInt = 1
+        var handlers: [UInt: DeliveryHandler] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    func register(_ handler: @escaping DeliveryHandler) -> UInt {
+        state.withLock { state in
+            let id = state.nextID
+            state.nextID &+= 1
+            if state.nextID == 0 { state.nextID = 1 }
+            state.handlers[id] = handler
+            return id
+        }
+    }
+
+    func discard(_ id: UInt) {
+        _ = state.withLock { $0.handlers.removeValue(forKey: id) }
+    }
+
+    func complete(_ id: UInt, _ result: Result<DeliveryReport, KafkaError>) {
+        let handler = state.withLock { $0.handlers.removeValue(forKey: id) }
+        handler?(result)
+    }
+}
+
+private func deliveryCallback(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?,
+                              _ opaque: UnsafeMutableRawPointer?) {
+    guard let message, let opaque else { return }
+    let router = Unmanaged<DeliveryRouter>.fromOpaque(opaque).takeUnretainedValue()
+    let raw = message.pointee
+    let id = UInt(bitPattern: raw._private)
+    let topic = raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+    if raw.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+        router.complete(id, .success(DeliveryReport(topic: topic, partition: raw.partition, offset: raw.offset)))
+    } else {
+        router.complete(id, .failure(KafkaError(raw.err, "delivery to \(topic) failed")))
+    }
+}

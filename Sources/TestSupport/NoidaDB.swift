@@ -1,0 +1,116 @@
+import Foundation
+import Synchronization
+
+/// A noida-db server (Kafka protocol + Elasticsearch API) on free loopback ports with a fresh
+/// data directory, started for one test or script and stopped by its own pid. The packaged
+/// binary is run directly, so the pid is the server's and nothing outlives `stop()`.
+public final class NoidaDB: @unchecked Sendable {
+    public let kafkaPort: Int
+    public let elasticsearchPort: Int
+    public let dataDir: URL
+    private var process: Process?
+    private let logURL: URL
+
+    public var kafkaBootstrap: String { "127.0.0.1:\(kafkaPort)" }
+    public var elasticsearchURL: String { "http://127.0.0.1:\(elasticsearchPort)" }
+    public var pid: Int32? { process?.processIdentifier }
+
+    public init(dataDir: URL? = nil) throws {
+        kafkaPort = try FreePort.next()
+        var esPort = try FreePort.next()
+        while esPort == kafkaPort { esPort = try FreePort.next() }
+        elasticsearchPort = esPort
+        self.dataDir = dataDir ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("logship-noida-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: self.dataDir, withIntermediateDirectories: true)
+        logURL = self.dataDir.appendingPathComponent("noida.log")
+    }
+
+    /// Starts a server and waits until both protocols answer.
+    public static func start() throws -> NoidaDB {
+        let server = try NoidaDB()
+        try server.start()
+        return server
+    }
+
+    public func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.binary())
+        process.arguments = ["start", "--only", "kafka,elasticsearch",
+                             "--kafka-port", String(kafkaPort), "--elasticsearch-port", String(elasticsearchPort),
+                             "--data-dir", dataDir.path]
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logURL)
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        BackendRegistry.shared.add(process.processIdentifier)
+        try waitUntil(timeout: 30, "noida-db on ports \(kafkaPort)/\(elasticsearchPort) (log: \(logURL.path))") {
+            guard process.isRunning else {
+                throw TestBackendError("noida-db exited: \((try? String(contentsOf: logURL, encoding: .utf8)) ?? "")")
+            }
+            return FreePort.isListening(kafkaPort) && FreePort.isListening(elasticsearchPort)
+        }
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 10 s); data stays for a `start()` again.
+    public func stop() {
+        guard let process else { return }
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        BackendRegistry.shared.remove(process.processIdentifier)
+        self.process = nil
+    }
+
+    /// Kills the server without warning, as a crash would.
+    public func crash() {
+        guard let process else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        BackendRegistry.shared.remove(process.processIdentifier)
+        self.process = nil
+    }
+
+    /// Stops the server and removes its data directory.
+    public func destroy() {
+        stop()
+        try? FileManager.default.removeItem(at: dataDir)
+    }
+
+    deinit { destroy() }
+
+    /// The packaged noida-db binary: `NOIDA_DB_BIN`, else the one inside the pip package.
+    public static func binary() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["NOIDA_DB_BIN"] { return path }
+        let found = try Subprocess.run("python3", ["-c",
+            "import noida_db, os; print(os.path.join(os.path.dirname(noida_db.__file__), 'noida-db'))"])
+        let path = found.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard found.status == 0, FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestBackendError("noida-db is not installed (pip install noida-db); run cluster/bootstrap")
+        }
+        return path
+    }
+}
+
+/// Kills every backend still running when the test process exits, even after a failed test.
+final class BackendRegistry: Sendable {
+    static let shared = BackendRegistry()
+    private let pids = Mutex(Set<Int32>())
+
+    private init() {
+        atexit {
+            for pid in BackendRegistry.shared.pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+        }
+    }
+
+    func add(_ pid: Int32) { _ = pids.withLock { $0.insert(pid) } }
+    func remove(_ pid: Int32) { _ = pids.withLock { $0.remove(pid) } }
+}

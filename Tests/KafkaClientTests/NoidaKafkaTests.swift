@@ -1,0 +1,82 @@
+import Foundation
+import KafkaClient
+import Synchronization
+import Testing
+import TestSupport
+
+/// Producer, consumer group and admin against a real Kafka-protocol server (noida-db), checked
+/// against what Python confluent-kafka reports for the same group and topic.
+@Suite(.serialized) struct NoidaKafkaTests {
+    @Test func producesConsumesInGroupAndAgreesWithConfluentKafka() async throws {
+        let server = try NoidaDB.start()
+        defer { server.destroy() }
+        let kafka = KafkaConfiguration(brokers: [server.kafkaBootstrap])
+        let topic = "it.orders"
+        let admin = try KafkaAdmin(kafka)
+        try admin.createTopic(topic, partitions: 6)
+        #expect(try admin.metadata(topic: topic).topics.first?.partitions.count == 6)
+
+        // 10,000 messages with timestamps one millisecond apart, so offsets-for-time has an answer.
+        let baseTime: Int64 = 1_700_000_000_000
+        let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 2_000))
+        let delivered = Mutex<[String: Int]>([:])
+        for index in 0..<10_000 {
+            try producer.enqueue(topic: topic, key: Array("key-\(index % 97)".utf8), value: Array("message \(index)".utf8),
+                                 timestampMs: baseTime + Int64(index)) { result in
+                if case .success(let report) = result {
+                    delivered.withLock { $0["\(report.partition)/\(report.offset)", default: 0] += 1 }
+                }
+            }
+        }
+        try await producer.flush(timeout: .seconds(30))
+        #expect(delivered.withLock { $0.count } == 10_000)
+        #expect(delivered.withLock { $0.values.allSatisfy { $0 == 1 } })
+
+        // Two members of one group split the six partitions and read everything.
+        let group = "it-group"
+        let config = KafkaConsumerConfiguration(kafka: kafka, groupID: group, sessionTimeoutMs: 6_000)
+        let first = try KafkaConsumer(config)
+        let second = try KafkaConsumer(config)
+        try first.subscribe(["^it\\..*"])
+        try second.subscribe([topic])
+        var seen = Set<String>()
+        var lastOffsets: [TopicPartition: Int64] = [:]
+        try waitUntil(timeout: 90, interval: 0, "both members to own partitions and all 10,000 messages read") {
+            for consumer in [first, second] {
+                let batch = try consumer.pollBatch(maxMessages: 1_000, timeoutMs: 100)
+                var commit: [TopicPartition: Int64] = [:]
+                for message in batch {
+                    seen.insert("\(message.partition)/\(message.offset)")
+                    commit[message.topicPartition] = max(commit[message.topicPartition] ?? 0, message.offset + 1)
+                }
+                try consumer.commitBlocking(commit)
+                lastOffsets.merge(commit) { max($0, $1) }
+            }
+            let a = try first.assignment(), b = try second.assignment()
+            return seen.count == 10_000 && !a.isEmpty && !b.isEmpty
+        }
+        let firstOwns = Set(try first.assignment()), secondOwns = Set(try second.assignment())
+        #expect(firstOwns.isDisjoint(with: secondOwns))
+        #expect(firstOwns.union(secondOwns) == Set((0..<6).map { TopicPartition(topic, $0) }))
+        #expect(seen == Set(delivered.withLock { Array($0.keys) }))
+
+        // Our admin view against confluent-kafka's for the same group and topic.
+        let partitions = (0..<6).map { TopicPartition(topic, Int32($0)) }
+        let committed = try admin.committedOffsets(group: group, partitions: partitions)
+        let probeTime = baseTime + 5_000
+        let forTime = try admin.offsetsForTimes(partitions, timestampMs: probeTime)
+        let python = try ConfluentKafkaProbe.describe(bootstrap: server.kafkaBootstrap, group: group, topic: topic,
+                                                      partitions: 6, timestampMs: probeTime)
+        for tp in partitions {
+            let p = String(tp.partition)
+            let marks = try admin.watermarks(tp)
+            #expect(committed[tp]! == python.committed[p], "committed offset of \(tp)")
+            #expect(committed[tp]! == lastOffsets[tp], "committed offset of \(tp) is what the members committed")
+            #expect(marks.low == python.low[p] && marks.high == python.high[p], "watermarks of \(tp)")
+            #expect(forTime[tp] == python.forTime[p], "offset for time on \(tp)")
+        }
+        #expect(partitions.reduce(Int64(0)) { $0 + (try! admin.watermarks($1)).high } == 10_000)
+        first.closeBlocking()
+        second.closeBlocking()
+    }
+}
