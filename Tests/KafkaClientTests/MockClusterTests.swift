@@ -1,0 +1,69 @@
+import Foundation
+import KafkaClient
+import Synchronization
+import Testing
+import TestSupport
+
+/// Broker faults on librdkafka's mock cluster: three brokers, one taken down mid-stream.
+@Suite(.serialized) struct MockClusterTests {
+    @Test func everyMessageDeliveredExactlyOnceWhileABrokerIsDownAndBack() async throws {
+        let cluster = try KafkaMockCluster(brokers: 3)
+        try cluster.createTopic("fault.test", partitions: 3, replicationFactor: 3)
+        let kafka = KafkaConfiguration(brokers: [cluster.bootstrapServers])
+        let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 500, messageTimeoutMs: 0))
+        let reports = Mutex<[Int: Int]>([:])
+        let failures = Mutex(0)
+        let total = 6_000
+        let writer = Thread {
+            for index in 0..<total {
+                try? producer.enqueue(topic: "fault.test", key: nil, value: Array("m\(index)".utf8)) { result in
+                    switch result {
+                    case .success: reports.withLock { $0[index, default: 0] += 1 }
+                    case .failure: failures.withLock { $0 += 1 }
+                    }
+                }
+            }
+        }
+        writer.start()
+        try waitUntil(timeout: 30, "1,000 deliveries before the fault") { reports.withLock { $0.count } >= 1_000 }
+        try cluster.setBrokerDown(1)
+        // Partitions led by broker 1 stall; the producer fills its in-flight bound and waits.
+        try waitUntil(timeout: 30, "the producer to stall at its bound") { producer.inFlight == 500 }
+        try cluster.setBrokerUp(1)
+        try waitUntil(timeout: 60, "the writer to finish") { writer.isFinished }
+        try await producer.flush(timeout: .seconds(60))
+        #expect(failures.withLock { $0 } == 0)
+        #expect(reports.withLock { $0.count } == total)
+        #expect(reports.withLock { $0.values.allSatisfy { $0 == 1 } })
+
+        // The log holds each message once: the idempotent producer did not duplicate on retry.
+        let admin = try KafkaAdmin(kafka)
+        let stored = try (0..<3).reduce(Int64(0)) { $0 + (try admin.watermarks(TopicPartition("fault.test", Int32($1)))).high }
+        #expect(stored == Int64(total))
+        #expect(producer.inFlight == 0)
+    }
+
+    @Test func inFlightBoundHoldsWhileEveryBrokerIsDown() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic("bound.test", partitions: 1, replicationFactor: 1)
+        let kafka = KafkaConfiguration(brokers: [cluster.bootstrapServers])
+        let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 50, messageTimeoutMs: 0))
+        try await producer.send(topic: "bound.test", key: nil, value: Array("warm-up".utf8))
+        try cluster.setBrokerDown(1)
+        let delivered = Mutex(0)
+        let writer = Thread {
+            for index in 0..<200 {
+                try? producer.enqueue(topic: "bound.test", key: nil, value: Array("m\(index)".utf8)) { result in
+                    if case .success = result { delivered.withLock { $0 += 1 } }
+                }
+            }
+        }
+        writer.start()
+        try waitUntil(timeout: 10, "the in-flight bound to be reached") { producer.inFlight == 50 }
+        #expect(producer.inFlight == 50)
+        #expect(!writer.isFinished, "enqueue must block at the bound instead of growing memory")
+        try cluster.setBrokerUp(1)
+        try waitUntil(timeout: 30, "all 200 delivered") { delivered.withLock { $0 } == 200 }
+        #expect(producer.inFlight == 0)
+    }
+}
