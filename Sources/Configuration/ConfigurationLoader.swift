@@ -1,0 +1,197 @@
+import Foundation
+import Yams
+
+/// Loads `logship.yml`, applies `LOGSHIP_*` environment overrides, and validates the result.
+/// Every problem is reported at once, each with its key path.
+public enum ConfigurationLoader {
+    /// Environment variables that override config keys (documented in the README).
+    public static let environmentKeys: [(variable: String, key: String)] = [
+        ("LOGSHIP_KAFKA_BROKERS", "kafka.brokers (comma-separated)"),
+        ("LOGSHIP_KAFKA_PARTITIONS", "kafka.partitions"),
+        ("LOGSHIP_ES_URL", "elasticsearch.url"),
+        ("LOGSHIP_ES_USERNAME", "elasticsearch.username"),
+        ("LOGSHIP_ES_PASSWORD", "elasticsearch.password"),
+        ("LOGSHIP_ES_API_KEY", "elasticsearch.api_key"),
+        ("LOGSHIP_AGENT_DATA_DIR", "agent.data_dir"),
+        ("LOGSHIP_INDEXER_GROUP", "indexer.group"),
+        ("LOGSHIP_COORDINATOR_LISTEN", "coordinator.listen"),
+        ("LOGSHIP_COORDINATOR_TOKEN", "coordinator.token"),
+    ]
+
+    /// Loads a file; a missing path with `optional` gives the defaults (plus environment).
+    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> LogshipConfiguration {
+        guard let path else { return try parse("", source: "defaults", environment: environment) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(source: path, problems: [ConfigurationProblem(path: "(file)", message: "cannot read \(path)")])
+        }
+        return try parse(String(decoding: data, as: UTF8.self), source: path, environment: environment)
+    }
+
+    public static func parse(_ yaml: String, source: String = "logship.yml",
+                             environment: [String: String] = [:]) throws -> LogshipConfiguration {
+        var reader = ConfigurationReader()
+        let tree: Any?
+        do {
+            tree = try Yams.load(yaml: yaml)
+        } catch {
+            throw ConfigurationError(source: source, problems: [ConfigurationProblem(path: "(yaml)", message: "\(error)")])
+        }
+        var config = LogshipConfiguration()
+        if let root = reader.mapping(tree, "", known: ["kafka", "elasticsearch", "agent", "indexer", "detector", "coordinator", "services"]) {
+            readKafka(root["kafka"], into: &config.kafka, &reader)
+            readElasticsearch(root["elasticsearch"], into: &config.elasticsearch, &reader)
+            readAgent(root["agent"], into: &config.agent, &reader)
+            readIndexer(root["indexer"], into: &config.indexer, &reader)
+            readDetector(root["detector"], into: &config.detector, &reader)
+            readCoordinator(root["coordinator"], into: &config.coordinator, &reader)
+            readServices(root["services"], into: &config.services, &reader)
+        }
+        applyEnvironment(environment, to: &config, &reader)
+        guard reader.problems.isEmpty else {
+            throw ConfigurationError(source: source, problems: reader.problems.sorted { $0.path < $1.path })
+        }
+        return config
+    }
+
+    static func readKafka(_ node: Any?, into kafka: inout LogshipConfiguration.Kafka, _ r: inout ConfigurationReader) {
+        guard let map = r.mapping(node, "kafka", known: ["brokers", "partitions", "replication_factor", "properties", "assignor"]) else { return }
+        if let brokers = r.strings(map["brokers"], "kafka.brokers") {
+            if brokers.isEmpty { r.problem("kafka.brokers", "needs at least one host:port") }
+            for (index, broker) in brokers.enumerated() { _ = r.hostPort(broker, "kafka.brokers[\(index)]") }
+            kafka.brokers = brokers
+        }
+        kafka.partitions = r.int(map["partitions"], "kafka.partitions", min: 1) ?? kafka.partitions
+        kafka.replicationFactor = r.int(map["replication_factor"], "kafka.replication_factor", min: -1) ?? kafka.replicationFactor
+        kafka.properties = r.stringMap(map["properties"], "kafka.properties") ?? kafka.properties
+        kafka.assignor = r.string(map["assignor"], "kafka.assignor") ?? kafka.assignor
+    }
+
+    static func readElasticsearch(_ node: Any?, into es: inout LogshipConfiguration.Elasticsearch, _ r: inout ConfigurationReader) {
+        guard let map = r.mapping(node, "elasticsearch", known: ["url", "username", "password", "api_key", "timeout"]) else { return }
+        es.url = r.url(map["url"], "elasticsearch.url") ?? es.url
+        es.username = r.string(map["username"], "elasticsearch.username") ?? es.username
+        es.password = r.string(map["password"], "elasticsearch.password") ?? es.password
+        es.apiKey = r.string(map["api_key"], "elasticsearch.api_key") ?? es.apiKey
+        es.timeoutMs = r.durationMs(map["timeout"], "elasticsearch.timeout") ?? es.timeoutMs
+    }
+
+    static func readAgent(_ node: Any?, into agent: inout LogshipConfiguration.Agent, _ r: inout ConfigurationReader) {
+        guard let map = r.mapping(node, "agent", known: ["data_dir", "inputs", "max_line_bytes", "metrics_listen", "mask_patterns"]) else { return }
+        agent.dataDir = r.string(map["data_dir"], "agent.data_dir") ?? agent.dataDir
+        agent.maxLineBytes = r.int(map["max_line_bytes"], "agent.max_line_bytes", min: 256) ?? agent.maxLineBytes
+        agent.metricsListen = r.hostPort(map["metrics_listen"], "agent.metrics_listen") ?? agent.metricsListen
+        if let patterns = r.strings(map["mask_patterns"], "agent.mask_patterns") {
+            for (index, pattern) in patterns.enumerated() where (try? NSRegularExpression(pattern: pattern)) == nil {
+                r.problem("agent.mask_patterns[\(index)]", "not a valid regular expression: \(pattern)")
+            }
+            agent.maskPatterns = patterns
+        }
+        guard let inputs = map["inputs"] else { return }
+        guard let list = inputs as? [Any] else {
+            r.problem("agent.inputs", "expected a list of inputs, found \(r.describe(inputs))")
+            return
+        }
+        agent.inputs = list.enumerated().compactMap { readInput($1, "agent.inputs[\($0)]", &r) }
+    }
+
+    static func readInput(_ node: Any?, _ path: String, _ r: inout ConfigurationReader) -> LogshipConfiguration.Input? {
+        guard let map = r.mapping(node, path, known: ["service", "paths", "format", "multiline", "fields", "start_at"]) else { return nil }
+        let service = r.string(map["service"], "\(path).service")
+        if map["service"] == nil { r.problem("\(path).service", "is required") }
+        let paths = r.strings(map["paths"], "\(path).paths") ?? []
+        if paths.isEmpty { r.problem("\(path).paths", "needs at least one file path or glob") }
+        var input = LogshipConfiguration.Input(service: service ?? "", paths: paths)
+        if let format = r.string(map["format"], "\(path).format") {
+            if let value = LogshipConfiguration.Input.Format(rawValue: format) {
+                input.format = value
+            } else {
+                r.problem("\(path).format", "must be one of auto, json, python, plain; found \"\(format)\"")
+            }
+        }
+        if let multiline = map["multiline"] {
+            if let preset = multiline as? String {
+                if ["python", "java", "none"].contains(preset) { input.multiline = .preset(preset) }
+                else { r.problem("\(path).multiline", "unknown preset \"\(preset)\" (python, java, none, or {pattern, negate, match})") }
+            } else if let custom = r.mapping(multiline, "\(path).multiline", known: ["pattern", "negate", "match"]) {
+                let pattern = r.string(custom["pattern"], "\(path).multiline.pattern") ?? ""
+                if (try? NSRegularExpression(pattern: pattern)) == nil || pattern.isEmpty {
+                    r.problem("\(path).multiline.pattern", "not a valid regular expression: \"\(pattern)\"")
+                }
+                let match = r.string(custom["match"], "\(path).multiline.match") ?? "after"
+                if !["after", "before"].contains(match) { r.problem("\(path).multiline.match", "must be after or before") }
+                input.multiline = .custom(pattern: pattern, negate: r.bool(custom["negate"], "\(path).multiline.negate") ?? false, match: match)
+            }
+        }
+        input.fields = r.stringMap(map["fields"], "\(path).fields") ?? [:]
+        if let start = r.string(map["start_at"], "\(path).start_at") {
+            if ["beginning", "end"].contains(start) { input.startAt = start }
+            else { r.problem("\(path).start_at", "must be beginning or end; found \"\(start)\"") }
+        }
+        return input
+    }
+
+    static func readIndexer(_ node: Any?, into indexer: inout LogshipConfiguration.Indexer, _ r: inout ConfigurationReader) {
+        guard let map = r.mapping(node, "indexer", known: ["group", "topics", "batch_documents", "batch_bytes", "flush_interval", "metrics_listen"]) else { return }
+        indexer.group = r.string(map["group"], "indexer.group") ?? indexer.group
+        indexer.topics = r.string(map["topics"], "indexer.topics") ?? indexer.topics
+        indexer.batchDocuments = r.int(map["batch_documents"], "indexer.batch_documents", min: 1) ?? indexer.batchDocuments
+        indexer.batchBytes = r.int(map["batch_bytes"], "indexer.batch_bytes", min: 1_024) ?? indexer.batchBytes
+        indexer.flushIntervalMs = r.durationMs(map["flush_interval"], "indexer.flush_interval") ?? indexer.flushIntervalMs
+        indexer.metricsListen = r.hostPort(map["metrics_listen"], "indexer.metrics_listen") ?? indexer.metricsListen
+    }
+
+    static func readDetector(_ node: Any?, into detector: inout LogshipConfiguration.Detector, _ r: inout ConfigurationReader) {
+        guard let map = r.mapping(node, "detector", known: ["group", "notify"]) else { return }
+        detector.group = r.string(map["group"], "detector.group") ?? detector.group
+        guard let notify = map["notify"] else { return }
+        guard let list = notify as? [Any] else {
+            r.problem("detector.notify", "expected a list of destinations")
+            return
+        }
+        detector.notify = list.enumerated().compactMap { index, node in
+            let path = "detector.notify[\(index)]"
+            guard let entry = r.mapping(node, path, known: ["type", "url", "secret"]) else { return nil }
+            let type = r.string(entry["type"], "\(path).type") ?? ""
+            if !["webhook", "wecom", "dingtalk", "slack"].contains(type) {
+                r.problem("\(path).type", "must be webhook, wecom, dingtalk or slack; found \"\(type)\"")
+            }
+            if entry["url"] == nil { r.problem("\(path).url", "is required") }
+            let url = r.url(entry["url"], "\(path).url") ?? ""
+            return LogshipConfiguration.Notify(type: type, url: url, secret: r.string(entry["secret"], "\(path).secret"))
+        }
+    }
+
+    static func readCoordinator(_ node: Any?, into coordinator: inout LogshipConfiguration.Coordinator, _ r: inout ConfigurationReader) {
+        guard let map = r.mapping(node, "coordinator", known: ["listen", "heartbeat_interval", "token"]) else { return }
+        coordinator.listen = r.hostPort(map["listen"], "coordinator.listen") ?? coordinator.listen
+        coordinator.heartbeatIntervalMs = r.durationMs(map["heartbeat_interval"], "coordinator.heartbeat_interval") ?? coordinator.heartbeatIntervalMs
+        coordinator.token = r.string(map["token"], "coordinator.token") ?? coordinator.token
+    }
+
+    static func readServices(_ node: Any?, into services: inout [String: LogshipConfiguration.Service], _ r: inout ConfigurationReader) {
+        guard let map = r.mapping(node, "services", known: nil) else { return }
+        for (name, value) in map {
+            let path = "services.\(name)"
+            guard let entry = r.mapping(value ?? [:] as [AnyHashable: Any], path, known: ["owner", "debug"]) else { continue }
+            services[name] = LogshipConfiguration.Service(owner: r.string(entry["owner"], "\(path).owner"),
+                                                          debug: r.bool(entry["debug"], "\(path).debug") ?? false)
+        }
+    }
+
+    static func applyEnvironment(_ env: [String: String], to config: inout LogshipConfiguration, _ r: inout ConfigurationReader) {
+        if let brokers = env["LOGSHIP_KAFKA_BROKERS"] {
+            let list = brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for broker in list { _ = r.hostPort(broker, "LOGSHIP_KAFKA_BROKERS") }
+            config.kafka.brokers = list
+        }
+        if let value = env["LOGSHIP_KAFKA_PARTITIONS"] { config.kafka.partitions = r.int(value, "LOGSHIP_KAFKA_PARTITIONS", min: 1) ?? config.kafka.partitions }
+        if let value = env["LOGSHIP_ES_URL"] { config.elasticsearch.url = r.url(value, "LOGSHIP_ES_URL") ?? config.elasticsearch.url }
+        if let value = env["LOGSHIP_ES_USERNAME"] { config.elasticsearch.username = value }
+        if let value = env["LOGSHIP_ES_PASSWORD"] { config.elasticsearch.password = value }
+        if let value = env["LOGSHIP_ES_API_KEY"] { config.elasticsearch.apiKey = value }
+        if let value = env["LOGSHIP_AGENT_DATA_DIR"] { config.agent.dataDir = value }
+        if let value = env["LOGSHIP_INDEXER_GROUP"] { config.indexer.group = value }
+        if let value = env["LOGSHIP_COORDINATOR_LISTEN"] { config.coordinator.listen = r.hostPort(value, "LOGSHIP_COORDINATOR_LISTEN") ?? config.coordinator.listen }
+        if let value = env["LOGSHIP_COORDINATOR_TOKEN"] { config.coordinator.token = value }
+    }
+}

@@ -1,0 +1,110 @@
+/// The whole of `logship.yml` (DESIGN.md "Config"), after environment overrides and defaults.
+public struct LogshipConfiguration: Sendable, Equatable {
+    public struct Kafka: Sendable, Equatable {
+        public var brokers: [String] = ["127.0.0.1:9092"]
+        /// Partitions of the topics logship creates.
+        public var partitions = 6
+        public var replicationFactor = -1
+        /// Passed to librdkafka unchanged (sasl.*, ssl.*, tuning).
+        public var properties: [String: String] = [:]
+        public var assignor = "range,roundrobin"
+    }
+
+    public struct Elasticsearch: Sendable, Equatable {
+        public var url = "http://127.0.0.1:9200"
+        public var username: String?
+        public var password: String?
+        public var apiKey: String?
+        public var timeoutMs = 30_000
+    }
+
+    public struct Input: Sendable, Equatable {
+        public enum Format: String, Sendable, CaseIterable { case auto, json, python, plain }
+        public var service: String
+        public var paths: [String]
+        public var format: Format = .auto
+        /// A preset (`python`, `java`, `none`) or `custom` with `pattern`/`negate`/`match`.
+        public var multiline: Multiline = .preset("python")
+        public var fields: [String: String] = [:]
+        public var startAt: String = "beginning"
+    }
+
+    public enum Multiline: Sendable, Equatable {
+        case preset(String)
+        case custom(pattern: String, negate: Bool, match: String)
+    }
+
+    public struct Agent: Sendable, Equatable {
+        public var dataDir = "/var/lib/logship/agent"
+        public var inputs: [Input] = []
+        public var maxLineBytes = 65_536
+        public var metricsListen: String?
+        public var maskPatterns: [String] = []
+    }
+
+    public struct Indexer: Sendable, Equatable {
+        public var group = "logship-indexer"
+        public var topics = "^logs\\.(?!dlq$).*"
+        public var batchDocuments = 2_000
+        public var batchBytes = 5 * 1_048_576
+        public var flushIntervalMs = 1_000
+        public var metricsListen: String?
+    }
+
+    public struct Notify: Sendable, Equatable {
+        public var type: String
+        public var url: String
+        public var secret: String?
+    }
+
+    public struct Detector: Sendable, Equatable {
+        public var group = "logship-detector"
+        public var notify: [Notify] = []
+    }
+
+    public struct Coordinator: Sendable, Equatable {
+        public var listen = "127.0.0.1:9700"
+        public var heartbeatIntervalMs = 5_000
+        public var token: String?
+    }
+
+    public struct Service: Sendable, Equatable {
+        public var owner: String?
+        public var debug = false
+
+        public init(owner: String? = nil, debug: Bool = false) {
+            self.owner = owner
+            self.debug = debug
+        }
+    }
+
+    public var kafka = Kafka()
+    public var elasticsearch = Elasticsearch()
+    public var agent = Agent()
+    public var indexer = Indexer()
+    public var detector = Detector()
+    public var coordinator = Coordinator()
+    public var services: [String: Service] = [:]
+
+    public init() {}
+}
+
+/// One thing wrong with a configuration, and where.
+public struct ConfigurationProblem: Sendable, Equatable, CustomStringConvertible {
+    /// Dotted key path, e.g. `agent.inputs[1].format`.
+    public var path: String
+    public var message: String
+
+    public var description: String { "\(path): \(message)" }
+}
+
+/// Every problem of a configuration at once, so the operator fixes them in one pass.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var source: String
+    public var problems: [ConfigurationProblem]
+
+    public var description: String {
+        let noun = problems.count == 1 ? "problem" : "problems"
+        return "\(source): \(problems.count) \(noun)\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}

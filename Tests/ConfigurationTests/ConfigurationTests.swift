@@ -1,0 +1,95 @@
+import Configuration
+import Testing
+
+@Suite struct ConfigurationTests {
+    let sample = """
+    kafka:
+      brokers: ["127.0.0.1:9092", "127.0.0.1:9093"]
+      partitions: 12
+      properties: {security.protocol: SASL_SSL, sasl.mechanism: PLAIN}
+    elasticsearch:
+      url: "http://127.0.0.1:9200"
+      username: elastic
+    agent:
+      data_dir: /tmp/agent
+      inputs:
+        - service: payment
+          paths: ["/var/log/payment/*.log"]
+          format: python
+          multiline: python
+          fields: {env: prod}
+        - service: orders
+          paths: /var/log/orders.log
+          multiline: {pattern: '^\\d{4}-', negate: true, match: after}
+    indexer:
+      group: logship-indexer
+      flush_interval: 500ms
+    detector:
+      notify:
+        - {type: webhook, url: "http://127.0.0.1:8080/hook"}
+    coordinator:
+      listen: "127.0.0.1:9700"
+      heartbeat_interval: 5s
+    services:
+      payment: {owner: "@pay-oncall", debug: true}
+    """
+
+    @Test func readsEverySectionOfTheDesignSketch() throws {
+        let config = try ConfigurationLoader.parse(sample)
+        #expect(config.kafka.brokers == ["127.0.0.1:9092", "127.0.0.1:9093"])
+        #expect(config.kafka.partitions == 12)
+        #expect(config.kafka.properties["sasl.mechanism"] == "PLAIN")
+        #expect(config.elasticsearch.username == "elastic")
+        #expect(config.agent.inputs.count == 2)
+        #expect(config.agent.inputs[0].format == .python)
+        #expect(config.agent.inputs[0].fields == ["env": "prod"])
+        #expect(config.agent.inputs[1].paths == ["/var/log/orders.log"])
+        #expect(config.agent.inputs[1].multiline == .custom(pattern: "^\\d{4}-", negate: true, match: "after"))
+        #expect(config.indexer.flushIntervalMs == 500)
+        #expect(config.coordinator.heartbeatIntervalMs == 5_000)
+        #expect(config.detector.notify.first?.url == "http://127.0.0.1:8080/hook")
+        #expect(config.services["payment"] == .init(owner: "@pay-oncall", debug: true))
+    }
+
+    @Test func emptyFileGivesDefaults() throws {
+        let config = try ConfigurationLoader.parse("")
+        #expect(config == LogshipConfiguration())
+        #expect(config.indexer.group == "logship-indexer")
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let config = try ConfigurationLoader.parse(sample, environment: [
+            "LOGSHIP_KAFKA_BROKERS": "127.0.0.1:19092, 127.0.0.1:19093",
+            "LOGSHIP_ES_URL": "http://127.0.0.1:19200",
+            "LOGSHIP_ES_PASSWORD": "from-env",
+        ])
+        #expect(config.kafka.brokers == ["127.0.0.1:19092", "127.0.0.1:19093"])
+        #expect(config.elasticsearch.url == "http://127.0.0.1:19200")
+        #expect(config.elasticsearch.password == "from-env")
+    }
+
+    @Test func listsEveryProblemWithItsKeyPath() throws {
+        let broken = """
+        kafka:
+          brokers: ["localhost"]
+          partitons: 3
+        agent:
+          inputs:
+            - service: payment
+              paths: ["/var/log/p.log"]
+              format: xml
+        coordinator:
+          heartbeat_interval: soon
+        """
+        let error = try #require(throws: ConfigurationError.self) { try ConfigurationLoader.parse(broken) }
+        #expect(error.problems.map(\.path) == [
+            "agent.inputs[0].format", "coordinator.heartbeat_interval", "kafka.brokers[0]", "kafka.partitons",
+        ])
+        #expect(error.problems.first { $0.path == "kafka.partitons" }?.message == "unknown key (did you mean partitions?)")
+        #expect(error.description.contains("4 problems"))
+    }
+
+    @Test func badYamlIsOneProblemNotACrash() {
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader.parse("kafka: [unclosed") }
+    }
+}
