@@ -1,1 +1,3 @@
-print("x")
+import LogshipCLI
+
+await LogshipCommand.runMain()

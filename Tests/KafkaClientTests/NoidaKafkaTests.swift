@@ -17,7 +17,8 @@ import TestSupport
         #expect(try admin.metadata(topic: topic).topics.first?.partitions.count == 6)
 
         // 10,000 messages with timestamps one millisecond apart, so offsets-for-time has an answer.
-        let baseTime: Int64 = 1_700_000_000_000
+        // Recent timestamps: older ones fall outside the broker's 7-day retention and are deleted.
+        let baseTime = Int64(Date().timeIntervalSince1970 * 1000) - 60_000
         let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 2_000))
         let delivered = Mutex<[String: Int]>([:])
         for index in 0..<10_000 {

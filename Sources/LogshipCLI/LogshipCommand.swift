@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+
+/// Exit codes (DESIGN.md): 0 ok, 1 runtime failure, 2 usage/config error, 3 check failed.
+public enum ExitStatus {
+    public static let ok: Int32 = 0
+    public static let failure: Int32 = 1
+    public static let usage: Int32 = 2
+    public static let checkFailed: Int32 = 3
+}
+
+public struct LogshipCommand: AsyncParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "logship",
+        abstract: "Kafka-based log collection: agent, indexer and operator tools.",
+        discussion: """
+        Configuration comes from logship.yml (--config), then LOGSHIP_* environment variables,
+        then flags. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 check failed.
+        """,
+        version: version,
+        subcommands: [ConfigCommand.self, TopicsCommand.self, DoctorCommand.self]
+    )
+
+    public init() {}
+
+    /// Parses and runs, mapping every failure to the exit codes above.
+    public static func runMain(_ arguments: [String]? = nil) async -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+            Foundation.exit(ExitStatus.ok)
+        } catch let error as CLIError {
+            FileHandle.standardError.write(Data("logship: \(error.message)\n".utf8))
+            Foundation.exit(error.status)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(ExitStatus.ok)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? ExitStatus.usage : (code.rawValue == 0 ? 0 : code == .failure ? ExitStatus.failure : code.rawValue))
+        }
+    }
+}
+
+/// An error the CLI reports as one line and a chosen exit status.
+public struct CLIError: Error {
+    public var message: String
+    public var status: Int32
+
+    public init(_ message: String, status: Int32 = ExitStatus.failure) {
+        self.message = message
+        self.status = status
+    }
+}

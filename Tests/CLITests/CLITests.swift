@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct CLITests {
+    @Test func versionPrintsAndExitsZero() throws {
+        let result = try LogshipBinary.run(["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
+    }
+
+    @Test func unknownSubcommandIsAUsageError() throws {
+        let result = try LogshipBinary.run(["frobnicate"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("frobnicate"))
+    }
+
+    @Test func configValidateListsAllThreeMistakesWithKeyPaths() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yml")
+        try """
+        kafka:
+          brokers: ["127.0.0.1"]
+        elasticsearch:
+          url: "127.0.0.1:9200"
+        agent:
+          inputs:
+            - service: payment
+              paths: ["/var/log/payment/*.log"]
+              format: xml
+        """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try LogshipBinary.run(["config", "validate", "--config", file.path])
+        #expect(result.status == 2)
+        for path in ["kafka.brokers[0]", "elasticsearch.url", "agent.inputs[0].format"] {
+            #expect(result.stderr.contains(path), "missing \(path) in: \(result.stderr)")
+        }
+        #expect(result.stderr.contains("3 problems"))
+
+        let json = try LogshipBinary.run(["config", "validate", "--config", file.path, "--json"])
+        #expect(json.status == 2)
+        let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect((report?["problems"] as? [[String: String]])?.compactMap { $0["path"] }.sorted()
+                == ["agent.inputs[0].format", "elasticsearch.url", "kafka.brokers[0]"])
+    }
+
+    @Test func configValidateAcceptsTheShippedExample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let result = try LogshipBinary.run(["config", "validate", "--config", root.appendingPathComponent("cluster/logship.yml").path])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test func doctorAgainstADeadAddressExitsOneWithinTenSecondsNamingTheEndpoint() throws {
+        let kafkaPort = try FreePort.next(), esPort = try FreePort.next()
+        let started = Date()
+        let result = try LogshipBinary.run(["doctor", "--brokers", "127.0.0.1:\(kafkaPort)", "--es-url", "http://127.0.0.1:\(esPort)"],
+                                           timeout: 30)
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result.status == 1)
+        #expect(elapsed < 10, "doctor took \(elapsed) s")
+        #expect(result.stdout.contains("127.0.0.1:\(kafkaPort)") && result.stdout.contains("unreachable"))
+        #expect(result.stdout.contains("http://127.0.0.1:\(esPort)"))
+    }
+
+    @Test func doctorAndTopicsAgainstNoidaDB() throws {
+        let server = try NoidaDB.start()
+        defer { server.destroy() }
+        let target = ["--brokers", server.kafkaBootstrap, "--es-url", server.elasticsearchURL]
+
+        let doctor = try LogshipBinary.run(["doctor", "--json"] + target)
+        #expect(doctor.status == 0, "\(doctor.stdout)\(doctor.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(doctor.stdout.utf8)) as? [String: Any]
+        #expect((report?["kafka"] as? [String: Any])?["brokerCount"] as? Int == 1)
+        #expect(((report?["elasticsearch"] as? [String: Any])?["version"] as? String)?.contains("8.") == true)
+
+        let create = try LogshipBinary.run(["topics", "create", "logs.payment", "--partitions", "4"] + target)
+        #expect(create.status == 0, "\(create.stderr)")
+        let again = try LogshipBinary.run(["topics", "create", "logs.payment", "--partitions", "4"] + target)
+        #expect(again.status == 1 && again.stderr.contains("logs.payment"))
+        #expect(try LogshipBinary.run(["topics", "create", "logs.payment", "--if-not-exists"] + target).status == 0)
+
+        let list = try LogshipBinary.run(["topics", "list", "--json"] + target)
+        let topics = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
+        #expect(topics?.first { $0["name"] as? String == "logs.payment" }?["partitions"] as? Int == 4)
+
+        let describe = try LogshipBinary.run(["topics", "describe", "logs.payment", "--json"] + target)
+        let detail = try JSONSerialization.jsonObject(with: Data(describe.stdout.utf8)) as? [String: Any]
+        #expect((detail?["partitions"] as? [[String: Any]])?.count == 4)
+
+        let missing = try LogshipBinary.run(["topics", "describe", "logs.nothing"] + target)
+        #expect(missing.status == 1 && missing.stderr.contains("logs.nothing"))
+    }
+}
