@@ -58,5 +58,8 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         RD_KAFKA_RESP_ERR_NOT_COORDINATOR.rawValue,
         RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS.rawValue,
         RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS.rawValue,
+        // A commit that raced a rebalance: rejoin and commit again.
+        RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION.rawValue,
+        RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID.rawValue,
     ]
 }

@@ -36,11 +36,21 @@ import TestSupport
         // Two members of one group split the six partitions and read everything.
         let group = "it-group"
         let config = KafkaConsumerConfiguration(kafka: kafka, groupID: group, sessionTimeoutMs: 6_000)
-        let first = try KafkaConsumer(config)
+        let revokedFromFirst = Mutex<[[TopicPartition]]>([])
+        let first = try KafkaConsumer(config, hooks: RebalanceHooks(onRevoke: { partitions in
+            revokedFromFirst.withLock { $0.append(partitions) }
+        }))
         let second = try KafkaConsumer(config)
         try first.subscribe(["^it\\..*"])
-        try second.subscribe([topic])
         var seen = Set<String>()
+        // The first member owns all six partitions before the second arrives.
+        try waitUntil(timeout: 30, interval: 0, "the first member to own all partitions") {
+            for message in try first.pollBatch(maxMessages: 1, timeoutMs: 100) {
+                seen.insert("\(message.partition)/\(message.offset)")
+            }
+            return try first.assignment().count == 6
+        }
+        try second.subscribe([topic])
         var lastOffsets: [TopicPartition: Int64] = [:]
         try waitUntil(timeout: 90, interval: 0, "both members to own partitions and all 10,000 messages read") {
             for consumer in [first, second] {
@@ -50,8 +60,12 @@ import TestSupport
                     seen.insert("\(message.partition)/\(message.offset)")
                     commit[message.topicPartition] = max(commit[message.topicPartition] ?? 0, message.offset + 1)
                 }
-                try consumer.commitBlocking(commit)
-                lastOffsets.merge(commit) { max($0, $1) }
+                do {
+                    try consumer.commitBlocking(commit)
+                    lastOffsets.merge(commit) { max($0, $1) }
+                } catch let error as KafkaError where error.isRetriable {
+                    // A commit racing a rebalance is refused; the new owner re-reads from the last commit.
+                }
             }
             let a = try first.assignment(), b = try second.assignment()
             return seen.count == 10_000 && !a.isEmpty && !b.isEmpty
@@ -60,6 +74,8 @@ import TestSupport
         #expect(firstOwns.isDisjoint(with: secondOwns))
         #expect(firstOwns.union(secondOwns) == Set((0..<6).map { TopicPartition(topic, $0) }))
         #expect(seen == Set(delivered.withLock { Array($0.keys) }))
+        // The second member's arrival made the first give partitions back, through the hook.
+        #expect(!revokedFromFirst.withLock { $0 }.isEmpty)
 
         // Our admin view against confluent-kafka's for the same group and topic.
         let partitions = (0..<6).map { TopicPartition(topic, Int32($0)) }
@@ -79,5 +95,46 @@ import TestSupport
         #expect(partitions.reduce(Int64(0)) { $0 + (try! admin.watermarks($1)).high } == 10_000)
         first.closeBlocking()
         second.closeBlocking()
+    }
+
+    @Test func pauseResumeAndSeekWithinAnAssignment() async throws {
+        let server = try NoidaDB.start()
+        defer { server.destroy() }
+        let kafka = KafkaConfiguration(brokers: [server.kafkaBootstrap])
+        let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, createTopicsWithPartitions: 1))
+        for index in 0..<100 {
+            try await producer.send(topic: "it.single", key: nil, value: Array("m\(index)".utf8))
+        }
+        let consumer = try KafkaConsumer(KafkaConsumerConfiguration(kafka: kafka, groupID: "it-seek"))
+        try consumer.subscribe(["it.single"])
+        var values: [String] = []
+        try waitUntil(timeout: 30, interval: 0, "100 messages") {
+            values += try consumer.pollBatch(maxMessages: 500, timeoutMs: 100).map { String(decoding: $0.value, as: UTF8.self) }
+            return values.count >= 100
+        }
+        #expect(values == (0..<100).map { "m\($0)" })
+
+        let tp = TopicPartition("it.single", 0)
+        try consumer.seek(tp, to: 90)
+        var replayed: [String] = []
+        try waitUntil(timeout: 30, interval: 0, "10 messages after the seek") {
+            replayed += try consumer.pollBatch(maxMessages: 500, timeoutMs: 100).map { String(decoding: $0.value, as: UTF8.self) }
+            return replayed.count >= 10
+        }
+        #expect(replayed == (90..<100).map { "m\($0)" })
+
+        try consumer.pause([tp])
+        try await producer.send(topic: "it.single", key: nil, value: Array("late".utf8))
+        #expect(try consumer.pollBatch(maxMessages: 10, timeoutMs: 500).isEmpty, "a paused partition delivers nothing")
+        try consumer.resume([tp])
+        var late: [String] = []
+        try waitUntil(timeout: 30, interval: 0, "the message produced while paused") {
+            late += try consumer.pollBatch(maxMessages: 10, timeoutMs: 100).map { String(decoding: $0.value, as: UTF8.self) }
+            return !late.isEmpty
+        }
+        #expect(late == ["late"])
+        try consumer.commitBlocking([tp: 101], async: true)
+        try waitUntil(timeout: 10, "the async commit to land") { try consumer.committed([tp])[tp]! == 101 }
+        consumer.closeBlocking()
     }
 }
