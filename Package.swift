@@ -36,8 +36,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Codecs", dependencies: ["CZstd"]),
+        .target(name: "Agent", dependencies: [
+            "LogModel", "Configuration", "KafkaClient",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "LogshipCLI", dependencies: [
-            "LogModel", "Configuration", "KafkaClient", "ElasticClient",
+            "LogModel", "Configuration", "KafkaClient", "ElasticClient", "Agent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -51,6 +55,7 @@ let package = Package(
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "TestSupport"]),
         .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "LogModel", "KafkaClient", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LogshipCLI", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -76,7 +76,11 @@ public enum ConfigurationLoader {
     }
 
     static func readAgent(_ node: Any?, into agent: inout LogshipConfiguration.Agent, _ r: inout ConfigurationReader) {
-        guard let map = r.mapping(node, "agent", known: ["data_dir", "inputs", "max_line_bytes", "metrics_listen", "mask_patterns"]) else { return }
+        guard let map = r.mapping(node, "agent", known: ["data_dir", "inputs", "max_line_bytes", "metrics_listen", "mask_patterns",
+                                                                 "host_name", "max_in_flight", "shutdown_timeout"]) else { return }
+        agent.hostName = r.string(map["host_name"], "agent.host_name") ?? agent.hostName
+        agent.maxInFlight = r.int(map["max_in_flight"], "agent.max_in_flight", min: 1) ?? agent.maxInFlight
+        agent.shutdownTimeoutMs = r.durationMs(map["shutdown_timeout"], "agent.shutdown_timeout") ?? agent.shutdownTimeoutMs
         agent.dataDir = r.string(map["data_dir"], "agent.data_dir") ?? agent.dataDir
         agent.maxLineBytes = r.int(map["max_line_bytes"], "agent.max_line_bytes", min: 256) ?? agent.maxLineBytes
         agent.metricsListen = r.hostPort(map["metrics_listen"], "agent.metrics_listen") ?? agent.metricsListen
@@ -95,7 +99,7 @@ public enum ConfigurationLoader {
     }
 
     static func readInput(_ node: Any?, _ path: String, _ r: inout ConfigurationReader) -> LogshipConfiguration.Input? {
-        guard let map = r.mapping(node, path, known: ["service", "paths", "format", "multiline", "fields", "start_at"]) else { return nil }
+        guard let map = r.mapping(node, path, known: ["service", "paths", "format", "multiline", "fields", "start_at", "python_format"]) else { return nil }
         let service = r.string(map["service"], "\(path).service")
         if map["service"] == nil { r.problem("\(path).service", "is required") }
         let paths = r.strings(map["paths"], "\(path).paths") ?? []
@@ -123,6 +127,10 @@ public enum ConfigurationLoader {
             }
         }
         input.fields = r.stringMap(map["fields"], "\(path).fields") ?? [:]
+        input.pythonFormat = r.string(map["python_format"], "\(path).python_format")
+        if let format = input.pythonFormat, !format.contains("%(message)") {
+            r.problem("\(path).python_format", "must contain %(message)s")
+        }
         if let start = r.string(map["start_at"], "\(path).start_at") {
             if ["beginning", "end"].contains(start) { input.startAt = start }
             else { r.problem("\(path).start_at", "must be beginning or end; found \"\(start)\"") }

@@ -27,6 +27,8 @@ public struct LogshipConfiguration: Sendable, Equatable {
         public var multiline: Multiline = .preset("python")
         public var fields: [String: String] = [:]
         public var startAt: String = "beginning"
+        /// The Python `logging` format the service uses, when not the standard one.
+        public var pythonFormat: String?
     }
 
     public enum Multiline: Sendable, Equatable {
@@ -40,6 +42,12 @@ public struct LogshipConfiguration: Sendable, Equatable {
         public var maxLineBytes = 65_536
         public var metricsListen: String?
         public var maskPatterns: [String] = []
+        /// `host.name` of the events; the machine's host name when unset.
+        public var hostName: String?
+        /// Most events waiting for Kafka's acknowledgement; reading pauses beyond it.
+        public var maxInFlight = 50_000
+        /// How long SIGTERM waits for Kafka to acknowledge what was sent.
+        public var shutdownTimeoutMs = 10_000
     }
 
     public struct Indexer: Sendable, Equatable {

@@ -41,6 +41,12 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String { "\(message) [\(name)]" }
 
+    /// A delivery failure that sending the same message again cannot fix (it is too large or
+    /// malformed). Anything else — unknown topic, broker down — deserves another try.
+    public var isPermanentForMessage: Bool {
+        ["MSG_SIZE_TOO_LARGE", "INVALID_RECORD", "_INVALID_ARG", "INVALID_MSG", "RECORD_LIST_TOO_LARGE"].contains(name)
+    }
+
     /// Codes that clear up on their own: broker transport, leader moves, timeouts, full queues.
     static let retriableCodes: Set<Int32> = [
         RD_KAFKA_RESP_ERR__TRANSPORT.rawValue,

@@ -15,6 +15,7 @@ public final class KafkaProducer: @unchecked Sendable {
     private let configuration: KafkaProducerConfiguration
     private let executor = BlockingExecutor(label: "logship.kafka.producer")
     private let knownTopics = Mutex(Set<String>())
+    private let topicAttempts = Mutex([String: ContinuousClock.Instant]())
     private let pollThread: Thread
     private let running = SharedFlag()
     private let logger: Logger
@@ -111,14 +112,27 @@ public final class KafkaProducer: @unchecked Sendable {
         return key.withUnsafeBytes { body($0.baseAddress, $0.count) }
     }
 
-    /// Creates the topic with the configured partitions the first time it is used.
+    /// Creates the topic with the configured partitions the first time it is used. A failure
+    /// (broker down, CreateTopics refused) is logged and tried again at most every 30 s; the
+    /// message is queued regardless and waits in librdkafka for the topic to appear.
     private func ensureTopic(_ topic: String) throws {
         guard let partitions = configuration.createTopicsWithPartitions,
               !knownTopics.withLock({ $0.contains(topic) }) else { return }
-        try KafkaAdmin.createTopic(on: handle, name: topic, partitions: partitions,
-                                   replicationFactor: configuration.replicationFactor, timeoutMs: 10_000,
-                                   ignoreExisting: true)
-        _ = knownTopics.withLock { $0.insert(topic) }
+        let now = ContinuousClock.now
+        let due = topicAttempts.withLock { attempts -> Bool in
+            if let last = attempts[topic], now - last < .seconds(30) { return false }
+            attempts[topic] = now
+            return true
+        }
+        guard due else { return }
+        do {
+            try KafkaAdmin.createTopic(on: handle, name: topic, partitions: partitions,
+                                       replicationFactor: configuration.replicationFactor, timeoutMs: 10_000,
+                                       ignoreExisting: true)
+            _ = knownTopics.withLock { $0.insert(topic) }
+        } catch {
+            logger.warning("cannot create topic; producing anyway", metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"])
+        }
     }
 
     /// Waits until every queued message has a delivery report, or the deadline passes.

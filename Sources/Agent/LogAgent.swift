@@ -1,0 +1,267 @@
+import Configuration
+import Foundation
+import KafkaClient
+import LogModel
+import Logging
+import Synchronization
+
+/// The edge agent: tails the configured files and ships every record to its service's topic,
+/// at least once. The registry advances only over records Kafka acknowledged; when Kafka is
+/// down, the in-flight bound is reached and reading pauses: the files are the buffer.
+public final class LogAgent: @unchecked Sendable {
+    public let stats = AgentStats()
+    private let configuration: LogshipConfiguration
+    private let pipelines: [InputPipeline]
+    private let producer: KafkaProducer
+    private let registry: Registry
+    private let logger: Logger
+    private let running = Atomic<Bool>(true)
+    private let clock: @Sendable () -> Int64
+    private var tailers: [String: FileTailer] = [:]
+    private var lastScan: Int64 = 0
+    private var lastSave: Int64 = 0
+    private var recovered = false
+
+    public init(configuration: LogshipConfiguration, logger: Logger = Logger(label: "logship.agent"),
+                clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+        let agent = configuration.agent
+        guard !agent.inputs.isEmpty else { throw AgentError("agent.inputs is empty: nothing to tail") }
+        let host = agent.hostName ?? LogAgent.machineHostName()
+        pipelines = try agent.inputs.map { input in
+            try InputPipeline(input: input, host: host, allowDebug: configuration.services[input.service]?.debug ?? false,
+                              maskPatterns: agent.maskPatterns, pythonFormat: input.pythonFormat)
+        }
+        registry = try Registry(directory: agent.dataDir)
+        producer = try KafkaProducer(KafkaProducerConfiguration(
+            kafka: KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-agent-\(host)",
+                                      properties: configuration.kafka.properties),
+            maxInFlight: agent.maxInFlight,
+            createTopicsWithPartitions: configuration.kafka.partitions,
+            replicationFactor: configuration.kafka.replicationFactor,
+            messageTimeoutMs: 0), logger: logger)
+    }
+
+    /// Asks `run()` to stop reading, flush and save. Safe from a signal handler's queue.
+    public func stop() { running.store(false, ordering: .releasing) }
+
+    public var producerInFlight: Int { producer.inFlight }
+
+    /// Runs until `stop()`; then ships what is pending (bounded by `agent.shutdown_timeout`)
+    /// and saves the registry. Blocking: call it from a dedicated thread.
+    public func run() throws {
+        logger.info("agent started", metadata: ["agent.inputs": "\(pipelines.count)", "agent.registry": "\(registry.url.path)"])
+        while running.load(ordering: .acquiring) {
+            let now = clock()
+            if now - lastScan >= 1_000 {
+                scan(now: now)
+                lastScan = now
+            }
+            resendFailed()
+            var didRead = false
+            for tailer in tailers.values where running.load(ordering: .relaxed) {
+                didRead = pollTailer(tailer, now: now) || didRead
+            }
+            retireRotated(now: now)
+            if now - lastSave >= 1_000 {
+                try saveRegistry()
+                lastSave = now
+            }
+            if !didRead { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        try shutdown()
+    }
+
+    private func pollTailer(_ tailer: FileTailer, now: Int64) -> Bool {
+        tailer.poll(now: now, registry: registry, stats: stats) { record, identity, tracker in
+            self.ship(record, identity: identity, tracker: tracker, path: tailer.path, pipeline: tailer.input, now: now)
+        }
+    }
+
+    private func ship(_ record: Record, identity: String, tracker: AckTracker, path: String, pipeline: InputPipeline, now: Int64) {
+        let sequence = tracker.register(endOffset: record.endOffset)
+        switch pipeline.process(record, fileIdentity: identity, filePath: path, nowMillis: now, stats: stats) {
+        case .drop(let reason):
+            stats.add(reason, 1, service: pipeline.service)
+            tracker.ack(sequence)
+        case .ship(let key, let value):
+            // Back-pressure: wait for acknowledgements instead of queueing without bound.
+            send(Outgoing(topic: pipeline.topic, key: key, value: value, service: pipeline.service, path: path,
+                          tracker: tracker, sequence: sequence))
+        }
+    }
+
+    /// One event on its way to Kafka, with what is needed to acknowledge it or send it again.
+    struct Outgoing: Sendable {
+        var topic: String
+        var key: [UInt8]
+        var value: [UInt8]
+        var service: String
+        var path: String
+        var tracker: AckTracker
+        var sequence: Int
+    }
+
+    private let retries = RetryQueue()
+
+    private func send(_ item: Outgoing) {
+        // Back-pressure: wait for acknowledgements instead of queueing without bound. When
+        // stopping, the event stays unacknowledged and is read again on the next start.
+        while producer.inFlight >= configuration.agent.maxInFlight {
+            guard running.load(ordering: .relaxed) else { return }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        let stats = self.stats
+        let logger = self.logger
+        let retries = self.retries
+        do {
+            try producer.enqueue(topic: item.topic, key: item.key, value: item.value) { result in
+                switch result {
+                case .success:
+                    stats.add(\.eventsSent, 1, service: item.service)
+                    item.tracker.ack(item.sequence)
+                case .failure(let error) where error.isPermanentForMessage:
+                    stats.add(\.eventsFailed, 1, service: item.service)
+                    logger.error("event rejected by Kafka; skipped", metadata: ["kafka.error": "\(error)", "log.file.path": "\(item.path)"])
+                    item.tracker.ack(item.sequence)
+                case .failure:
+                    // Unknown topic, broker gone: send it again; the registry stays behind it meanwhile.
+                    retries.append(item)
+                }
+            }
+            stats.add(\.eventsQueued, 1, service: item.service)
+        } catch {
+            logger.warning("cannot queue event; will retry", metadata: ["kafka.error": "\(error)"])
+            retries.append(item)
+        }
+    }
+
+    private func resendFailed() {
+        let pending = retries.takeAll()
+        for item in pending where running.load(ordering: .relaxed) { send(item) }
+    }
+
+    // MARK: Files
+
+    private func scan(now: Int64) {
+        var seen = Set<String>()
+        for pipeline in pipelines {
+            for pattern in pipeline.patterns {
+                for path in Glob.expand(pattern) {
+                    var st = stat()
+                    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+                    let key = "\(st.st_dev):\(st.st_ino)"
+                    seen.insert(key)
+                    if let tailer = tailers[key] {
+                        if tailer.path != path { tailer.relocate(to: path) }
+                        continue
+                    }
+                    // start_at: end applies to files present at start-up; files that appear later are new data.
+                    let atEnd = pipeline.startAtEnd && !recovered
+                    guard let tailer = FileTailer(path: path, input: pipeline, registry: registry, startAtEnd: atEnd,
+                                                  maxLineBytes: configuration.agent.maxLineBytes, now: now) else { continue }
+                    tailers[key] = tailer
+                    logger.debug("tailing", metadata: ["log.file.path": "\(path)", "log.offset": "\(tailer.readOffset)"])
+                }
+            }
+        }
+        for (key, tailer) in tailers where !seen.contains(key) && !tailer.rotatedAway {
+            tailer.rotatedAway = true
+            stats.add(\.rotations, 1)
+            logger.debug("file rotated or deleted; reading it to its end", metadata: ["log.file.path": "\(tailer.path)"])
+        }
+        if !recovered {
+            recoverRotatedWhileDown(now: now)
+            recovered = true
+        }
+        stats.set(\.filesOpen, Int64(tailers.count))
+    }
+
+    /// Files renamed while the agent was down still hold unshipped lines: find them by inode
+    /// and fingerprint beside their old path and read them to the end.
+    private func recoverRotatedWhileDown(now: Int64) {
+        let open = Set(tailers.values.compactMap(\.identity))
+        for entry in registry.entries.values where !open.contains(entry.identity) {
+            let directory = (entry.path as NSString).deletingLastPathComponent
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory),
+                  let pipeline = pipelines.first(where: { p in p.patterns.contains { Glob.matches($0, entry.path) } }) else { continue }
+            for name in names {
+                let path = directory + "/" + name
+                var st = stat()
+                guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int64(st.st_size) > entry.offset else { continue }
+                let key = "\(st.st_dev):\(st.st_ino)"
+                guard tailers[key] == nil,
+                      let tailer = FileTailer(path: path, input: pipeline, registry: registry, startAtEnd: false,
+                                              maxLineBytes: configuration.agent.maxLineBytes, now: now),
+                      tailer.identity == entry.identity else { continue }
+                tailer.rotatedAway = true
+                tailers[key] = tailer
+                logger.info("resuming a file rotated while the agent was down",
+                            metadata: ["log.file.path": "\(path)", "log.offset": "\(tailer.readOffset)"])
+                break
+            }
+        }
+    }
+
+    /// A rotated file is released once read to its end, quiet for 2 s, and fully acknowledged.
+    private func retireRotated(now: Int64) {
+        for (key, tailer) in tailers where tailer.rotatedAway && tailer.bytesBehind == 0 && now - tailer.lastGrowthAt >= 2_000 {
+            tailer.finish(now: now, stats: stats) { record, identity, tracker in
+                self.ship(record, identity: identity, tracker: tracker, path: tailer.path, pipeline: tailer.input, now: now)
+            }
+            guard tailer.isDrained else { continue }
+            if let entry = tailer.registryEntry { registry.update(entry) }
+            tailers.removeValue(forKey: key)
+        }
+    }
+
+    private func saveRegistry() throws {
+        for tailer in tailers.values {
+            if let entry = tailer.registryEntry { registry.update(entry) }
+        }
+        let cutoff = Date().timeIntervalSince1970 - 7 * 86_400
+        for entry in registry.entries.values where entry.updated < cutoff { registry.remove(entry.identity) }
+        try registry.save()
+        AgentMetrics.write(AgentMetrics.render(stats, files: tailers.values.map { ($0.path, $0.bytesBehind) },
+                                               queueDepth: producer.inFlight),
+                           to: configuration.agent.dataDir)
+    }
+
+    private func shutdown() throws {
+        let now = clock()
+        for tailer in tailers.values {
+            tailer.flushPending(now: now) { record, identity, tracker in
+                self.ship(record, identity: identity, tracker: tracker, path: tailer.path, pipeline: tailer.input, now: now)
+            }
+        }
+        let flushed = producer.flushBlocking(timeoutMs: Int32(configuration.agent.shutdownTimeoutMs))
+        if !flushed {
+            logger.warning("Kafka did not acknowledge everything before the shutdown deadline; the rest is re-read on the next start",
+                           metadata: ["kafka.in_flight": "\(producer.inFlight)"])
+        }
+        try saveRegistry()
+        logger.info("agent stopped", metadata: ["agent.events_sent": "\(stats.snapshot.eventsSent)"])
+    }
+
+    static func machineHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(cString: buffer)
+    }
+}
+
+/// Events whose delivery failed in a way a retry can fix; the agent loop sends them again.
+final class RetryQueue: Sendable {
+    private let items = Mutex<[LogAgent.Outgoing]>([])
+
+    func append(_ item: LogAgent.Outgoing) { items.withLock { $0.append(item) } }
+
+    func takeAll() -> [LogAgent.Outgoing] {
+        items.withLock { items in
+            defer { items.removeAll() }
+            return items
+        }
+    }
+}

@@ -1,0 +1,111 @@
+/// A Python `logging` format string (e.g. `%(asctime)s %(levelname)s [%(name)s] %(message)s`)
+/// compiled into a matcher for the lines it produces. Spaces in the format match one or more
+/// spaces, so padded fields (`%(levelname)-8s`) work.
+public struct PythonLogFormat: Sendable {
+    enum Token: Equatable, Sendable {
+        case literal([UInt8])
+        case field(String)
+    }
+
+    public static let standard = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
+    let tokens: [Token]
+
+    public init(_ format: String = PythonLogFormat.standard) {
+        var tokens: [Token] = []
+        var literal: [UInt8] = []
+        let b = Array(format.utf8)
+        var i = 0
+        while i < b.count {
+            if b[i] == UInt8(ascii: "%"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "("),
+               let close = b[(i + 2)...].firstIndex(of: UInt8(ascii: ")")) {
+                if !literal.isEmpty { tokens.append(.literal(literal)); literal = [] }
+                tokens.append(.field(String(decoding: b[(i + 2)..<close], as: UTF8.self)))
+                // Skip the conversion spec: flags, width, precision, then the type letter.
+                var j = close + 1
+                while j < b.count, !(b[j] >= 97 && b[j] <= 122) { j += 1 }
+                i = j + 1
+            } else {
+                literal.append(b[i])
+                i += 1
+            }
+        }
+        if !literal.isEmpty { tokens.append(.literal(literal)) }
+        self.tokens = tokens
+    }
+
+    /// The fields of one line, or nil when the line is not in this format.
+    public func match(_ line: [UInt8]) -> [String: Substring]? {
+        var fields: [String: Substring] = [:]
+        var pos = 0
+        let text = String(decoding: line, as: UTF8.self)
+        let bytes = Array(text.utf8)
+        for (index, token) in tokens.enumerated() {
+            switch token {
+            case .literal(let literal):
+                for byte in literal {
+                    if byte == 32 {
+                        guard pos < bytes.count, bytes[pos] == 32 else { return nil }
+                        while pos < bytes.count, bytes[pos] == 32 { pos += 1 }
+                    } else {
+                        guard pos < bytes.count, bytes[pos] == byte else { return nil }
+                        pos += 1
+                    }
+                }
+            case .field(let name):
+                let start = pos
+                switch name {
+                case "message":
+                    pos = bytes.count
+                case "asctime":
+                    guard let end = Self.timestampEnd(bytes, from: pos) else { return nil }
+                    pos = end
+                case "levelname":
+                    while pos < bytes.count, Self.isLetter(bytes[pos]) { pos += 1 }
+                    guard pos > start else { return nil }
+                default:
+                    let stop: UInt8? = {
+                        if index + 1 < tokens.count, case .literal(let next) = tokens[index + 1] { return next.first }
+                        return nil
+                    }()
+                    while pos < bytes.count, bytes[pos] != (stop ?? 32) { pos += 1 }
+                }
+                fields[name] = Self.substring(text, start, pos)
+            }
+        }
+        return fields
+    }
+
+    static func substring(_ text: String, _ start: Int, _ end: Int) -> Substring {
+        let utf8 = text.utf8
+        let from = utf8.index(utf8.startIndex, offsetBy: start)
+        let to = utf8.index(from, offsetBy: end - start)
+        return text[from..<to]
+    }
+
+    static func isLetter(_ byte: UInt8) -> Bool { (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) }
+
+    /// `YYYY-MM-DD[ T]HH:MM:SS` then optional `,mmm`/`.ffffff` and zone; returns the end index.
+    static func timestampEnd(_ b: [UInt8], from start: Int) -> Int? {
+        guard start + 19 <= b.count else { return nil }
+        let shape: [UInt8?] = [nil, nil, nil, nil, 45, nil, nil, 45, nil, nil, 0, nil, nil, 58, nil, nil, 58, nil, nil]
+        for (offset, expected) in shape.enumerated() {
+            let byte = b[start + offset]
+            switch expected {
+            case nil: guard byte >= 48 && byte <= 57 else { return nil }
+            case 0: guard byte == 32 || byte == 84 else { return nil }
+            case let value?: guard byte == value else { return nil }
+            }
+        }
+        var pos = start + 19
+        if pos < b.count, b[pos] == 44 || b[pos] == 46 {
+            pos += 1
+            while pos < b.count, b[pos] >= 48 && b[pos] <= 57 { pos += 1 }
+        }
+        if pos < b.count, b[pos] == 90 { pos += 1 }
+        else if pos + 2 < b.count, b[pos] == 43 || b[pos] == 45, b[pos + 1] >= 48 && b[pos + 1] <= 57 {
+            pos += 1
+            while pos < b.count, (b[pos] >= 48 && b[pos] <= 57) || b[pos] == 58 { pos += 1 }
+        }
+        return pos
+    }
+}

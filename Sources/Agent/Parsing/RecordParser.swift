@@ -1,0 +1,204 @@
+import Foundation
+import LogModel
+
+/// Turns one record (a line, or a multiline group) into an event of the schema: JSON lines from
+/// structlog, python-json-logger and OpenTelemetry-style loggers; Python `logging` text; plain text.
+public struct RecordParser: Sendable {
+    public enum Format: String, Sendable { case auto, json, python, plain }
+
+    public let service: String
+    public let host: String
+    public let format: Format
+    public let pythonFormat: PythonLogFormat
+    public let staticFields: [(String, String)]
+    public let keepOriginal: Bool
+
+    public init(service: String, host: String, format: Format, pythonFormat: PythonLogFormat = PythonLogFormat(),
+                staticFields: [String: String] = [:], keepOriginal: Bool = false) {
+        self.service = service
+        self.host = host
+        self.format = format
+        self.pythonFormat = pythonFormat
+        self.staticFields = staticFields.sorted { $0.key < $1.key }
+        self.keepOriginal = keepOriginal
+    }
+
+    /// `nowMillis` is the ingestion time, used when the record carries no timestamp.
+    public func parse(_ text: String, nowMillis: Int64) -> LogEvent {
+        var event: LogEvent?
+        let trimmedFirst = text.utf8.first { $0 != 32 && $0 != 9 }
+        if format == .json || (format == .auto && trimmedFirst == UInt8(ascii: "{")) {
+            event = parseJSON(text)
+        }
+        if event == nil && (format == .python || format == .auto) {
+            event = parsePython(text)
+        }
+        var result = event ?? parsePlain(text)
+        if result.timestamp.isEmpty { result.timestamp = Timestamps.format(epochMillis: nowMillis) }
+        result.hostName = host
+        result.labels = staticFields + result.labels
+        if keepOriginal { result.original = text }
+        return result
+    }
+
+    func parsePlain(_ text: String) -> LogEvent {
+        let parts = Traceback.split(text)
+        var event = LogEvent(timestamp: "", message: parts.message, serviceName: service)
+        event.stackTrace = parts.stackTrace
+        event.errorType = parts.errorType
+        event.errorMessage = parts.errorMessage
+        if let ts = text.split(separator: " ", maxSplits: 2).prefix(2).joined(separator: " ").nilIfEmpty,
+           let normal = Timestamps.normalise(ts) ?? Timestamps.normalise(text.prefix(35)) {
+            event.timestamp = normal
+        }
+        apply(FieldExtraction.scan(parts.message), to: &event)
+        return event
+    }
+
+    func parsePython(_ text: String) -> LogEvent? {
+        let firstLineEnd = text.firstIndex(of: "\n") ?? text.endIndex
+        guard let fields = pythonFormat.match(Array(text[..<firstLineEnd].utf8)) else { return nil }
+        var event = LogEvent(timestamp: "", message: String(fields["message"] ?? ""), serviceName: service)
+        if let asctime = fields["asctime"] { event.timestamp = Timestamps.normalise(asctime) ?? "" }
+        if let level = fields["levelname"] { event.level = Level(normalising: level) }
+        if let name = fields["name"], !name.isEmpty { event.logger = String(name) }
+        if firstLineEnd < text.endIndex {
+            let rest = String(text[text.index(after: firstLineEnd)...])
+            event.stackTrace = rest
+            let (type, message) = Traceback.exception(in: rest)
+            event.errorType = type
+            event.errorMessage = message
+        }
+        apply(FieldExtraction.scan(event.message), to: &event)
+        return event
+    }
+
+    func parseJSON(_ text: String) -> LogEvent? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return nil }
+        var flat: [String: Any] = [:]
+        Self.flatten(object, prefix: "", into: &flat)
+        func take(_ keys: String...) -> Any? {
+            for key in keys { if let value = flat.removeValue(forKey: key) { return value } }
+            return nil
+        }
+        func takeString(_ keys: String...) -> String? {
+            for key in keys {
+                if let value = flat.removeValue(forKey: key) { return Self.string(value) }
+            }
+            return nil
+        }
+        let message = takeString("message", "event", "msg", "body", "log") ?? ""
+        var event = LogEvent(timestamp: "", message: message, serviceName: service)
+        if let time = take("@timestamp", "timestamp", "asctime", "time", "ts", "created", "timeUnixNano", "observedTimeUnixNano") {
+            event.timestamp = Self.timestamp(time) ?? ""
+        }
+        for key in ["created", "msecs", "relativeCreated", "timeUnixNano", "observedTimeUnixNano"] { flat.removeValue(forKey: key) }
+        if let level = takeString("log.level", "level", "levelname", "severity_text", "severityText", "severity", "lvl") {
+            event.level = Level(normalising: level)
+        }
+        for key in ["levelno", "severity_number", "severityNumber"] { flat.removeValue(forKey: key) }
+        event.logger = takeString("log.logger", "logger", "name", "logger_name", "logger.name")
+        let trace = takeString("trace.id", "trace_id", "traceId", "traceID", "otelTraceID")
+        let span = takeString("span.id", "span_id", "spanId", "spanID", "otelSpanID")
+        if let trace, FieldExtraction.isHex(trace, count: 32) { event.traceID = trace.lowercased() }
+        if let span, FieldExtraction.isHex(span, count: 16) { event.spanID = span.lowercased() }
+        if let stack = takeString("error.stack_trace", "exception", "exc_info", "stack_trace", "stack", "exc_text", "traceback"),
+           !stack.isEmpty, stack != "None" {
+            event.stackTrace = stack
+            let (type, text) = Traceback.exception(in: stack)
+            event.errorType = type
+            event.errorMessage = text
+        }
+        if let type = takeString("error.type", "exc_type") { event.errorType = type }
+        if let text = takeString("error.message") { event.errorMessage = text }
+        if let status = take("http.response.status_code", "status", "status_code", "http_status", "http.status_code"),
+           let code = Int(Self.string(status)), (100...599).contains(code) {
+            event.httpStatus = code
+        }
+        if let ns = take("event.duration") { event.durationNs = Int64(Self.string(ns)) }
+        if let ms = take("duration_ms", "elapsed_ms", "latency_ms", "took_ms"), let value = Double(Self.string(ms)) {
+            event.durationNs = Int64(value * 1_000_000)
+        }
+        if let method = takeString("http.request.method", "method", "http_method") { event.httpMethod = method.uppercased() }
+        if let path = takeString("url.path", "path", "route", "url"), path.hasPrefix("/") {
+            event.urlPath = String(path.prefix { $0 != "?" })
+        }
+        for key in ["service.name", "service", "resource.service.name", "host.name", "hostname", "event.id"] {
+            flat.removeValue(forKey: key)
+        }
+        // Whatever else the service logged (extra=, bound context) is kept as labels.
+        event.labels = flat.keys.sorted().map { key in
+            (key.replacingOccurrences(of: "resource.", with: "").replacingOccurrences(of: "attributes.", with: ""),
+             Self.string(flat[key]!))
+        }
+        if event.traceID == nil || event.httpStatus == nil || event.durationNs == nil {
+            let extracted = FieldExtraction.scan(message)
+            if event.traceID == nil { event.traceID = extracted.traceID; event.spanID = event.spanID ?? extracted.spanID }
+            if event.httpStatus == nil { event.httpStatus = extracted.httpStatus }
+            if event.durationNs == nil { event.durationNs = extracted.durationNs }
+        }
+        return event
+    }
+
+    func apply(_ fields: ExtractedFields, to event: inout LogEvent) {
+        event.traceID = fields.traceID
+        event.spanID = fields.spanID
+        event.httpStatus = fields.httpStatus
+        event.durationNs = fields.durationNs
+        event.httpMethod = fields.httpMethod
+        event.urlPath = fields.urlPath
+    }
+
+    static func flatten(_ object: [String: Any], prefix: String, into flat: inout [String: Any]) {
+        for (key, value) in object {
+            let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+            if let nested = value as? [String: Any], !nested.isEmpty {
+                flatten(nested, prefix: path, into: &flat)
+            } else {
+                flat[path] = value
+            }
+        }
+    }
+
+    static func string(_ value: Any) -> String {
+        switch value {
+        case let s as String: return s
+        case let b as Bool where type(of: value) == Bool.self: return b ? "true" : "false"
+        case let n as NSNumber:
+            if n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e15 { return String(n.int64Value) }
+            return String(n.doubleValue)
+        case is NSNull: return ""
+        default:
+            if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) {
+                return String(decoding: data, as: UTF8.self)
+            }
+            return "\(value)"
+        }
+    }
+
+    /// A JSON time: RFC 3339 / Python text, epoch seconds (float), epoch ms, or epoch ns.
+    static func timestamp(_ value: Any) -> String? {
+        if let text = value as? String {
+            if let normal = Timestamps.normalise(text) { return normal }
+            if let number = Double(text) { return epochTimestamp(number) }
+            return nil
+        }
+        if let number = value as? NSNumber { return epochTimestamp(number.doubleValue) }
+        return nil
+    }
+
+    static func epochTimestamp(_ number: Double) -> String {
+        let millis: Double
+        switch number {
+        case ..<1e11: millis = number * 1000       // seconds
+        case ..<1e14: millis = number              // milliseconds
+        case ..<1e17: millis = number / 1000       // microseconds
+        default: millis = number / 1_000_000       // nanoseconds
+        }
+        return Timestamps.format(epochMillis: Int64(millis))
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

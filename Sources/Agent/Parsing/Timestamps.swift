@@ -1,0 +1,113 @@
+/// Timestamps of the formats services write, normalised to RFC 3339 UTC with milliseconds.
+/// Pure calendar math (no Foundation formatters): the agent does this for every line.
+public enum Timestamps {
+    /// Parses `2026-11-25 10:00:00,123`, `2026-11-25T10:00:00.123456Z`, `…+02:00`, `…-0500`.
+    /// A time without a zone is taken as UTC. Returns nil when the text is not such a time.
+    public static func normalise(_ text: some StringProtocol) -> String? {
+        let b = Array(text.utf8)
+        guard b.count >= 19, let year = digits(b, 0, 4), b[4] == 45, let month = digits(b, 5, 2), b[7] == 45,
+              let day = digits(b, 8, 2), b[10] == 32 || b[10] == 84 || b[10] == 116,
+              let hour = digits(b, 11, 2), b[13] == 58, let minute = digits(b, 14, 2), b[16] == 58,
+              let second = digits(b, 17, 2),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var index = 19
+        var millis = 0
+        if index < b.count, b[index] == 44 || b[index] == 46 {  // , or .
+            index += 1
+            var scale = 100
+            while index < b.count, (48...57).contains(b[index]) {
+                millis += Int(b[index] - 48) * scale
+                scale /= 10
+                index += 1
+            }
+        }
+        var offsetSeconds = 0
+        if index < b.count {
+            let sign = b[index]
+            if sign == 43 || sign == 45, let oh = digits(b, index + 1, 2) {
+                var om = 0
+                if index + 3 < b.count {
+                    om = (b[index + 3] == 58 ? digits(b, index + 4, 2) : digits(b, index + 3, 2)) ?? 0
+                }
+                offsetSeconds = (oh * 3600 + om * 60) * (sign == 45 ? -1 : 1)
+            }
+        }
+        var epoch = daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
+        epoch -= offsetSeconds
+        return format(epochMillis: Int64(epoch) * 1000 + Int64(millis))
+    }
+
+    /// `yyyy-MM-ddTHH:mm:ss.SSSZ` for milliseconds since the epoch.
+    public static func format(epochMillis: Int64) -> String {
+        let millis = Int(((epochMillis % 1000) + 1000) % 1000)
+        let seconds = Int((epochMillis - Int64(millis)) / 1000)
+        let days = Int((Double(seconds) / 86_400).rounded(.down))
+        let secondOfDay = seconds - days * 86_400
+        let (y, m, d) = civilFromDays(days)
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        pad(&out, y, 4); out.append(45); pad(&out, m, 2); out.append(45); pad(&out, d, 2); out.append(84)
+        pad(&out, secondOfDay / 3600, 2); out.append(58); pad(&out, secondOfDay % 3600 / 60, 2); out.append(58)
+        pad(&out, secondOfDay % 60, 2); out.append(46); pad(&out, millis, 3); out.append(90)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// (year, month, day) in UTC of an RFC 3339 timestamp, for daily index names.
+    public static func utcDate(of timestamp: String) -> (Int, Int, Int)? {
+        let b = Array(timestamp.utf8.prefix(10))
+        guard b.count == 10, let y = digits(b, 0, 4), let m = digits(b, 5, 2), let d = digits(b, 8, 2) else { return nil }
+        return (y, m, d)
+    }
+
+    public static func epochMillis(of timestamp: String) -> Int64? {
+        guard let normal = normalise(timestamp) else { return nil }
+        let b = Array(normal.utf8)
+        guard let y = digits(b, 0, 4), let mo = digits(b, 5, 2), let d = digits(b, 8, 2), let h = digits(b, 11, 2),
+              let mi = digits(b, 14, 2), let s = digits(b, 17, 2), let ms = digits(b, 20, 3) else { return nil }
+        return Int64(daysFromCivil(year: y, month: mo, day: d) * 86_400 + h * 3600 + mi * 60 + s) * 1000 + Int64(ms)
+    }
+
+    static func digits(_ b: [UInt8], _ start: Int, _ count: Int) -> Int? {
+        guard start + count <= b.count else { return nil }
+        var value = 0
+        for i in start..<start + count {
+            let c = b[i]
+            guard c >= 48 && c <= 57 else { return nil }
+            value = value * 10 + Int(c - 48)
+        }
+        return value
+    }
+
+    static func pad(_ out: inout [UInt8], _ value: Int, _ width: Int) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var v = value
+        while divisor > 0 {
+            out.append(UInt8(48 + (v / divisor) % 10))
+            v %= divisor
+            divisor /= 10
+        }
+    }
+
+    /// Howard Hinnant's days-from-civil: days since 1970-01-01 of a proleptic Gregorian date.
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp + (mp < 10 ? 3 : -9)
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}

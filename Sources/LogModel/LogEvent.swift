@@ -1,0 +1,60 @@
+/// One log record in the event schema of DESIGN.md (ECS names, nested objects on the wire).
+public struct LogEvent: Sendable, Equatable {
+    /// RFC 3339 UTC with milliseconds, e.g. `2026-11-25T10:00:00.123Z`.
+    public var timestamp: String
+    public var message: String
+    public var serviceName: String
+    public var hostName: String?
+    public var level: Level?
+    public var logger: String?
+    public var filePath: String?
+    public var fileOffset: Int64?
+    public var traceID: String?
+    public var spanID: String?
+    public var errorType: String?
+    public var errorMessage: String?
+    public var stackTrace: String?
+    public var httpMethod: String?
+    public var httpStatus: Int?
+    public var urlPath: String?
+    /// Nanoseconds.
+    public var durationNs: Int64?
+    public var eventID: String?
+    public var original: String?
+    /// Static fields from config and extra fields of structured records, as strings.
+    public var labels: [(String, String)]
+    /// Markers of repaired input: `invalid_utf8`, `truncated`.
+    public var tags: [String]
+
+    public init(timestamp: String, message: String, serviceName: String) {
+        self.timestamp = timestamp
+        self.message = message
+        self.serviceName = serviceName
+        labels = []
+        tags = []
+    }
+
+    public static func == (lhs: LogEvent, rhs: LogEvent) -> Bool {
+        lhs.encoded() == rhs.encoded()
+    }
+}
+
+/// Log levels as the schema spells them.
+public enum Level: String, Sendable, CaseIterable, Comparable {
+    case debug = "DEBUG", info = "INFO", warn = "WARN", error = "ERROR", critical = "CRITICAL"
+
+    /// Normalises the spellings of Python, structlog, OpenTelemetry, Java and syslog.
+    public init?(normalising text: some StringProtocol) {
+        switch text.uppercased() {
+        case "DEBUG", "TRACE", "FINE", "FINER", "FINEST", "DBG", "D": self = .debug
+        case "INFO", "INFORMATION", "NOTICE", "INF", "I": self = .info
+        case "WARN", "WARNING", "WRN", "W": self = .warn
+        case "ERROR", "ERR", "EXCEPTION", "SEVERE", "E": self = .error
+        case "CRITICAL", "FATAL", "CRIT", "EMERG", "EMERGENCY", "ALERT", "PANIC", "C", "F": self = .critical
+        default: return nil
+        }
+    }
+
+    var rank: Int { Self.allCases.firstIndex(of: self)! }
+    public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rank < rhs.rank }
+}

@@ -1,0 +1,58 @@
+import Agent
+import ArgumentParser
+import Foundation
+import Logging
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Tail log files into per-service Kafka topics (logs.<service>), at least once.",
+        discussion: """
+        Reads agent.inputs from the config. The registry (agent.data_dir/registry.json) advances
+        only over records Kafka acknowledged; when Kafka is down, reading pauses and nothing is
+        dropped. Counters are written to agent.data_dir/metrics.prom every second.
+        SIGTERM or Ctrl-C: stop reading, flush with a deadline (agent.shutdown_timeout), save, exit 0.
+        """
+    )
+
+    @OptionGroup var cluster: ClusterOptions
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+
+    func run() async throws {
+        let config = try cluster.load()
+        let logger = makeLogger("logship.agent", level: logLevel)
+        let agent: LogAgent
+        do {
+            agent = try LogAgent(configuration: config, logger: logger)
+        } catch let error as AgentError {
+            throw CLIError(error.description, status: ExitStatus.usage)
+        }
+        try await runUntilSignalled(stop: { agent.stop() }) { try agent.run() }
+    }
+}
+
+func makeLogger(_ label: String, level: String) -> Logger {
+    var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = Logger.Level(rawValue: level) ?? .info
+    return logger
+}
+
+/// Runs a blocking role on its own thread; SIGTERM/SIGINT ask it to stop.
+func runUntilSignalled(stop: @escaping @Sendable () -> Void, _ body: @escaping @Sendable () throws -> Void) async throws {
+    signal(SIGTERM, SIG_IGN)
+    signal(SIGINT, SIG_IGN)
+    let sources = [SIGTERM, SIGINT].map { signalNumber -> DispatchSourceSignal in
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler { stop() }
+        source.resume()
+        return source
+    }
+    defer { sources.forEach { $0.cancel() } }
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+        let thread = Thread {
+            continuation.resume(with: Result { try body() })
+        }
+        thread.name = "logship-role"
+        thread.start()
+    }
+}
