@@ -18,15 +18,15 @@ public enum FieldExtraction {
         var fields = ExtractedFields()
         var previousWord: Substring?
         for word in message.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }) {
-            if let eq = word.firstIndex(of: "=") {
+            if let method = previousWord, word.hasPrefix("/"), methods.contains(String(method)) {
+                fields.httpMethod = String(method)
+                fields.urlPath = String(word.prefix { $0 != "?" })
+            } else if let eq = word.firstIndex(of: "=") {
                 let key = word[..<eq].lowercased()
                 var value = word[word.index(after: eq)...]
                 if value.hasPrefix("\"") || value.hasPrefix("'") { value = value.dropFirst() }
                 if value.hasSuffix("\"") || value.hasSuffix("'") { value = value.dropLast() }
                 apply(key: key, value: value, to: &fields)
-            } else if let method = previousWord, methods.contains(String(method)), word.hasPrefix("/") {
-                fields.httpMethod = String(method)
-                fields.urlPath = String(word.prefix { $0 != "?" })
             }
             previousWord = word
         }

@@ -1,0 +1,113 @@
+@testable import Agent
+import Foundation
+import LogModel
+import Testing
+
+@Suite struct ParsingTests {
+    let python = RecordParser(service: "payment", host: "h1", format: .auto, staticFields: ["env": "prod"])
+
+    @Test func pythonLoggingTextWithRequestFields() {
+        let event = python.parse(
+            "2026-11-25 10:00:00,123 WARNING [payment.api] charge slow trace_id=4BF92F3577B34DA6A3CE929D0E0E4736 span_id=00f067aa0ba902b7 POST /api/charge?x=1 status=502 duration_ms=1500",
+            nowMillis: 0)
+        #expect(event.timestamp == "2026-11-25T10:00:00.123Z")
+        #expect(event.level == .warn)
+        #expect(event.logger == "payment.api")
+        #expect(event.traceID == "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(event.spanID == "00f067aa0ba902b7")
+        #expect(event.httpMethod == "POST" && event.urlPath == "/api/charge")
+        #expect(event.httpStatus == 502)
+        #expect(event.durationNs == 1_500_000_000)
+        #expect(event.labels.map { "\($0.0)=\($0.1)" } == ["env=prod"])
+        #expect(event.hostName == "h1")
+    }
+
+    @Test func customPythonFormatWithPaddingAndProcess() {
+        let parser = RecordParser(service: "s", host: "h", format: .python,
+                                  pythonFormat: PythonLogFormat("%(asctime)s | %(levelname)-8s | %(process)d | %(name)s: %(message)s"))
+        let event = parser.parse("2026-01-02T03:04:05.678+02:00 | ERROR    | 4242 | worker.jobs: job failed", nowMillis: 0)
+        #expect(event.timestamp == "2026-01-02T01:04:05.678Z")
+        #expect(event.level == .error)
+        #expect(event.logger == "worker.jobs")
+        #expect(event.message == "job failed")
+    }
+
+    @Test func tracebackBecomesStackTraceWithTypeAndMessage() {
+        let record = """
+        2026-11-25 10:00:00,123 ERROR [payment] charge failed
+        Traceback (most recent call last):
+          File "app.py", line 3, in charge
+            total = price / qty
+                    ~~~~~~^~~~~
+        ZeroDivisionError: division by zero
+        """
+        let event = python.parse(record, nowMillis: 0)
+        #expect(event.message == "charge failed")
+        #expect(event.errorType == "ZeroDivisionError")
+        #expect(event.errorMessage == "division by zero")
+        #expect(event.stackTrace?.hasPrefix("Traceback (most recent call last):") == true)
+        #expect(event.stackTrace?.contains("~~~~~~^~~~~") == true)
+    }
+
+    @Test func structlogJSON() {
+        let line = #"{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7", "status": 201, "duration_ms": 5, "event": "order placed", "level": "info", "logger": "orders", "timestamp": "2026-11-25T16:46:44.966177Z", "user_id": 42}"#
+        let event = python.parse(line, nowMillis: 0)
+        #expect(event.message == "order placed")
+        #expect(event.level == .info)
+        #expect(event.logger == "orders")
+        #expect(event.timestamp == "2026-11-25T16:46:44.966Z")
+        #expect(event.traceID == "4bf92f3577b34da6a3ce929d0e0e4736" && event.spanID == "00f067aa0ba902b7")
+        #expect(event.httpStatus == 201 && event.durationNs == 5_000_000)
+        #expect(event.labels.contains { $0.0 == "user_id" && $0.1 == "42" })
+    }
+
+    @Test func pythonJSONLoggerWithException() {
+        let line = #"{"asctime": "2026-11-25 16:46:44,969", "levelname": "ERROR", "name": "inv", "message": "bad", "exc_info": "Traceback (most recent call last):\n  File \"x.py\", line 16, in <module>\nZeroDivisionError: division by zero"}"#
+        let event = python.parse(line, nowMillis: 0)
+        #expect(event.level == .error && event.logger == "inv" && event.message == "bad")
+        #expect(event.timestamp == "2026-11-25T16:46:44.969Z")
+        #expect(event.errorType == "ZeroDivisionError")
+        #expect(event.stackTrace?.contains("line 16") == true)
+    }
+
+    @Test func openTelemetryStyleRecord() {
+        let line = #"{"timeUnixNano": 1764064004123000000, "severity_text": "Error", "body": "db timeout", "traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "spanId": "00f067aa0ba902b7", "resource": {"service.name": "payment"}, "attributes": {"db.system": "postgresql"}}"#
+        let event = python.parse(line, nowMillis: 0)
+        #expect(event.message == "db timeout" && event.level == .error)
+        #expect(event.timestamp == "2025-11-25T09:46:44.123Z")
+        #expect(event.traceID == "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(event.labels.contains { $0.0 == "db.system" && $0.1 == "postgresql" })
+    }
+
+    @Test func plainTextFallsBackToIngestionTime() {
+        let event = python.parse("server listening on :8080", nowMillis: 1_764_064_004_000)
+        #expect(event.message == "server listening on :8080")
+        #expect(event.timestamp == "2025-11-25T09:46:44.000Z")
+        #expect(event.level == nil)
+    }
+
+    @Test func levelsNormalise() {
+        #expect(Level(normalising: "warning") == .warn)
+        #expect(Level(normalising: "FATAL") == .critical)
+        #expect(Level(normalising: "Information") == .info)
+        #expect(Level(normalising: "verbose") == nil)
+    }
+
+    @Test func timestampsAcrossZonesAndCalendarEdges() {
+        #expect(Timestamps.normalise("2024-02-29 23:59:59,999") == "2024-02-29T23:59:59.999Z")
+        #expect(Timestamps.normalise("2024-03-01T00:30:00-01:00") == "2024-03-01T01:30:00.000Z")
+        #expect(Timestamps.normalise("2024-01-01T00:30:00+0100") == "2023-12-31T23:30:00.000Z")
+        #expect(Timestamps.normalise("not a time at all, really") == nil)
+        #expect(Timestamps.format(epochMillis: 0) == "1970-01-01T00:00:00.000Z")
+    }
+
+    @Test func eventIDIsStableAndDistinct() {
+        let a = EventID.make(host: "h1", fileIdentity: "abc", offset: 100)
+        #expect(a == EventID.make(host: "h1", fileIdentity: "abc", offset: 100))
+        #expect(a != EventID.make(host: "h1", fileIdentity: "abc", offset: 101))
+        #expect(a != EventID.make(host: "h2", fileIdentity: "abc", offset: 100))
+        #expect(a.count == 32 && a.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        // Pinned: a change of the hash would re-id every event already indexed.
+        #expect(a == "7e4f82002b3972e149b176677d949971")  // FNV-1a, checked with an independent Python computation
+    }
+}
