@@ -95,8 +95,9 @@ final class FileTailer {
             guard let id = FileTailer.fingerprint(fd: fd) else { return false }
             adopt(identity: id, registry: registry, startAtEnd: false, size: currentSize)
         }
-        if currentSize < readOffset {
-            // Truncated in place (copytruncate): the content is new, read it from the start.
+        // Truncated in place (copytruncate) — seen as a smaller size, or, when the writer already
+        // wrote past our offset again, as a different first line: the content is new, read it from 0.
+        if currentSize < readOffset || (readOffset > 0 && FileTailer.fingerprint(fd: fd).map { $0 != identity } ?? true) {
             stats.add(\.truncations, 1)
             if let pending = multiline.flush(now: now, force: true), let identity { sink(pending, identity, tracker) }
             identity = nil

@@ -1,0 +1,127 @@
+import Foundation
+
+/// A logship role (`logship agent`, `logship indexer`, …) run as its own process, as operators
+/// run it: started with a config file, stopped by SIGTERM or killed by SIGKILL, by its own pid.
+public final class RoleProcess: @unchecked Sendable {
+    public let arguments: [String]
+    public let logURL: URL
+    private var process: Process?
+
+    public init(_ arguments: [String], log: URL) {
+        self.arguments = arguments
+        logURL = log
+    }
+
+    public var pid: Int32? { process?.processIdentifier }
+    public var isRunning: Bool { process?.isRunning ?? false }
+
+    public func start(environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try LogshipBinary.path())
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        if !FileManager.default.fileExists(atPath: logURL.path) { FileManager.default.createFile(atPath: logURL.path, contents: nil) }
+        let log = try FileHandle(forWritingTo: logURL)
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        BackendRegistry.shared.add(process.processIdentifier)
+    }
+
+    /// SIGTERM and wait; returns the exit status (nil if it had to be killed after `timeout`).
+    @discardableResult
+    public func terminate(timeout: TimeInterval = 30) -> Int32? {
+        guard let process else { return nil }
+        defer { BackendRegistry.shared.remove(process.processIdentifier); self.process = nil }
+        guard process.isRunning else { return process.terminationStatus }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    public func kill9() {
+        guard let process else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        BackendRegistry.shared.remove(process.processIdentifier)
+        self.process = nil
+    }
+
+    /// Resident memory in bytes, from /proc.
+    public var residentBytes: Int? {
+        guard let pid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
+        return kb * 1024
+    }
+
+    public var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    deinit { if process?.isRunning == true { kill9() } }
+}
+
+/// Reads a whole topic with kcat (a real, independent client): one entry per record.
+public struct TopicRecord: Sendable {
+    public var partition: Int
+    public var offset: Int64
+    public var value: String
+
+    public var json: [String: Any]? {
+        try? JSONSerialization.jsonObject(with: Data(value.utf8)) as? [String: Any]
+    }
+}
+
+public enum Kcat {
+    public static func readAll(brokers: String, topic: String) throws -> [TopicRecord] {
+        let result = try Subprocess.run("kcat", ["-b", brokers, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
+                                                 "-f", "%p\t%o\t%s\n"], timeout: 120)
+        guard result.status == 0 else { throw TestBackendError("kcat failed on \(topic): \(result.stderr)") }
+        return result.stdout.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, let p = Int(parts[0]), let o = Int64(parts[1]) else { return nil }
+            return TopicRecord(partition: p, offset: o, value: String(parts[2]))
+        }
+    }
+}
+
+/// Runs a test helper script from Tests/Scripts with the machine's python3.
+public enum PythonScript {
+    public static func path(_ name: String, file: String = #filePath) -> String {
+        var url = URL(fileURLWithPath: file)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            let candidate = url.appendingPathComponent("Tests/Scripts/\(name)")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
+        }
+        return name
+    }
+
+    public static func run(_ name: String, _ arguments: [String], timeout: TimeInterval = 300) throws -> String {
+        let result = try Subprocess.run("python3", [path(name)] + arguments, timeout: timeout)
+        guard result.status == 0 else { throw TestBackendError("\(name) failed: \(result.stderr)") }
+        return result.stdout
+    }
+}
+
+/// Reads a Prometheus text file into (series → value).
+public enum PrometheusText {
+    public static func parse(_ text: String) -> [String: Double] {
+        var values: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            values[String(line[..<space])] = value
+        }
+        return values
+    }
+}
