@@ -97,13 +97,14 @@ final class FileTailer {
         }
         // Truncated in place (copytruncate) — seen as a smaller size, or, when the writer already
         // wrote past our offset again, as a different first line: the content is new, read it from 0.
-        if currentSize < readOffset || (readOffset > 0 && FileTailer.fingerprint(fd: fd).map { $0 != identity } ?? true) {
+        if currentSize < readOffset || FileTailer.fingerprint(fd: fd) != identity {
             stats.add(\.truncations, 1)
             if let pending = multiline.flush(now: now, force: true), let identity { sink(pending, identity, tracker) }
             identity = nil
             readOffset = 0
             partial = []
             partialStart = 0
+            skippingLongLine = false
             tracker = AckTracker(startOffset: 0)
             if let id = FileTailer.fingerprint(fd: fd) { adopt(identity: id, registry: registry, startAtEnd: false, size: currentSize) }
             return true
@@ -114,6 +115,9 @@ final class FileTailer {
             lastGrowthAt = now
             var buffer = [UInt8](repeating: 0, count: Self.chunkBytes)
             let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Self.chunkBytes, off_t(readOffset)) }
+            // Replaced between the check above and this read? Then the chunk is not ours: drop it,
+            // the next poll sees the truncation.
+            if count > 0 && FileTailer.fingerprint(fd: fd) != identity { return true }
             if count > 0 {
                 stats.add(\.bytesRead, Int64(count))
                 split(buffer[0..<count], now: now, into: &records, stats: stats)
