@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 parser = argparse.ArgumentParser()
 parser.add_argument("dir")
 parser.add_argument("--lines", type=int, default=20000)
+parser.add_argument("--first", type=int, default=0, help="number of the first line")
 parser.add_argument("--rotate-every", type=int, default=3000)
 parser.add_argument("--per-second", type=int, default=4000)
 args = parser.parse_args()
@@ -20,7 +21,7 @@ generation = 0
 start = time.monotonic()
 for n in range(args.lines):
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
-    f.write("%s INFO [rotation] line %d of the rotation test %s\n" % (now, n, "p" * (n % 50)))
+    f.write("%s INFO [rotation] line %d of the rotation test %s\n" % (now, args.first + n, "p" * (n % 50)))
     if n % 100 == 99:
         f.flush()
         expected = start + (n + 1) / args.per_second
