@@ -36,8 +36,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Codecs", dependencies: ["CZstd"]),
+        .target(name: "Telemetry", dependencies: [
+            "LogModel", "KafkaClient",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Agent", dependencies: [
-            "LogModel", "Configuration", "KafkaClient",
+            "LogModel", "Configuration", "KafkaClient", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "LogshipCLI", dependencies: [

@@ -5,7 +5,6 @@ public final class AgentStats: Sendable {
     public struct Counters: Sendable, Equatable, Codable {
         public var bytesRead: Int64 = 0
         public var linesRead: Int64 = 0
-        public var eventsQueued: Int64 = 0
         public var eventsSent: Int64 = 0
         public var eventsFailed: Int64 = 0
         public var droppedDebug: Int64 = 0
@@ -18,22 +17,27 @@ public final class AgentStats: Sendable {
         public var filesOpen: Int64 = 0
     }
 
-    private let counters = Mutex(Counters())
-    private let perService = Mutex([String: Counters]())
+    private struct State {
+        var total = Counters()
+        var services: [String: Counters] = [:]
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
+    /// One lock per update, for the total and the service together.
     public func add(_ field: WritableKeyPath<Counters, Int64>, _ amount: Int64, service: String? = nil) {
-        counters.withLock { $0[keyPath: field] += amount }
-        if let service {
-            perService.withLock { $0[service, default: Counters()][keyPath: field] += amount }
+        state.withLock { state in
+            state.total[keyPath: field] += amount
+            if let service { state.services[service, default: Counters()][keyPath: field] += amount }
         }
     }
 
     public func set(_ field: WritableKeyPath<Counters, Int64>, _ value: Int64) {
-        counters.withLock { $0[keyPath: field] = value }
+        state.withLock { $0.total[keyPath: field] = value }
     }
 
-    public var snapshot: Counters { counters.withLock { $0 } }
-    public var byService: [String: Counters] { perService.withLock { $0 } }
+    public var snapshot: Counters { state.withLock { $0.total } }
+    public var byService: [String: Counters] { state.withLock { $0.services } }
 }

@@ -14,6 +14,8 @@ final class InputPipeline: @unchecked Sendable {
     let allowDebug: Bool
     let host: String
     private let rule: MultilineRule
+    /// The id hash state of the file last seen (the agent loop is single-threaded).
+    private var idPrefix: EventID.Prefix?
 
     init(input: LogshipConfiguration.Input, host: String, allowDebug: Bool, maskPatterns: [String], pythonFormat: String?) throws {
         service = Naming.sanitize(input.service)
@@ -49,7 +51,8 @@ final class InputPipeline: @unchecked Sendable {
         if event.level == .debug && !allowDebug { return .drop(reason: \.droppedDebug) }
         event.filePath = filePath
         event.fileOffset = record.offset
-        event.eventID = EventID.make(host: host, fileIdentity: fileIdentity, offset: record.offset)
+        if idPrefix?.fileIdentity != fileIdentity { idPrefix = EventID.Prefix(host: host, fileIdentity: fileIdentity) }
+        event.eventID = idPrefix!.id(offset: record.offset)
         event.tags = record.tags
         var masked = 0
         func mask(_ text: inout String) {

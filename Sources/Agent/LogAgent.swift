@@ -4,6 +4,7 @@ import KafkaClient
 import LogModel
 import Logging
 import Synchronization
+import Telemetry
 
 /// The edge agent: tails the configured files and ships every record to its service's topic,
 /// at least once. The registry advances only over records Kafka acknowledged; when Kafka is
@@ -21,6 +22,8 @@ public final class LogAgent: @unchecked Sendable {
     private var lastScan: Int64 = 0
     private var lastSave: Int64 = 0
     private var recovered = false
+    private var heartbeat: HeartbeatPublisher?
+    public static let version = "0.1.0"
 
     public init(configuration: LogshipConfiguration, logger: Logger = Logger(label: "logship.agent"),
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
@@ -42,6 +45,16 @@ public final class LogAgent: @unchecked Sendable {
             createTopicsWithPartitions: configuration.kafka.partitions,
             replicationFactor: configuration.kafka.replicationFactor,
             messageTimeoutMs: 0), logger: logger)
+        let stats = self.stats
+        let producer = self.producer
+        heartbeat = HeartbeatPublisher(
+            producer: producer, id: agent.componentID ?? "agent@\(host)", role: "agent", host: host, version: Self.version,
+            intervalMs: configuration.coordinator.heartbeatIntervalMs, logger: logger) {
+            let c = stats.snapshot
+            return (["lines_read": c.linesRead, "events_sent": c.eventsSent, "events_failed": c.eventsFailed,
+                     "events_dropped": c.droppedDebug + c.droppedEmpty, "files_open": c.filesOpen,
+                     "queue_depth": Int64(producer.inFlight)], [], nil)
+        }
     }
 
     /// Asks `run()` to stop reading, flush and save. Safe from a signal handler's queue.
@@ -52,6 +65,7 @@ public final class LogAgent: @unchecked Sendable {
     /// Runs until `stop()`; then ships what is pending (bounded by `agent.shutdown_timeout`)
     /// and saves the registry. Blocking: call it from a dedicated thread.
     public func run() throws {
+        heartbeat?.start()
         logger.info("agent started", metadata: ["agent.inputs": "\(pipelines.count)", "agent.registry": "\(registry.url.path)"])
         while running.load(ordering: .acquiring) {
             let now = clock()
@@ -131,7 +145,6 @@ public final class LogAgent: @unchecked Sendable {
                     retries.append(item)
                 }
             }
-            stats.add(\.eventsQueued, 1, service: item.service)
         } catch {
             logger.warning("cannot queue event; will retry", metadata: ["kafka.error": "\(error)"])
             retries.append(item)
@@ -236,6 +249,7 @@ public final class LogAgent: @unchecked Sendable {
                 self.ship(record, identity: identity, tracker: tracker, path: tailer.path, pipeline: tailer.input, now: now)
             }
         }
+        heartbeat?.stop()
         let flushed = producer.flushBlocking(timeoutMs: Int32(configuration.agent.shutdownTimeoutMs))
         if !flushed {
             logger.warning("Kafka did not acknowledge everything before the shutdown deadline; the rest is re-read on the next start",

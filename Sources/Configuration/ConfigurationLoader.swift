@@ -77,7 +77,8 @@ public enum ConfigurationLoader {
 
     static func readAgent(_ node: Any?, into agent: inout LogshipConfiguration.Agent, _ r: inout ConfigurationReader) {
         guard let map = r.mapping(node, "agent", known: ["data_dir", "inputs", "max_line_bytes", "metrics_listen", "mask_patterns",
-                                                                 "host_name", "max_in_flight", "shutdown_timeout"]) else { return }
+                                                                 "host_name", "max_in_flight", "shutdown_timeout", "component_id"]) else { return }
+        agent.componentID = r.string(map["component_id"], "agent.component_id") ?? agent.componentID
         agent.hostName = r.string(map["host_name"], "agent.host_name") ?? agent.hostName
         agent.maxInFlight = r.int(map["max_in_flight"], "agent.max_in_flight", min: 1) ?? agent.maxInFlight
         agent.shutdownTimeoutMs = r.durationMs(map["shutdown_timeout"], "agent.shutdown_timeout") ?? agent.shutdownTimeoutMs

@@ -45,9 +45,11 @@ public struct LogshipConfiguration: Sendable, Equatable {
         /// `host.name` of the events; the machine's host name when unset.
         public var hostName: String?
         /// Most events waiting for Kafka's acknowledgement; reading pauses beyond it.
-        public var maxInFlight = 50_000
+        public var maxInFlight = 10_000
         /// How long SIGTERM waits for Kafka to acknowledge what was sent.
         public var shutdownTimeoutMs = 10_000
+        /// Key of this agent's heartbeats on logship.health; `agent@<host>` when unset.
+        public var componentID: String?
     }
 
     public struct Indexer: Sendable, Equatable {

@@ -10,7 +10,6 @@ public typealias DeliveryHandler = @Sendable (Result<DeliveryReport, KafkaError>
 /// messages is bounded: `enqueue` blocks and `send` suspends when the bound is reached.
 public final class KafkaProducer: @unchecked Sendable {
     let handle: OpaquePointer
-    private let deliveries: DeliveryRouter
     private let limiter: InFlightLimiter
     private let configuration: KafkaProducerConfiguration
     private let executor = BlockingExecutor(label: "logship.kafka.producer")
@@ -23,11 +22,8 @@ public final class KafkaProducer: @unchecked Sendable {
     public init(_ configuration: KafkaProducerConfiguration, logger: Logger = Logger(label: "logship.kafka")) throws {
         self.configuration = configuration
         self.logger = logger
-        let router = DeliveryRouter()
-        deliveries = router
         limiter = InFlightLimiter(limit: configuration.maxInFlight)
         handle = try RDKafka.makeHandle(RD_KAFKA_PRODUCER, properties: configuration.librdkafkaProperties) { conf in
-            rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(router).toOpaque())
             rd_kafka_conf_set_dr_msg_cb(conf, deliveryCallback)
         }
         // Delivery reports are served by a dedicated thread, never by the cooperative pool.
@@ -83,10 +79,12 @@ public final class KafkaProducer: @unchecked Sendable {
     private func produce(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader],
                          partition: Int32, timestampMs: Int64, onDelivery: @escaping DeliveryHandler) throws {
         let limiter = self.limiter
-        let id = deliveries.register { result in
+        // The handler travels with the message as librdkafka's per-message opaque (retained here,
+        // released by the delivery callback): no shared table, no lock per message.
+        let box = Unmanaged.passRetained(DeliveryBox { result in
             limiter.release()
             onDelivery(result)
-        }
+        })
         let hdrs: OpaquePointer? = headers.isEmpty ? nil : rd_kafka_headers_new(headers.count)
         for header in headers {
             _ = header.value.withUnsafeBytes { rd_kafka_header_add(hdrs, header.key, -1, $0.baseAddress, $0.count) }
@@ -95,14 +93,14 @@ public final class KafkaProducer: @unchecked Sendable {
             let err = value.withUnsafeBytes { valueBytes in
                 withKey(key) { keyPointer, keyLength in
                     logship_produce(handle, topic, partition, keyPointer, keyLength, valueBytes.baseAddress,
-                                    valueBytes.count, hdrs, timestampMs, UnsafeMutableRawPointer(bitPattern: id))
+                                    valueBytes.count, hdrs, timestampMs, box.toOpaque())
                 }
             }
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
             // librdkafka's own queue is full: wait for reports to drain it rather than fail.
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL { Thread.sleep(forTimeInterval: 0.01); continue }
             if let hdrs { rd_kafka_headers_destroy(hdrs) }
-            deliveries.discard(id)
+            box.release()
             throw KafkaError(err, "cannot produce to topic \(topic)")
         }
     }
@@ -135,6 +133,15 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// Creates a topic with its own settings (e.g. `cleanup.policy=compact`) before first use;
+    /// an existing topic is fine. Blocking.
+    public func createTopic(_ name: String, partitions: Int, config: [String: String]) throws {
+        try KafkaAdmin.createTopic(on: handle, name: name, partitions: partitions,
+                                   replicationFactor: configuration.replicationFactor, config: config,
+                                   timeoutMs: 10_000, ignoreExisting: true)
+        _ = knownTopics.withLock { $0.insert(name) }
+    }
+
     /// Waits until every queued message has a delivery report, or the deadline passes.
     public func flush(timeout: Duration) async throws {
         let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
@@ -156,45 +163,21 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 }
 
-/// Maps librdkafka's per-message opaque (a number) back to the caller's completion handler.
-final class DeliveryRouter: Sendable {
-    private struct State {
-        var nextID: UInt = 1
-        var handlers: [UInt: DeliveryHandler] = [:]
-    }
-
-    private let state = Mutex(State())
-
-    func register(_ handler: @escaping DeliveryHandler) -> UInt {
-        state.withLock { state in
-            let id = state.nextID
-            state.nextID &+= 1
-            if state.nextID == 0 { state.nextID = 1 }
-            state.handlers[id] = handler
-            return id
-        }
-    }
-
-    func discard(_ id: UInt) {
-        _ = state.withLock { $0.handlers.removeValue(forKey: id) }
-    }
-
-    func complete(_ id: UInt, _ result: Result<DeliveryReport, KafkaError>) {
-        let handler = state.withLock { $0.handlers.removeValue(forKey: id) }
-        handler?(result)
-    }
+/// A message's completion handler, carried through librdkafka as the message's opaque pointer.
+final class DeliveryBox {
+    let handler: DeliveryHandler
+    init(_ handler: @escaping DeliveryHandler) { self.handler = handler }
 }
 
 private func deliveryCallback(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?,
                               _ opaque: UnsafeMutableRawPointer?) {
-    guard let message, let opaque else { return }
-    let router = Unmanaged<DeliveryRouter>.fromOpaque(opaque).takeUnretainedValue()
+    guard let message, let opaque = message.pointee._private else { return }
+    let box = Unmanaged<DeliveryBox>.fromOpaque(opaque).takeRetainedValue()
     let raw = message.pointee
-    let id = UInt(bitPattern: raw._private)
     let topic = raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
     if raw.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-        router.complete(id, .success(DeliveryReport(topic: topic, partition: raw.partition, offset: raw.offset)))
+        box.handler(.success(DeliveryReport(topic: topic, partition: raw.partition, offset: raw.offset)))
     } else {
-        router.complete(id, .failure(KafkaError(raw.err, "delivery to \(topic) failed")))
+        box.handler(.failure(KafkaError(raw.err, "delivery to \(topic) failed")))
     }
 }

@@ -12,19 +12,57 @@ public enum EventID {
         return hex(a.value) + hex(b.value ^ 0x9e37_79b9_7f4a_7c15)
     }
 
+    /// The hash state after (host, file identity): ids of one file then cost only the offset's digits.
+    public struct Prefix: Sendable {
+        public let host: String
+        public let fileIdentity: String
+        let a: StableHash
+        let b: StableHash
+
+        public init(host: String, fileIdentity: String) {
+            self.host = host
+            self.fileIdentity = fileIdentity
+            var a = StableHash(seed: 0xcbf2_9ce4_8422_2325)
+            var b = StableHash(seed: 0x84222325_cbf29ce4)
+            for part in [host, "\u{1F}", fileIdentity, "\u{1F}"] {
+                a.add(part)
+                b.add(part)
+            }
+            self.a = a
+            self.b = b
+        }
+
+        public func id(offset: Int64) -> String {
+            var a = self.a, b = self.b
+            var digits = [UInt8]()
+            var n = offset
+            repeat { digits.append(UInt8(48 + n % 10)); n /= 10 } while n > 0
+            if offset < 0 { digits = Array(String(offset).utf8.reversed()) }
+            for byte in digits.reversed() { a.add(byte); b.add(byte) }
+            return EventID.hex(a.value) + EventID.hex(b.value ^ 0x9e37_79b9_7f4a_7c15)
+        }
+    }
+
     /// `_id` for events without `event.id`: a hash of (topic, partition, offset).
     public static func make(topic: String, partition: Int32, offset: Int64) -> String {
         make(host: "kafka", fileIdentity: "\(topic)/\(partition)", offset: offset)
     }
 
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
     static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        var out = [UInt8](repeating: 48, count: 16)
+        var v = value
+        for index in stride(from: 15, through: 0, by: -1) {
+            out[index] = hexDigits[Int(v & 15)]
+            v >>= 4
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
 /// 64-bit FNV-1a over bytes, with a chosen offset basis.
-public struct StableHash {
+public struct StableHash: Sendable {
     public private(set) var value: UInt64
 
     public init(seed: UInt64 = 0xcbf2_9ce4_8422_2325) { value = seed }
@@ -37,7 +75,7 @@ public struct StableHash {
         for byte in bytes { add(byte) }
     }
 
-    @inline(__always) mutating func add(_ byte: UInt8) {
+    @inline(__always) public mutating func add(_ byte: UInt8) {
         value = (value ^ UInt64(byte)) &* 0x100_0000_01b3
     }
 

@@ -111,3 +111,12 @@ import Testing
         #expect(a == "7e4f82002b3972e149b176677d949971")  // FNV-1a, checked with an independent Python computation
     }
 }
+
+@Suite struct EventIDPrefixTests {
+    @Test func prefixGivesTheSameIdsAsTheFullHash() {
+        let prefix = EventID.Prefix(host: "h1", fileIdentity: "abc")
+        for offset: Int64 in [0, 7, 100, 123_456_789_012] {
+            #expect(prefix.id(offset: offset) == EventID.make(host: "h1", fileIdentity: "abc", offset: offset))
+        }
+    }
+}

@@ -54,9 +54,14 @@ public struct SecretMasker: @unchecked Sendable {
     }
 
     static func maskBuiltIn(_ b: [UInt8]) -> ([UInt8], Int) {
+        // Most lines hold no secret: the output is built only from the first match on.
         var out: [UInt8] = []
-        out.reserveCapacity(b.count)
+        var copied = 0
         var count = 0
+        func emit(upTo index: Int) {
+            if out.isEmpty { out.reserveCapacity(b.count + 16) }
+            out.append(contentsOf: b[copied..<index])
+        }
         var i = 0
         let n = b.count
         while i < n {
@@ -65,33 +70,44 @@ public struct SecretMasker: @unchecked Sendable {
             let atBoundary = i == 0 || !(isLetter(b[i - 1]) || isDigit(b[i - 1]))
             if atBoundary, isLetter(c) {
                 if let end = keyValueEnd(b, i) {
-                    out.append(contentsOf: b[i..<end.valueStart])
+                    emit(upTo: end.valueStart)
                     out.append(contentsOf: markerBytes)
                     count += 1
                     i = end.valueEnd
+                    copied = i
                     continue
                 }
                 if let valueEnd = awsKeyEnd(b, i) {
+                    emit(upTo: i)
                     out.append(contentsOf: markerBytes)
                     count += 1
                     i = valueEnd
+                    copied = i
                     continue
                 }
             }
             if atBoundary, isDigit(c), let end = cardEnd(b, i) {
+                emit(upTo: i)
                 out.append(contentsOf: markerBytes)
                 count += 1
                 i = end
+                copied = i
                 continue
             }
-            out.append(c)
             i += 1
         }
+        if count == 0 { return (b, 0) }
+        out.append(contentsOf: b[copied...])
         return (out, count)
     }
 
     /// `key[suffix]["'] *[=:] *["']?(scheme )?value`: where the value starts and ends.
     static func keyValueEnd(_ b: [UInt8], _ start: Int) -> (valueStart: Int, valueEnd: Int)? {
+        // Every key and scheme starts with one of these letters: most words are rejected here.
+        switch b[start] | 0x20 {
+        case UInt8(ascii: "p"), UInt8(ascii: "s"), UInt8(ascii: "t"), UInt8(ascii: "a"), UInt8(ascii: "c"), UInt8(ascii: "b"): break
+        default: return nil
+        }
         var matched = -1
         for key in keys where matchesLowercase(b, start, key) {
             matched = start + key.count
@@ -141,25 +157,35 @@ public struct SecretMasker: @unchecked Sendable {
         return start + 20
     }
 
-    /// 13–19 digits, optionally grouped by single spaces or dashes, passing Luhn.
+    /// 13–19 digits, optionally grouped by single spaces or dashes, passing Luhn. No allocation:
+    /// it runs at every digit that starts a word.
     static func cardEnd(_ b: [UInt8], _ start: Int) -> Int? {
-        var digits: [Int] = []
+        var count = 0
         var j = start
         var lastDigitEnd = start
-        while j < b.count, digits.count <= 19 {
+        while j < b.count, count <= 19 {
             if isDigit(b[j]) {
-                digits.append(Int(b[j] - 48))
+                count += 1
                 j += 1
                 lastDigitEnd = j
-            } else if (b[j] == 32 || b[j] == 45), j + 1 < b.count, isDigit(b[j + 1]), !digits.isEmpty {
+            } else if (b[j] == 32 || b[j] == 45), j + 1 < b.count, isDigit(b[j + 1]), count > 0 {
                 j += 1
             } else {
                 break
             }
         }
-        guard (13...19).contains(digits.count), lastDigitEnd == b.count || !isWordByte(b[lastDigitEnd]),
-              luhn(digits) else { return nil }
-        return lastDigitEnd
+        guard (13...19).contains(count), lastDigitEnd == b.count || !isWordByte(b[lastDigitEnd]) else { return nil }
+        var sum = 0, position = 0
+        var k = lastDigitEnd - 1
+        while k >= start {
+            if isDigit(b[k]) {
+                let digit = Int(b[k] - 48)
+                if position % 2 == 1 { sum += digit * 2 > 9 ? digit * 2 - 9 : digit * 2 } else { sum += digit }
+                position += 1
+            }
+            k -= 1
+        }
+        return sum % 10 == 0 ? lastDigitEnd : nil
     }
 
     public static func luhn(_ digits: [Int]) -> Bool {

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Finds the request facts services put in plain messages: `trace_id=`, `span_id=`,
-/// `traceparent=`, `status=`, `duration_ms=`, `GET /path`. A scan over the bytes, no regex.
+/// `traceparent=`, `status=`, `duration_ms=`, `GET /path`. A scan over the bytes (no regex,
+/// no per-character String work): every shipped line goes through here.
 public struct ExtractedFields: Equatable, Sendable {
     public var traceID: String?
     public var spanID: String?
@@ -12,51 +13,119 @@ public struct ExtractedFields: Equatable, Sendable {
 }
 
 public enum FieldExtraction {
-    static let methods: Set<String> = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+    static let methods: [[UInt8]] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"].map { Array($0.utf8) }
+
+    enum Key {
+        case trace, span, traceparent, status, durationMs, duration, method, path
+    }
+
+    static let keys: [([UInt8], Key)] = ([
+        ("trace_id", .trace), ("traceid", .trace), ("trace.id", .trace), ("oteltraceid", .trace),
+        ("span_id", .span), ("spanid", .span), ("span.id", .span), ("otelspanid", .span),
+        ("traceparent", .traceparent),
+        ("status", .status), ("status_code", .status), ("http_status", .status), ("http.status_code", .status),
+        ("duration_ms", .durationMs), ("elapsed_ms", .durationMs), ("latency_ms", .durationMs), ("took_ms", .durationMs),
+        ("time_ms", .durationMs),
+        ("duration", .duration), ("elapsed", .duration), ("latency", .duration), ("took", .duration),
+        ("method", .method), ("http_method", .method),
+        ("path", .path), ("url", .path), ("url.path", .path), ("route", .path),
+    ] as [(String, Key)]).map { (Array($0.0.utf8), $0.1) }
 
     public static func scan(_ message: String) -> ExtractedFields {
+        scan(bytes: Array(message.utf8)[...])
+    }
+
+    public static func scan(bytes b: ArraySlice<UInt8>) -> ExtractedFields {
         var fields = ExtractedFields()
-        var previousWord: Substring?
-        for word in message.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }) {
-            if let method = previousWord, word.hasPrefix("/"), methods.contains(String(method)) {
-                fields.httpMethod = String(method)
-                fields.urlPath = String(word.prefix { $0 != "?" })
-            } else if let eq = word.firstIndex(of: "=") {
-                let key = word[..<eq].lowercased()
-                var value = word[word.index(after: eq)...]
-                if value.hasPrefix("\"") || value.hasPrefix("'") { value = value.dropFirst() }
-                if value.hasSuffix("\"") || value.hasSuffix("'") { value = value.dropLast() }
-                apply(key: key, value: value, to: &fields)
+        var i = b.startIndex
+        var previous: Range<Int>? = nil
+        while i < b.endIndex {
+            while i < b.endIndex, isSeparator(b[i]) { i += 1 }
+            let start = i
+            var eq = -1
+            while i < b.endIndex, !isSeparator(b[i]) {
+                if eq < 0 && b[i] == 61 { eq = i }
+                i += 1
             }
-            previousWord = word
+            guard i > start else { break }
+            let word = start..<i
+            if b[start] == 47, let method = previous, let name = methodName(b[method]) {  // "/path" after a method
+                fields.httpMethod = name
+                fields.urlPath = path(b[word])
+            } else if eq > start {
+                var valueStart = eq + 1, valueEnd = i
+                if valueStart < valueEnd, b[valueStart] == 34 || b[valueStart] == 39 { valueStart += 1 }
+                if valueEnd > valueStart, b[valueEnd - 1] == 34 || b[valueEnd - 1] == 39 { valueEnd -= 1 }
+                if let key = key(b[start..<eq]) { apply(key, b[valueStart..<valueEnd], to: &fields) }
+            }
+            previous = word
         }
         return fields
     }
 
-    static func apply(key: String, value: Substring, to fields: inout ExtractedFields) {
-        switch key {
-        case "trace_id", "traceid", "trace.id", "trace", "otelTraceID".lowercased():
-            if isHex(value, count: 32) { fields.traceID = value.lowercased() }
-        case "span_id", "spanid", "span.id", "otelSpanID".lowercased():
-            if isHex(value, count: 16) { fields.spanID = value.lowercased() }
-        case "traceparent":
-            let parts = value.split(separator: "-")
-            if parts.count == 4, isHex(parts[1], count: 32), isHex(parts[2], count: 16) {
-                fields.traceID = parts[1].lowercased()
-                fields.spanID = parts[2].lowercased()
+    @inline(__always) static func isSeparator(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 44 }
+
+    static func key(_ bytes: ArraySlice<UInt8>) -> Key? {
+        for (name, key) in keys where name.count == bytes.count {
+            var equal = true
+            var k = 0
+            for c in bytes {
+                let lower = c >= 65 && c <= 90 ? c + 32 : c
+                if lower != name[k] { equal = false; break }
+                k += 1
             }
-        case "status", "status_code", "http_status", "http.status_code", "code":
-            if let status = Int(value), (100...599).contains(status) { fields.httpStatus = status }
-        case "duration_ms", "elapsed_ms", "latency_ms", "took_ms", "time_ms":
-            if let ms = Double(value) { fields.durationNs = Int64(ms * 1_000_000) }
-        case "duration", "elapsed", "latency", "took":
-            fields.durationNs = parseDuration(value) ?? fields.durationNs
-        case "method", "http_method":
-            if methods.contains(value.uppercased()) { fields.httpMethod = value.uppercased() }
-        case "path", "url", "url.path", "route":
-            if value.hasPrefix("/") { fields.urlPath = String(value.prefix { $0 != "?" }) }
-        default: break
+            if equal { return key }
         }
+        return nil
+    }
+
+    static func methodName(_ bytes: ArraySlice<UInt8>) -> String? {
+        for method in methods where method.elementsEqual(bytes) { return String(decoding: method, as: UTF8.self) }
+        return nil
+    }
+
+    static func path(_ bytes: ArraySlice<UInt8>) -> String {
+        let end = bytes.firstIndex(of: 63) ?? bytes.endIndex  // ?
+        return String(decoding: bytes[bytes.startIndex..<end], as: UTF8.self)
+    }
+
+    static func apply(_ key: Key, _ value: ArraySlice<UInt8>, to fields: inout ExtractedFields) {
+        switch key {
+        case .trace: if isHex(value, count: 32) { fields.traceID = lowercased(value) }
+        case .span: if isHex(value, count: 16) { fields.spanID = lowercased(value) }
+        case .traceparent:
+            let parts = value.split(separator: 45)
+            if parts.count == 4, isHex(parts[1], count: 32), isHex(parts[2], count: 16) {
+                fields.traceID = lowercased(parts[1])
+                fields.spanID = lowercased(parts[2])
+            }
+        case .status:
+            if let status = integer(value), (100...599).contains(status) { fields.httpStatus = status }
+        case .durationMs:
+            if let ms = integer(value) { fields.durationNs = Int64(ms) * 1_000_000 }
+            else if let ms = Double(String(decoding: value, as: UTF8.self)) { fields.durationNs = Int64(ms * 1_000_000) }
+        case .duration:
+            fields.durationNs = parseDuration(Substring(String(decoding: value, as: UTF8.self))) ?? fields.durationNs
+        case .method:
+            let upper = String(decoding: value, as: UTF8.self).uppercased()
+            if methods.contains(where: { $0.elementsEqual(upper.utf8) }) { fields.httpMethod = upper }
+        case .path:
+            if value.first == 47 { fields.urlPath = path(value) }
+        }
+    }
+
+    static func integer(_ value: ArraySlice<UInt8>) -> Int? {
+        guard !value.isEmpty, value.count < 10 else { return nil }
+        var n = 0
+        for c in value {
+            guard c >= 48 && c <= 57 else { return nil }
+            n = n * 10 + Int(c - 48)
+        }
+        return n
+    }
+
+    static func lowercased(_ value: ArraySlice<UInt8>) -> String {
+        String(decoding: value.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
     }
 
     /// `12ms`, `1.5s`, `250us`, `3m`; a bare number is taken as seconds.
@@ -68,19 +137,21 @@ public enum FieldExtraction {
         return Double(text).map { Int64($0 * 1e9) }
     }
 
-    static func isHex(_ text: some StringProtocol, count: Int) -> Bool {
-        text.utf8.count == count && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
-            && !text.utf8.allSatisfy { $0 == 48 }
+    static func isHex<C: Collection>(_ bytes: C, count: Int) -> Bool where C.Element == UInt8 {
+        bytes.count == count && bytes.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
+            && !bytes.allSatisfy { $0 == 48 }
     }
+
+    static func isHex(_ text: some StringProtocol, count: Int) -> Bool { isHex(text.utf8, count: count) }
 }
 
 /// A Python traceback inside a record: the message is the first line, the stack trace the rest,
 /// and the exception type and message come from the last `Type: message` line.
 public enum Traceback {
     public static func split(_ record: String) -> (message: String, stackTrace: String?, errorType: String?, errorMessage: String?) {
-        guard let newline = record.firstIndex(of: "\n") else { return (record, nil, nil, nil) }
+        guard let newline = record.utf8.firstIndex(of: 10) else { return (record, nil, nil, nil) }
         let message = String(record[..<newline])
-        let rest = String(record[record.index(after: newline)...])
+        let rest = String(record[record.utf8.index(after: newline)...])
         let (type, text) = exception(in: rest)
         return (message, rest, type, text)
     }

@@ -9,6 +9,10 @@ public struct PythonLogFormat: Sendable {
 
     public static let standard = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
     let tokens: [Token]
+    /// Per token, how its field is matched (precomputed: no string comparison per line).
+    let kinds: [FieldKind]
+
+    enum FieldKind: Sendable { case literal, message, asctime, levelname, other }
 
     public init(_ format: String = PythonLogFormat.standard) {
         var tokens: [Token] = []
@@ -31,55 +35,59 @@ public struct PythonLogFormat: Sendable {
         }
         if !literal.isEmpty { tokens.append(.literal(literal)) }
         self.tokens = tokens
+        kinds = tokens.map { token in
+            guard case .field(let name) = token else { return .literal }
+            switch name {
+            case "message": return .message
+            case "asctime": return .asctime
+            case "levelname": return .levelname
+            default: return .other
+            }
+        }
     }
 
-    /// The fields of one line, or nil when the line is not in this format.
-    public func match(_ line: [UInt8]) -> [String: Substring]? {
-        var fields: [String: Substring] = [:]
+    /// The byte ranges of the fields of one line, or nil when the line is not in this format.
+    public func match(_ bytes: [UInt8]) -> [String: Range<Int>]? {
+        var fields: [String: Range<Int>] = [:]
+        guard matchRanges(bytes, into: { fields[$0] = $1 }) else { return nil }
+        return fields
+    }
+
+    /// Matches without building a dictionary: `found` gets each field's name and byte range.
+    func matchRanges(_ bytes: [UInt8], into found: (String, Range<Int>) -> Void) -> Bool {
         var pos = 0
-        let text = String(decoding: line, as: UTF8.self)
-        let bytes = Array(text.utf8)
         for (index, token) in tokens.enumerated() {
             switch token {
             case .literal(let literal):
                 for byte in literal {
                     if byte == 32 {
-                        guard pos < bytes.count, bytes[pos] == 32 else { return nil }
+                        guard pos < bytes.count, bytes[pos] == 32 else { return false }
                         while pos < bytes.count, bytes[pos] == 32 { pos += 1 }
                     } else {
-                        guard pos < bytes.count, bytes[pos] == byte else { return nil }
+                        guard pos < bytes.count, bytes[pos] == byte else { return false }
                         pos += 1
                     }
                 }
             case .field(let name):
                 let start = pos
-                switch name {
-                case "message":
+                switch kinds[index] {
+                case .message:
                     pos = bytes.count
-                case "asctime":
-                    guard let end = Self.timestampEnd(bytes, from: pos) else { return nil }
+                case .asctime:
+                    guard let end = Self.timestampEnd(bytes, from: pos) else { return false }
                     pos = end
-                case "levelname":
+                case .levelname:
                     while pos < bytes.count, Self.isLetter(bytes[pos]) { pos += 1 }
-                    guard pos > start else { return nil }
+                    guard pos > start else { return false }
                 default:
-                    let stop: UInt8? = {
-                        if index + 1 < tokens.count, case .literal(let next) = tokens[index + 1] { return next.first }
-                        return nil
-                    }()
-                    while pos < bytes.count, bytes[pos] != (stop ?? 32) { pos += 1 }
+                    var stop: UInt8 = 32
+                    if index + 1 < tokens.count, case .literal(let next) = tokens[index + 1], let first = next.first { stop = first }
+                    while pos < bytes.count, bytes[pos] != stop { pos += 1 }
                 }
-                fields[name] = Self.substring(text, start, pos)
+                found(name, start..<pos)
             }
         }
-        return fields
-    }
-
-    static func substring(_ text: String, _ start: Int, _ end: Int) -> Substring {
-        let utf8 = text.utf8
-        let from = utf8.index(utf8.startIndex, offsetBy: start)
-        let to = utf8.index(from, offsetBy: end - start)
-        return text[from..<to]
+        return true
     }
 
     static func isLetter(_ byte: UInt8) -> Bool { (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) }

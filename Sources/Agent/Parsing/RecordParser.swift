@@ -51,25 +51,37 @@ public struct RecordParser: Sendable {
            let normal = Timestamps.normalise(ts) ?? Timestamps.normalise(text.prefix(35)) {
             event.timestamp = normal
         }
-        apply(FieldExtraction.scan(parts.message), to: &event)
+        apply(FieldExtraction.scan(bytes: Array(parts.message.utf8)[...]), to: &event)
         return event
     }
 
     func parsePython(_ text: String) -> LogEvent? {
-        let firstLineEnd = text.firstIndex(of: "\n") ?? text.endIndex
-        guard let fields = pythonFormat.match(Array(text[..<firstLineEnd].utf8)) else { return nil }
-        var event = LogEvent(timestamp: "", message: String(fields["message"] ?? ""), serviceName: service)
-        if let asctime = fields["asctime"] { event.timestamp = Timestamps.normalise(asctime) ?? "" }
-        if let level = fields["levelname"] { event.level = Level(normalising: level) }
-        if let name = fields["name"], !name.isEmpty { event.logger = String(name) }
-        if firstLineEnd < text.endIndex {
-            let rest = String(text[text.index(after: firstLineEnd)...])
+        let bytes = Array(text.utf8)
+        let firstLineEnd = bytes.firstIndex(of: 10) ?? bytes.count
+        let line = firstLineEnd == bytes.count ? bytes : Array(bytes[..<firstLineEnd])
+        var message = 0..<0, asctime: Range<Int>?, levelname: Range<Int>?, name: Range<Int>?
+        guard pythonFormat.matchRanges(line, into: { field, range in
+            switch field {
+            case "message": message = range
+            case "asctime": asctime = range
+            case "levelname": levelname = range
+            case "name": name = range
+            default: break
+            }
+        }) else { return nil }
+        func string(_ range: Range<Int>) -> String { String(decoding: line[range], as: UTF8.self) }
+        var event = LogEvent(timestamp: "", message: string(message), serviceName: service)
+        if let asctime { event.timestamp = Timestamps.normalise(bytes: line[asctime]) ?? "" }
+        if let levelname { event.level = Level(normalising: string(levelname)) }
+        if let name, !name.isEmpty { event.logger = string(name) }
+        if firstLineEnd < bytes.count {
+            let rest = String(decoding: bytes[(firstLineEnd + 1)...], as: UTF8.self)
             event.stackTrace = rest
-            let (type, message) = Traceback.exception(in: rest)
+            let (type, errorMessage) = Traceback.exception(in: rest)
             event.errorType = type
-            event.errorMessage = message
+            event.errorMessage = errorMessage
         }
-        apply(FieldExtraction.scan(event.message), to: &event)
+        apply(FieldExtraction.scan(bytes: line[message]), to: &event)
         return event
     }
 
@@ -132,7 +144,7 @@ public struct RecordParser: Sendable {
              Self.string(flat[key]!))
         }
         if event.traceID == nil || event.httpStatus == nil || event.durationNs == nil {
-            let extracted = FieldExtraction.scan(message)
+            let extracted = FieldExtraction.scan(bytes: Array(message.utf8)[...])
             if event.traceID == nil { event.traceID = extracted.traceID; event.spanID = event.spanID ?? extracted.spanID }
             if event.httpStatus == nil { event.httpStatus = extracted.httpStatus }
             if event.durationNs == nil { event.durationNs = extracted.durationNs }

@@ -4,7 +4,11 @@ public enum Timestamps {
     /// Parses `2026-11-25 10:00:00,123`, `2026-11-25T10:00:00.123456Z`, `…+02:00`, `…-0500`.
     /// A time without a zone is taken as UTC. Returns nil when the text is not such a time.
     public static func normalise(_ text: some StringProtocol) -> String? {
-        let b = Array(text.utf8)
+        normalise(bytes: Array(text.utf8)[...])
+    }
+
+    public static func normalise(bytes slice: ArraySlice<UInt8>) -> String? {
+        let b = Array(slice)
         guard b.count >= 19, let year = digits(b, 0, 4), b[4] == 45, let month = digits(b, 5, 2), b[7] == 45,
               let day = digits(b, 8, 2), b[10] == 32 || b[10] == 84 || b[10] == 116,
               let hour = digits(b, 11, 2), b[13] == 58, let minute = digits(b, 14, 2), b[16] == 58,

@@ -198,14 +198,15 @@ final class FileTailer {
             stats.add(\.truncatedLines, 1)
         }
         var line: String
-        if let valid = String(validating: bytes, as: UTF8.self) {
+        let hasNUL = bytes.withUnsafeBytes { memchr($0.baseAddress, 0, $0.count) != nil }
+        if !hasNUL, let valid = String(validating: bytes, as: UTF8.self) {
             line = valid
         } else {
             line = String(decoding: bytes, as: UTF8.self)
             tags.append("invalid_utf8")
             stats.add(\.invalidUTF8Lines, 1)
         }
-        if line.utf8.contains(0) {
+        if hasNUL {
             line = String(line.map { $0 == "\0" ? "\u{FFFD}" : $0 })
             if !tags.contains("invalid_utf8") { tags.append("invalid_utf8"); stats.add(\.invalidUTF8Lines, 1) }
         }

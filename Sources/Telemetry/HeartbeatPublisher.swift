@@ -1,0 +1,76 @@
+import Foundation
+import KafkaClient
+import LogModel
+import Logging
+import Synchronization
+
+/// Sends a `ComponentBeat` to `logship.health` every interval through the role's own producer,
+/// and a final `stopped` beat on a clean shutdown. The beat's content comes from `snapshot`.
+public final class HeartbeatPublisher: @unchecked Sendable {
+    public typealias Snapshot = @Sendable () -> (counters: [String: Int64], partitions: [String], lastError: String?)
+
+    private let producer: KafkaProducer
+    private let id: String
+    private let role: String
+    private let host: String
+    private let version: String
+    private let intervalMs: Int
+    private let startedAt: String
+    private let snapshot: Snapshot
+    private let logger: Logger
+    private var timer: DispatchSourceTimer?
+    private let lock = NSLock()
+
+    public init(producer: KafkaProducer, id: String, role: String, host: String, version: String, intervalMs: Int,
+                logger: Logger, snapshot: @escaping Snapshot) {
+        self.producer = producer
+        self.id = id
+        self.role = role
+        self.host = host
+        self.version = version
+        self.intervalMs = intervalMs
+        self.snapshot = snapshot
+        self.logger = logger
+        startedAt = Self.now()
+    }
+
+    public func start() {
+        do {
+            try producer.createTopic(Naming.healthTopic, partitions: 1, config: ["cleanup.policy": "compact"])
+        } catch {
+            logger.warning("cannot create \(Naming.healthTopic); heartbeats go to it once it exists", metadata: ["kafka.error": "\(error)"])
+        }
+        let source = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "logship.heartbeat"))
+        source.schedule(deadline: .now(), repeating: .milliseconds(intervalMs))
+        source.setEventHandler { [self] in beat(status: "up") }
+        source.resume()
+        lock.withLock { timer = source }
+    }
+
+    /// Stops the timer and queues the final `stopped` beat (flushed with the role's producer).
+    public func stop() {
+        lock.withLock { timer?.cancel(); timer = nil }
+        beat(status: "stopped")
+    }
+
+    private func beat(status: String) {
+        let state = snapshot()
+        let beat = ComponentBeat(id: id, role: role, host: host, version: version, startedAt: startedAt, sentAt: Self.now(),
+                                 status: status, intervalMs: intervalMs, counters: state.counters,
+                                 ownedPartitions: state.partitions, lastError: state.lastError)
+        guard let value = try? JSONEncoder().encode(beat) else { return }
+        // A beat is worth nothing late: never wait for room, skip it when the producer is full.
+        guard producer.inFlight < 1_000_000 else { return }
+        do {
+            try producer.enqueue(topic: Naming.healthTopic, key: Array(id.utf8), value: Array(value)) { _ in }
+        } catch {
+            logger.debug("heartbeat not sent", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+
+    static func now() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
+    }
+}

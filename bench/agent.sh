@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Agent throughput benchmark (issue 3): ships the same file of Python logging lines with
+#   - logship agent (release build; parses, masks, enriches),
+#   - kcat -P (the ceiling: raw lines, no parsing),
+#   - rsyslog imfile + omkafka,
+#   - a Python confluent-kafka tail-and-produce loop,
+# into the same noida-db broker, and prints lines/s, MB/s, CPU seconds and peak RSS of each,
+# with the ratios. Run on demand (not in CI): bench/agent.sh [LINES]   (default 1,000,000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LINES=${1:-1000000}
+WORK=$(mktemp -d /tmp/logship-bench.XXXXXX)
+cleanup() { [ -n "${NOIDA_PID:-}" ] && kill "$NOIDA_PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+cluster/bootstrap >/dev/null
+if ! command -v rsyslogd >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/omkafka.so ]; then
+  apt-get install -y -qq rsyslog rsyslog-kafka >/dev/null 2>&1 || echo "bench: rsyslog-kafka not installable; skipping that peer"
+fi
+swift build -c release --product logship >/dev/null
+LOGSHIP=$(swift build -c release --show-bin-path)/logship
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+KPORT=$(free_port); EPORT=$(free_port)
+NOIDA=$(python3 -c 'import noida_db,os; print(os.path.join(os.path.dirname(noida_db.__file__),"noida-db"))')
+"$NOIDA" start --only kafka,elasticsearch --kafka-port "$KPORT" --elasticsearch-port "$EPORT" --data-dir "$WORK/noida" >"$WORK/noida.log" 2>&1 &
+NOIDA_PID=$!
+BROKER=127.0.0.1:$KPORT
+for _ in $(seq 100); do kcat -b "$BROKER" -L >/dev/null 2>&1 && break; sleep 0.1; done
+
+python3 bench/gen_python_log.py "$WORK/app.log" "$LINES"
+BYTES=$(stat -c %s "$WORK/app.log")
+echo "bench: $LINES lines, $((BYTES / 1048576)) MiB, broker noida-db $BROKER"
+for t in bench.kcat bench.rsyslog bench.python logs.bench; do "$LOGSHIP" topics create "$t" --partitions 6 --brokers "$BROKER" >/dev/null; done
+
+high() { kcat -b "$BROKER" -Q $(for p in 0 1 2 3 4 5; do printf -- "-t %s:%d:-1 " "$1" "$p"; done) 2>/dev/null | awk '{s+=$4} END {print s+0}'; }
+proc_cpu() { awk '{print ($14+$15)/100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+proc_rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+RESULTS=()
+record() { RESULTS+=("$1|$2|$3|$4"); }   # name|seconds|cpu|rss_kb
+
+# kcat -P: /usr/bin/time gives CPU and peak RSS.
+start=$(date +%s.%N)
+/usr/bin/time -f "%U %S %M" -o "$WORK/kcat.time" kcat -P -b "$BROKER" -t bench.kcat -z zstd -X linger.ms=5 -l "$WORK/app.log"
+end=$(date +%s.%N)
+read -r u s m <"$WORK/kcat.time"
+record "kcat -P" "$(echo "$end - $start" | bc)" "$(echo "$u + $s" | bc)" "$m"
+
+# logship agent: time until Kafka acknowledged every line (its own counter), then SIGTERM.
+cat >"$WORK/logship.yml" <<YAML
+kafka: {brokers: ["$BROKER"], partitions: 6}
+agent:
+  data_dir: $WORK/agent
+  inputs:
+    - {service: bench, paths: ["$WORK/app.log"], format: python}
+YAML
+start=$(date +%s.%N)
+"$LOGSHIP" agent --config "$WORK/logship.yml" --log-level warning &
+AGENT=$!
+until grep -q "^logship_agent_events_sent_total{service=\"bench\"} $LINES\$" "$WORK/agent/metrics.prom" 2>/dev/null; do
+  kill -0 $AGENT 2>/dev/null || { echo "agent died"; exit 1; }
+  sleep 0.05
+done
+end=$(date +%s.%N)
+cpu=$(proc_cpu $AGENT); rss=$(proc_rss $AGENT)
+kill -TERM $AGENT; wait $AGENT || true
+record "logship agent" "$(echo "$end - $start" | bc)" "$cpu" "$rss"
+
+# Python confluent-kafka loop.
+start=$(date +%s.%N)
+/usr/bin/time -f "%U %S %M" -o "$WORK/py.time" python3 bench/python_tail_produce.py "$WORK/app.log" "$BROKER" bench.python
+end=$(date +%s.%N)
+read -r u s m <"$WORK/py.time"
+record "python confluent-kafka" "$(echo "$end - $start" | bc)" "$(echo "$u + $s" | bc)" "$m"
+
+# rsyslog imfile + omkafka.
+if [ -e /usr/lib/x86_64-linux-gnu/rsyslog/omkafka.so ]; then
+  cat >"$WORK/rsyslog.conf" <<CONF
+global(workDirectory="$WORK/rsyslog")
+module(load="imfile")
+module(load="omkafka")
+template(name="raw" type="string" string="%msg%")
+input(type="imfile" File="$WORK/app.log" Tag="bench" ruleset="tokafka" freshStartTail="off" MaxLinesAtOnce="0")
+ruleset(name="tokafka") {
+  action(type="omkafka" broker=["$BROKER"] topic="bench.rsyslog" template="raw" confParam=["compression.codec=zstd", "linger.ms=5"])
+}
+CONF
+  mkdir -p "$WORK/rsyslog"
+  start=$(date +%s.%N)
+  rsyslogd -n -f "$WORK/rsyslog.conf" -i "$WORK/rsyslog.pid" &
+  RS=$!
+  until [ "$(high bench.rsyslog)" -ge "$LINES" ]; do kill -0 $RS 2>/dev/null || break; sleep 0.2; done
+  end=$(date +%s.%N)
+  cpu=$(proc_cpu $RS); rss=$(proc_rss $RS)
+  kill -TERM $RS; wait $RS || true
+  record "rsyslog imfile+omkafka" "$(echo "$end - $start" | bc)" "$cpu" "$rss"
+fi
+
+echo
+printf "%-24s %12s %9s %10s %12s\n" "shipper" "lines/s" "MB/s" "CPU s" "peak RSS MB"
+declare -A RATE
+for r in "${RESULTS[@]}"; do
+  IFS='|' read -r name secs cpu rss <<<"$r"
+  rate=$(echo "$LINES / $secs" | bc)
+  RATE[$name]=$rate
+  printf "%-24s %12s %9.1f %10.2f %12.1f\n" "$name" "$rate" "$(echo "$BYTES / $secs / 1048576" | bc -l)" "$cpu" "$(echo "$rss / 1024" | bc -l)"
+done
+echo
+agent=${RATE["logship agent"]}
+for peer in "kcat -P" "python confluent-kafka" "rsyslog imfile+omkafka"; do
+  [ -n "${RATE[$peer]:-}" ] && printf "agent / %-22s %.2fx\n" "$peer" "$(echo "$agent / ${RATE[$peer]}" | bc -l)"
+done
+echo "targets: agent >= 0.5x kcat -P (stretch 0.8x), >= 2.5x rsyslog, >= 1.5x the Python loop, RSS <= 30 MB"
