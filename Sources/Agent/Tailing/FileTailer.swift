@@ -198,7 +198,7 @@ final class FileTailer {
             stats.add(\.truncatedLines, 1)
         }
         var line: String
-        let hasNUL = bytes.withUnsafeBytes { memchr($0.baseAddress, 0, $0.count) != nil }
+        let hasNUL = bytes.withUnsafeBytes { $0.isEmpty ? false : memchr($0.baseAddress!, 0, $0.count) != nil }
         if !hasNUL, let valid = String(validating: bytes, as: UTF8.self) {
             line = valid
         } else {
