@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; only the client modules import them.
@@ -23,7 +24,7 @@ let package = Package(
 
         // Pure Swift: events, naming rules, retry classification. No I/O.
         .target(name: "LogModel"),
-        .target(name: "Configuration", dependencies: [
+        .target(name: "LogshipConfig", dependencies: [
             "LogModel",
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -39,13 +40,14 @@ let package = Package(
         .target(name: "Telemetry", dependencies: [
             "LogModel", "KafkaClient",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .target(name: "Agent", dependencies: [
-            "LogModel", "Configuration", "KafkaClient", "Telemetry",
+            "LogModel", "LogshipConfig", "KafkaClient", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "LogshipCLI", dependencies: [
-            "LogModel", "Configuration", "KafkaClient", "ElasticClient", "Agent",
+            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -55,7 +57,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["KafkaClient"]),
 
         .testTarget(name: "LogModelTests", dependencies: ["LogModel"]),
-        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "LogshipConfigTests", dependencies: ["LogshipConfig"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "TestSupport"]),
         .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),

@@ -1,4 +1,4 @@
-import Configuration
+import LogshipConfig
 import Foundation
 import LogModel
 

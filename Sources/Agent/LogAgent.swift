@@ -1,4 +1,4 @@
-import Configuration
+import LogshipConfig
 import Foundation
 import KafkaClient
 import LogModel
@@ -230,6 +230,14 @@ public final class LogAgent: @unchecked Sendable {
         }
     }
 
+    /// The agent's metrics in Prometheus text format (served on agent.metrics_listen).
+    public func metricsText() -> String {
+        AgentMetrics.render(stats, files: fileBacklog.withLock { $0 }, queueDepth: producer.inFlight)
+    }
+
+    /// Per-file backlog as of the last registry save (read by the metrics endpoint's thread).
+    private let fileBacklog = Mutex<[(path: String, behind: Int64)]>([])
+
     private func saveRegistry() throws {
         for tailer in tailers.values {
             if let entry = tailer.registryEntry { registry.update(entry) }
@@ -237,9 +245,9 @@ public final class LogAgent: @unchecked Sendable {
         let cutoff = Date().timeIntervalSince1970 - 7 * 86_400
         for entry in registry.entries.values where entry.updated < cutoff { registry.remove(entry.identity) }
         try registry.save()
-        AgentMetrics.write(AgentMetrics.render(stats, files: tailers.values.map { ($0.path, $0.bytesBehind) },
-                                               queueDepth: producer.inFlight),
-                           to: configuration.agent.dataDir)
+        let backlog = tailers.values.map { (path: $0.path, behind: $0.bytesBehind) }
+        fileBacklog.withLock { $0 = backlog }
+        AgentMetrics.write(metricsText(), to: configuration.agent.dataDir)
     }
 
     private func shutdown() throws {

@@ -34,7 +34,9 @@ import TestSupport
           orders: {debug: true}
         """.write(to: config, atomically: true, encoding: .utf8)
 
-        let agent = RoleProcess(["agent", "--config", config.path], log: dir.appendingPathComponent("agent.log"))
+        let metricsPort = try FreePort.next()
+        let agent = RoleProcess(["agent", "--config", config.path, "--metrics-listen", "127.0.0.1:\(metricsPort)"],
+                                log: dir.appendingPathComponent("agent.log"))
         try agent.start()
         let expectedTotal = manifest.values.reduce(0) { $0 + $1.count }
         let metricsFile = dir.appendingPathComponent("data/metrics.prom").path
@@ -43,7 +45,17 @@ import TestSupport
             let sent = metrics.filter { $0.key.hasPrefix("logship_agent_events_sent_total") }.values.reduce(0, +)
             return Int(sent) == expectedTotal
         }
+        // The Prometheus endpoint parses with the reference parser and agrees with the counters.
+        let scraped = try PythonScript.run("scrape_prometheus.py", ["http://127.0.0.1:\(metricsPort)/metrics"])
+        let series = try #require(try JSONSerialization.jsonObject(with: Data(scraped.utf8)) as? [String: Double])
+        #expect(series["logship_agent_events_sent_total{service=\"orders\"}"] == Double(manifest["orders"]!.count))
+        #expect(series["logship_agent_producer_queue_depth"] == 0)
+        #expect(series.keys.contains { $0.hasPrefix("logship_agent_bytes_behind{file=") })
         #expect(agent.terminate() == 0, "SIGTERM exits 0")
+        // Heartbeats: the agent announced itself on logship.health and said goodbye.
+        let beats = try Kcat.readAll(brokers: server.kafkaBootstrap, topic: "logship.health").compactMap(\.json)
+        #expect(beats.contains { $0["id"] as? String == "agent@test-host" && $0["status"] as? String == "up" && $0["role"] as? String == "agent" })
+        #expect(beats.last { $0["id"] as? String == "agent@test-host" }?["status"] as? String == "stopped")
         let metrics = PrometheusText.parse(try String(contentsOfFile: metricsFile, encoding: .utf8))
 
         var rawOutput = ""

@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import Foundation
 import Logging
+import Telemetry
 
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +18,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     @OptionGroup var cluster: ClusterOptions
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Serve Prometheus metrics on host:port (overrides agent.metrics_listen).") var metricsListen: String?
 
     func run() async throws {
         let config = try cluster.load()
@@ -27,7 +29,14 @@ struct AgentCommand: AsyncParsableCommand {
         } catch let error as AgentError {
             throw CLIError(error.description, status: ExitStatus.usage)
         }
-        try await runUntilSignalled(stop: { agent.stop() }) { try agent.run() }
+        let listen = metricsListen ?? config.agent.metricsListen
+        let server = try listen.map { address -> MetricsServer in
+            guard let server = MetricsServer(listen: address, logger: logger, render: { agent.metricsText() }) else {
+                throw CLIError("--metrics-listen: expected host:port, found \(address)", status: ExitStatus.usage)
+            }
+            return server
+        }
+        try await runUntilSignalled(stop: { agent.stop() }, metrics: server) { try agent.run() }
     }
 }
 
@@ -38,7 +47,10 @@ func makeLogger(_ label: String, level: String) -> Logger {
 }
 
 /// Runs a blocking role on its own thread; SIGTERM/SIGINT ask it to stop.
-func runUntilSignalled(stop: @escaping @Sendable () -> Void, _ body: @escaping @Sendable () throws -> Void) async throws {
+func runUntilSignalled(stop: @escaping @Sendable () -> Void, metrics: MetricsServer? = nil,
+                       _ body: @escaping @Sendable () throws -> Void) async throws {
+    let serving = metrics.map { server in Task { try await server.run() } }
+    defer { serving?.cancel() }
     signal(SIGTERM, SIG_IGN)
     signal(SIGINT, SIG_IGN)
     let sources = [SIGTERM, SIGINT].map { signalNumber -> DispatchSourceSignal in

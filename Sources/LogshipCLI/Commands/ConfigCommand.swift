@@ -1,5 +1,5 @@
 import ArgumentParser
-import Configuration
+import LogshipConfig
 import Foundation
 
 struct ConfigCommand: AsyncParsableCommand {
