@@ -46,8 +46,12 @@ let package = Package(
             "LogModel", "LogshipConfig", "KafkaClient", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "Indexer", dependencies: [
+            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Telemetry",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "LogshipCLI", dependencies: [
-            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent",
+            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent", "Indexer", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -61,6 +65,7 @@ let package = Package(
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "TestSupport"]),
         .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "IndexerTests", dependencies: ["Indexer", "LogModel", "KafkaClient", "ElasticClient", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "LogModel", "KafkaClient", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LogshipCLI", "TestSupport"]),
     ],

@@ -120,6 +120,23 @@ public final class KafkaConsumer: @unchecked Sendable {
         return RDKafka.read(list).map(\.0).sorted()
     }
 
+    /// Messages between this member's position and the log end, per assigned partition, from
+    /// the watermarks librdkafka caches with each fetch (no broker round trip).
+    public func lag() -> [TopicPartition: Int64] {
+        guard let assigned = try? assignment(), !assigned.isEmpty else { return [:] }
+        let list = RDKafka.makeList(assigned)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_position(handle, list)
+        var result: [TopicPartition: Int64] = [:]
+        for (tp, position, _) in RDKafka.read(list) {
+            var low: Int64 = 0, high: Int64 = 0
+            guard rd_kafka_get_watermark_offsets(handle, tp.topic, tp.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  high >= 0 else { continue }
+            result[tp] = max(high - (position >= 0 ? position : low), 0)
+        }
+        return result
+    }
+
     /// Stops fetching from partitions (the group membership stays); `resume` restarts it.
     public func pause(_ partitions: [TopicPartition]) throws {
         try pauseResume(partitions, pause: true)

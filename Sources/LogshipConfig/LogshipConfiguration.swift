@@ -54,7 +54,8 @@ public struct LogshipConfiguration: Sendable, Equatable {
 
     public struct Indexer: Sendable, Equatable {
         public var group = "logship-indexer"
-        public var topics = "^logs\\.(?!dlq$).*"
+        /// librdkafka regex subscription; records of logs.dlq are skipped (committed, not indexed).
+        public var topics = "^logs\\..*"
         public var batchDocuments = 2_000
         public var batchBytes = 5 * 1_048_576
         public var flushIntervalMs = 1_000

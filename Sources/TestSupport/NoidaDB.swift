@@ -8,6 +8,8 @@ public final class NoidaDB: @unchecked Sendable {
     public let kafkaPort: Int
     public let elasticsearchPort: Int
     public let dataDir: URL
+    /// `kafka`, `elasticsearch`, or both: one server can be killed without the other.
+    public let services: [String]
     private var process: Process?
     private let logURL: URL
 
@@ -15,7 +17,8 @@ public final class NoidaDB: @unchecked Sendable {
     public var elasticsearchURL: String { "http://127.0.0.1:\(elasticsearchPort)" }
     public var pid: Int32? { process?.processIdentifier }
 
-    public init(dataDir: URL? = nil) throws {
+    public init(dataDir: URL? = nil, services: [String] = ["kafka", "elasticsearch"]) throws {
+        self.services = services
         kafkaPort = try FreePort.next()
         var esPort = try FreePort.next()
         while esPort == kafkaPort { esPort = try FreePort.next() }
@@ -27,8 +30,8 @@ public final class NoidaDB: @unchecked Sendable {
     }
 
     /// Starts a server and waits until both protocols answer.
-    public static func start() throws -> NoidaDB {
-        let server = try NoidaDB()
+    public static func start(services: [String] = ["kafka", "elasticsearch"]) throws -> NoidaDB {
+        let server = try NoidaDB(services: services)
         try server.start()
         return server
     }
@@ -36,9 +39,10 @@ public final class NoidaDB: @unchecked Sendable {
     public func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.binary())
-        process.arguments = ["start", "--only", "kafka,elasticsearch",
-                             "--kafka-port", String(kafkaPort), "--elasticsearch-port", String(elasticsearchPort),
-                             "--data-dir", dataDir.path]
+        var arguments = ["start", "--only", services.joined(separator: ","), "--data-dir", dataDir.path]
+        if services.contains("kafka") { arguments += ["--kafka-port", String(kafkaPort)] }
+        if services.contains("elasticsearch") { arguments += ["--elasticsearch-port", String(elasticsearchPort)] }
+        process.arguments = arguments
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         log.seekToEndOfFile()
@@ -52,7 +56,8 @@ public final class NoidaDB: @unchecked Sendable {
             guard process.isRunning else {
                 throw TestBackendError("noida-db exited: \((try? String(contentsOf: logURL, encoding: .utf8)) ?? "")")
             }
-            return FreePort.isListening(kafkaPort) && FreePort.isListening(elasticsearchPort)
+            return (!services.contains("kafka") || FreePort.isListening(kafkaPort))
+                && (!services.contains("elasticsearch") || FreePort.isListening(elasticsearchPort))
         }
     }
 

@@ -1,0 +1,165 @@
+import ElasticClient
+import Foundation
+import KafkaClient
+import LogModel
+import Synchronization
+
+extension IndexerService {
+    /// Writes one batch: routes each record, writes documents with retries for ever, dead-letters
+    /// what Elasticsearch rejects, then commits. While retrying, the owned partitions are paused
+    /// (memory stays bounded, lag shows the stall) and the group membership kept alive.
+    func flush(_ batch: Batch, stopping: Bool) throws {
+        var pending: [(item: BulkItem, message: KafkaMessage, service: String)] = []
+        var deadLetters: [(message: KafkaMessage, errorClass: String, reason: String)] = []
+        for message in batch.messages {
+            switch DocumentRouter.route(topic: message.topic, partition: message.partition, offset: message.offset, value: message.value) {
+            case .success(let routed):
+                pending.append((BulkItem(index: routed.index, id: routed.id, document: message.value), message, routed.service))
+            case .failure(.notALogTopic):
+                continue
+            case .failure(.deadLetter(let errorClass, let reason)):
+                deadLetters.append((message, errorClass, reason))
+            }
+        }
+        try ensureIndices(Set(pending.map(\.item.index)), services: Dictionary(pending.map { ($0.item.index, $0.service) }, uniquingKeysWith: { a, _ in a }))
+
+        let owned = (try? consumer.assignment()) ?? []
+        var paused = false
+        defer { if paused { try? consumer.resume((try? consumer.assignment()) ?? owned) } }
+        var attempt = 0
+        while !pending.isEmpty {
+            let started = Date()
+            do {
+                let results = try es.bulk(pending.map(\.item))
+                let seconds = Date().timeIntervalSince(started)
+                var retry: [(item: BulkItem, message: KafkaMessage, service: String)] = []
+                var counts: [String: IndexerStats.Service] = [:]
+                for (entry, result) in zip(pending, results) {
+                    switch result.outcome {
+                    case .created: counts[entry.service, default: .init()].indexed += 1
+                    case .alreadyExists: counts[entry.service, default: .init()].duplicates += 1
+                    case .retriable:
+                        counts[entry.service, default: .init()].retried += 1
+                        retry.append(entry)
+                    case .rejected(let status, let type, let reason):
+                        deadLetters.append((entry.message, "rejected", "\(status) \(type): \(reason)"))
+                    }
+                }
+                stats.update { state in
+                    state.bulkRequests += 1
+                    state.bulkSeconds += seconds
+                    state.lastBatchSize = Int64(pending.count)
+                    for (service, c) in counts {
+                        state.services[service, default: .init()].indexed += c.indexed
+                        state.services[service, default: .init()].duplicates += c.duplicates
+                        state.services[service, default: .init()].retried += c.retried
+                    }
+                }
+                pending = retry
+                if pending.isEmpty { break }
+                logger.warning("bulk items to retry", metadata: ["es.items": "\(pending.count)"])
+            } catch let error as ElasticError {
+                stats.update { $0.bulkFailures += 1; $0.lastError = error.message }
+                logger.error("bulk request failed; retrying", metadata: ["es.error": "\(error)", "es.attempt": "\(attempt)"])
+            }
+            if !paused { try? consumer.pause(owned); paused = true }
+            attempt += 1
+            waitKeepingMembership(ms: RetryPolicy.backoffMs(attempt: attempt, capMs: 10_000, random: Double.random(in: 0.5..<1)))
+            // Partitions taken away meanwhile: their records belong to the new owner now.
+            let gone = revoked.withLock { $0 }
+            if !gone.isEmpty {
+                pending.removeAll { gone.contains($0.message.topicPartition) }
+                deadLetters.removeAll { gone.contains($0.message.topicPartition) }
+            }
+        }
+        try sendDeadLetters(deadLetters)
+        commit(batch)
+    }
+
+    /// Sleeps in short polls so the group sees this member alive. Partitions are paused, so a
+    /// poll returns records only for partitions newly assigned meanwhile; those are not
+    /// committed and come back after the next rebalance or seek, so dropping them here loses nothing.
+    func waitKeepingMembership(ms: Int) {
+        let deadline = Date().addingTimeInterval(Double(ms) / 1000)
+        while Date() < deadline {
+            let records = (try? consumer.pollBatch(maxMessages: 1_000, timeoutMs: 100)) ?? []
+            for record in records {
+                // Rewind so the record is read again once this batch is done.
+                try? consumer.seek(record.topicPartition, to: record.offset)
+                try? consumer.pause([record.topicPartition])
+            }
+            if !isRunning && ms > 1_000 { return }
+        }
+    }
+
+    func sendDeadLetters(_ letters: [(message: KafkaMessage, errorClass: String, reason: String)]) throws {
+        guard !letters.isEmpty else { return }
+        let failures = Mutex(0)
+        let group = DispatchGroup()
+        for letter in letters {
+            let m = letter.message
+            group.enter()
+            try producer.enqueue(topic: Naming.deadLetterTopic, key: m.key, value: m.value, headers: [
+                KafkaHeader("source.topic", m.topic), KafkaHeader("source.partition", String(m.partition)),
+                KafkaHeader("source.offset", String(m.offset)), KafkaHeader("error.class", letter.errorClass),
+                KafkaHeader("error.reason", String(letter.reason.prefix(1_000))),
+            ]) { result in
+                if case .failure = result { failures.withLock { $0 += 1 } }
+                group.leave()
+            }
+        }
+        // message.timeout.ms=0: librdkafka retries until Kafka takes them; wait for every ack.
+        while group.wait(timeout: .now() + 1) == .timedOut {
+            waitKeepingMembership(ms: 0)
+        }
+        guard failures.withLock({ $0 }) == 0 else {
+            throw IndexerError("dead letters were refused by Kafka; not committing (the batch will be re-read)")
+        }
+        stats.update { state in
+            for letter in letters {
+                let service = Naming.service(ofTopic: letter.message.topic) ?? letter.message.topic
+                state.services[service, default: .init()].deadLettered += 1
+            }
+        }
+        logger.warning("records dead-lettered", metadata: ["kafka.topic": "\(Naming.deadLetterTopic)", "count": "\(letters.count)"])
+    }
+
+    func commit(_ batch: Batch) {
+        let gone = revoked.withLock { $0 }
+        let offsets = batch.commitOffsets.filter { !gone.contains($0.key) }
+        guard !offsets.isEmpty else { return }
+        do {
+            try consumer.commitBlocking(offsets)
+            stats.update { $0.commits += 1 }
+        } catch {
+            // A commit refused by a rebalance: the new owner re-reads these records; ids make that harmless.
+            logger.warning("commit refused; records will be re-read", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+
+    /// Creates each new daily index with the service's read alias (idempotent).
+    func ensureIndices(_ indices: Set<String>, services: [String: String]) throws {
+        for index in indices.subtracting(knownIndices) {
+            var attempt = 0
+            while true {
+                do {
+                    try es.createIndex(index)
+                    if let service = services[index] {
+                        try es.updateAliases([.add(index: index, alias: Naming.alias(service: service))])
+                    }
+                    knownIndices.insert(index)
+                    break
+                } catch let error as ElasticError where error.isRetriable {
+                    attempt += 1
+                    logger.warning("cannot create index; retrying", metadata: ["es.index": "\(index)", "es.error": "\(error)"])
+                    waitKeepingMembership(ms: RetryPolicy.backoffMs(attempt: attempt, capMs: 10_000, random: Double.random(in: 0.5..<1)))
+                }
+            }
+        }
+    }
+}
+
+public struct IndexerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,168 @@
+import ElasticClient
+import Foundation
+import KafkaClient
+import LogModel
+import LogshipConfig
+import Logging
+import Synchronization
+import Telemetry
+
+/// One member of the `logship-indexer` group: Kafka → Elasticsearch with exactly-once effect.
+/// An offset is committed only after every record at or below it was acknowledged by
+/// Elasticsearch (201, 409) or by Kafka as a dead letter. Retriable failures are retried for
+/// ever with consumption paused; nothing is dropped. Deterministic ids make re-delivery harmless.
+public final class IndexerService: @unchecked Sendable {
+    public static let version = "0.1.0"
+    public let stats = IndexerStats()
+    let configuration: LogshipConfiguration
+    let logger: Logger
+    let es: ElasticClient
+    let producer: KafkaProducer
+    var consumer: KafkaConsumer!
+    let running = Atomic<Bool>(true)
+    let revoked = Mutex(Set<TopicPartition>())
+    var knownIndices = Set<String>()
+    var heartbeat: HeartbeatPublisher?
+    let componentID: String
+
+    public init(configuration: LogshipConfiguration, componentID: String? = nil, logger: Logger = Logger(label: "logship.indexer")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let host = ProcessInfo.processInfo.hostName
+        self.componentID = componentID ?? "indexer@\(host):\(getpid())"
+        es = try ElasticClient(ElasticConfiguration(
+            url: configuration.elasticsearch.url, username: configuration.elasticsearch.username,
+            password: configuration.elasticsearch.password, apiKey: configuration.elasticsearch.apiKey,
+            requestTimeoutMs: configuration.elasticsearch.timeoutMs))
+        let kafka = KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: self.componentID,
+                                       properties: configuration.kafka.properties)
+        producer = try KafkaProducer(KafkaProducerConfiguration(
+            kafka: kafka, maxInFlight: 10_000, createTopicsWithPartitions: configuration.kafka.partitions,
+            replicationFactor: configuration.kafka.replicationFactor, messageTimeoutMs: 0), logger: logger)
+        let stats = self.stats
+        consumer = try KafkaConsumer(
+            KafkaConsumerConfiguration(kafka: kafka, groupID: configuration.indexer.group, assignor: configuration.kafka.assignor),
+            hooks: RebalanceHooks(
+                onAssign: { partitions in
+                    stats.update { $0.owned = partitions.map(\.description) }
+                    logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.map(\.description))"])
+                },
+                onRevoke: { [weak self] partitions in self?.partitionsRevoked(partitions) }))
+        heartbeat = HeartbeatPublisher(
+            producer: producer, id: self.componentID, role: "indexer", host: host, version: Self.version,
+            intervalMs: configuration.coordinator.heartbeatIntervalMs, logger: logger) {
+            let (services, owned, lastError) = stats.state.withLock { ($0.services, $0.owned, $0.lastError) }
+            var counters: [String: Int64] = [:]
+            for (_, s) in services {
+                counters["indexed", default: 0] += s.indexed
+                counters["duplicates", default: 0] += s.duplicates
+                counters["dead_lettered", default: 0] += s.deadLettered
+            }
+            return (counters, owned, lastError)
+        }
+    }
+
+    public func stop() { running.store(false, ordering: .releasing) }
+    var isRunning: Bool { running.load(ordering: .acquiring) }
+
+    /// Runs until `stop()`, then drains the batch in hand, commits, leaves the group. Blocking.
+    public func run() throws {
+        try prepareElasticsearch()
+        try consumer.subscribe([configuration.indexer.topics])
+        heartbeat?.start()
+        logger.info("indexer started", metadata: ["kafka.group": "\(configuration.indexer.group)", "es.url": "\(es.configuration.url)"])
+        var batch = Batch()
+        var batchStarted = Date()
+        while isRunning {
+            let waitMs = max(10, configuration.indexer.flushIntervalMs - Int(Date().timeIntervalSince(batchStarted) * 1000))
+            let messages = try consumer.pollBatch(maxMessages: max(configuration.indexer.batchDocuments - batch.count, 1),
+                                                  timeoutMs: Int32(min(waitMs, 500)))
+            if batch.isEmpty && !messages.isEmpty { batchStarted = Date() }
+            batch.append(messages)
+            dropRevoked(from: &batch)
+            let due = batch.count >= configuration.indexer.batchDocuments || batch.bytes >= configuration.indexer.batchBytes
+                || Date().timeIntervalSince(batchStarted) * 1000 >= Double(configuration.indexer.flushIntervalMs)
+            if !batch.isEmpty && due {
+                try flush(batch, stopping: false)
+                batch = Batch()
+                batchStarted = Date()
+            }
+            recordLag()
+        }
+        if !batch.isEmpty { try flush(batch, stopping: true) }
+        heartbeat?.stop()
+        _ = producer.flushBlocking(timeoutMs: 5_000)
+        consumer.closeBlocking()
+        logger.info("indexer stopped")
+    }
+
+    func recordLag() {
+        let lag = consumer.lag()
+        stats.update { state in
+            state.lag = Dictionary(uniqueKeysWithValues: lag.map { ("\($0.key.topic)/\($0.key.partition)", $0.value) })
+        }
+    }
+
+    /// Template for `logs-*`, and an ILM policy where the cluster has ILM (else a warning:
+    /// retention is then `logship retention`'s job). Idempotent, safe with many indexers.
+    func prepareElasticsearch() throws {
+        var attempt = 0
+        while isRunning {
+            do {
+                let ilm = es.supportsILM()
+                if ilm {
+                    try es.call("PUT", "/_ilm/policy/logship-logs", json: [
+                        "policy": ["phases": ["hot": ["actions": [:]], "delete": ["min_age": "30d", "actions": ["delete": [:]]]]],
+                    ])
+                } else {
+                    logger.warning("Elasticsearch has no ILM here (OpenSearch or a test backend): old daily indices are not deleted automatically; schedule `logship retention --days N --execute`")
+                }
+                try es.putIndexTemplate(IndexTemplate.name, IndexTemplate.logs(ilmPolicy: ilm ? "logship-logs" : nil))
+                return
+            } catch let error as ElasticError where error.isRetriable {
+                attempt += 1
+                logger.warning("Elasticsearch not ready; retrying", metadata: ["es.error": "\(error)"])
+                Thread.sleep(forTimeInterval: Double(RetryPolicy.backoffMs(attempt: attempt, random: Double.random(in: 0.5..<1))) / 1000)
+            }
+        }
+    }
+
+    func partitionsRevoked(_ partitions: [TopicPartition]) {
+        revoked.withLock { $0.formUnion(partitions) }
+        stats.update { $0.owned.removeAll { owned in partitions.contains { $0.description == owned } } }
+        logger.info("partitions revoked", metadata: ["kafka.partitions": "\(partitions.map(\.description))"])
+    }
+
+    func dropRevoked(from batch: inout Batch) {
+        let gone = revoked.withLock { set -> Set<TopicPartition> in
+            defer { set.removeAll() }
+            return set
+        }
+        if !gone.isEmpty { batch.remove(partitions: gone) }
+    }
+}
+
+/// Records polled and not yet written, in poll order.
+struct Batch {
+    var messages: [KafkaMessage] = []
+    var bytes = 0
+    var count: Int { messages.count }
+    var isEmpty: Bool { messages.isEmpty }
+
+    mutating func append(_ more: [KafkaMessage]) {
+        messages.append(contentsOf: more)
+        bytes += more.reduce(0) { $0 + $1.value.count }
+    }
+
+    mutating func remove(partitions: Set<TopicPartition>) {
+        messages.removeAll { partitions.contains($0.topicPartition) }
+        bytes = messages.reduce(0) { $0 + $1.value.count }
+    }
+
+    /// The offsets to commit once every record of the batch is done: last offset + 1 per partition.
+    var commitOffsets: [TopicPartition: Int64] {
+        var offsets: [TopicPartition: Int64] = [:]
+        for message in messages { offsets[message.topicPartition] = max(offsets[message.topicPartition] ?? 0, message.offset + 1) }
+        return offsets
+    }
+}

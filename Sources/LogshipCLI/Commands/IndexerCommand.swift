@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Indexer
+import Logging
+import Telemetry
+
+struct IndexerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "indexer",
+        abstract: "Write logs.* topics to Elasticsearch with exactly-once effect (one member of the indexer group).",
+        discussion: """
+        Scale by starting more instances with the same indexer.group: partitions spread across
+        them. Offsets are committed only for records Elasticsearch acknowledged (201/409) or that
+        went to logs.dlq; 429/5xx/connection failures are retried for ever with consumption paused.
+        Index: logs-<service>-<yyyy.MM.dd> from @timestamp (UTC); _id: event.id. SIGTERM: drain,
+        commit, leave the group, exit 0.
+        """
+    )
+
+    @OptionGroup var cluster: ClusterOptions
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Serve Prometheus metrics on host:port (overrides indexer.metrics_listen).") var metricsListen: String?
+    @Option(help: "Heartbeat key on logship.health (default indexer@<host>:<pid>).") var componentID: String?
+
+    func run() async throws {
+        let config = try cluster.load()
+        let logger = makeLogger("logship.indexer", level: logLevel)
+        let indexer = try IndexerService(configuration: config, componentID: componentID, logger: logger)
+        let listen = metricsListen ?? config.indexer.metricsListen
+        let server = try listen.map { address -> MetricsServer in
+            guard let server = MetricsServer(listen: address, logger: logger, render: { indexer.stats.renderPrometheus() }) else {
+                throw CLIError("--metrics-listen: expected host:port, found \(address)", status: ExitStatus.usage)
+            }
+            return server
+        }
+        try await runUntilSignalled(stop: { indexer.stop() }, metrics: server) { try indexer.run() }
+    }
+}
