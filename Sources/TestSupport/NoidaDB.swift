@@ -38,11 +38,11 @@ public final class NoidaDB: @unchecked Sendable {
 
     public func start() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.binary())
+        process.executableURL = URL(fileURLWithPath: SignalReset.launcher)
         var arguments = ["start", "--only", services.joined(separator: ","), "--data-dir", dataDir.path]
         if services.contains("kafka") { arguments += ["--kafka-port", String(kafkaPort)] }
         if services.contains("elasticsearch") { arguments += ["--elasticsearch-port", String(elasticsearchPort)] }
-        process.arguments = arguments
+        process.arguments = SignalReset.arguments(try Self.binary(), arguments)
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         log.seekToEndOfFile()

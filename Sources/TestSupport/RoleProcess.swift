@@ -17,8 +17,8 @@ public final class RoleProcess: @unchecked Sendable {
 
     public func start(environment: [String: String] = [:]) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try LogshipBinary.path())
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: SignalReset.launcher)
+        process.arguments = SignalReset.arguments(try LogshipBinary.path(), arguments)
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env

@@ -56,6 +56,18 @@ public enum Subprocess {
     }
 }
 
+/// Test runners block signals in their threads, and a child inherits the blocked mask through
+/// fork and exec: a server started directly would ignore SIGTERM and could only be SIGKILLed.
+/// Children are started through this launcher, which clears the mask and execs the program.
+public enum SignalReset {
+    public static let launcher = "/usr/bin/env"
+
+    public static func arguments(_ executable: String, _ arguments: [String]) -> [String] {
+        ["python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+         executable] + arguments
+    }
+}
+
 public struct TestBackendError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
