@@ -66,8 +66,12 @@ let package = Package(
         .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "IndexerTests", dependencies: ["Indexer", "LogModel", "KafkaClient", "ElasticClient", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "LogModel", "KafkaClient", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["LogshipCLI", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: [
+            "LogshipCLI", "LogshipConfig", "TestSupport",
+            .product(name: "Yams", package: "Yams"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

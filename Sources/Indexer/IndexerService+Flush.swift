@@ -81,15 +81,17 @@ extension IndexerService {
     /// committed and come back after the next rebalance or seek, so dropping them here loses nothing.
     func waitKeepingMembership(ms: Int) {
         let deadline = Date().addingTimeInterval(Double(ms) / 1000)
-        while Date() < deadline {
-            let records = (try? consumer.pollBatch(maxMessages: 1_000, timeoutMs: 100)) ?? []
-            for record in records {
-                // Rewind so the record is read again once this batch is done.
-                try? consumer.seek(record.topicPartition, to: record.offset)
-                try? consumer.pause([record.topicPartition])
+        repeat {
+            let records = (try? consumer.pollBatch(maxMessages: 1_000, timeoutMs: Int32(min(max(ms, 1), 100)))) ?? []
+            // Rewind to the first record per partition so they are read again after this batch.
+            var first: [TopicPartition: Int64] = [:]
+            for record in records { first[record.topicPartition] = min(first[record.topicPartition] ?? .max, record.offset) }
+            for (partition, offset) in first {
+                try? consumer.seek(partition, to: offset)
+                try? consumer.pause([partition])
             }
             if !isRunning && ms > 1_000 { return }
-        }
+        } while Date() < deadline
     }
 
     func sendDeadLetters(_ letters: [(message: KafkaMessage, errorClass: String, reason: String)]) throws {

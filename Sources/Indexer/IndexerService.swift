@@ -25,7 +25,8 @@ public final class IndexerService: @unchecked Sendable {
     var heartbeat: HeartbeatPublisher?
     let componentID: String
 
-    public init(configuration: LogshipConfiguration, componentID: String? = nil, logger: Logger = Logger(label: "logship.indexer")) throws {
+    public init(configuration: LogshipConfiguration, componentID: String? = nil, instanceID: String? = nil,
+                logger: Logger = Logger(label: "logship.indexer")) throws {
         self.configuration = configuration
         self.logger = logger
         let host = ProcessInfo.processInfo.hostName
@@ -40,8 +41,11 @@ public final class IndexerService: @unchecked Sendable {
             kafka: kafka, maxInFlight: 10_000, createTopicsWithPartitions: configuration.kafka.partitions,
             replicationFactor: configuration.kafka.replicationFactor, messageTimeoutMs: 0), logger: logger)
         let stats = self.stats
+        var consumerConfiguration = KafkaConsumerConfiguration(kafka: kafka, groupID: configuration.indexer.group,
+                                                               assignor: configuration.kafka.assignor)
+        consumerConfiguration.groupInstanceID = instanceID
         consumer = try KafkaConsumer(
-            KafkaConsumerConfiguration(kafka: kafka, groupID: configuration.indexer.group, assignor: configuration.kafka.assignor),
+            consumerConfiguration,
             hooks: RebalanceHooks(
                 onAssign: { partitions in
                     stats.update { $0.owned = partitions.map(\.description) }

@@ -49,6 +49,7 @@ public final class IndexerStats: Sendable {
         family("logship_indexer_bulk_requests_total", "counter", "Bulk requests sent.", [("", String(s.bulkRequests))])
         family("logship_indexer_bulk_failures_total", "counter", "Bulk requests that failed as a whole.", [("", String(s.bulkFailures))])
         family("logship_indexer_bulk_seconds_total", "counter", "Time spent in bulk requests.", [("", String(s.bulkSeconds))])
+        family("logship_indexer_commits_total", "counter", "Offset commits that succeeded.", [("", String(s.commits))])
         family("logship_indexer_batch_size", "gauge", "Documents in the last batch.", [("", String(s.lastBatchSize))])
         family("logship_indexer_owned_partitions", "gauge", "Partitions this member owns.", [("", String(s.owned.count))])
         family("logship_indexer_partition_lag", "gauge", "Messages behind, per owned partition.",

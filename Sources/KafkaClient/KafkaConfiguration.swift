@@ -67,9 +67,16 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var autoOffsetReset: String
     public var assignor: String
     public var sessionTimeoutMs: Int
+    /// Also the rebalance timeout: a member killed during a rebalance holds the group this long.
+    /// logship's consumers poll often (even while retrying), so it can be short.
+    public var maxPollIntervalMs: Int
+    /// Static membership (KIP-345): a member restarted with the same id takes its partitions
+    /// back at once, without a rebalance. Static members do not leave the group on close.
+    public var groupInstanceID: String?
 
     public init(kafka: KafkaConfiguration, groupID: String, autoOffsetReset: String = "earliest",
-                assignor: String = "range,roundrobin", sessionTimeoutMs: Int = 10_000) {
+                assignor: String = "range,roundrobin", sessionTimeoutMs: Int = 10_000, maxPollIntervalMs: Int = 30_000) {
+        self.maxPollIntervalMs = max(maxPollIntervalMs, sessionTimeoutMs)
         self.kafka = kafka
         self.groupID = groupID
         self.autoOffsetReset = autoOffsetReset
@@ -85,6 +92,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             "auto.offset.reset": autoOffsetReset,
             "partition.assignment.strategy": assignor,
             "session.timeout.ms": String(sessionTimeoutMs),
+            "max.poll.interval.ms": String(maxPollIntervalMs),
             "heartbeat.interval.ms": String(max(sessionTimeoutMs / 5, 100)),
             "topic.metadata.refresh.interval.ms": "5000",
         ])

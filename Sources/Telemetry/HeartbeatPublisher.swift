@@ -35,12 +35,17 @@ public final class HeartbeatPublisher: @unchecked Sendable {
     }
 
     public func start() {
-        do {
-            try producer.createTopic(Naming.healthTopic, partitions: 1, config: ["cleanup.policy": "compact"])
-        } catch {
-            logger.warning("cannot create \(Naming.healthTopic); heartbeats go to it once it exists", metadata: ["kafka.error": "\(error)"])
+        let queue = DispatchQueue(label: "logship.heartbeat")
+        // Creating the compacted topic can take the admin timeout when brokers are slow or
+        // refuse CreateTopics: do it on the heartbeat queue, not on the role's start path.
+        queue.async { [self] in
+            do {
+                try producer.createTopic(Naming.healthTopic, partitions: 1, config: ["cleanup.policy": "compact"])
+            } catch {
+                logger.warning("cannot create \(Naming.healthTopic); heartbeats go to it once it exists", metadata: ["kafka.error": "\(error)"])
+            }
         }
-        let source = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "logship.heartbeat"))
+        let source = DispatchSource.makeTimerSource(queue: queue)
         source.schedule(deadline: .now(), repeating: .milliseconds(intervalMs))
         source.setEventHandler { [self] in beat(status: "up") }
         source.resume()

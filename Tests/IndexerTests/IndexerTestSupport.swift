@@ -21,7 +21,7 @@ struct IndexerFixture {
     func writeConfig(batch: Int = 500, extra: String = "") throws -> String {
         let path = dir.appendingPathComponent("logship.yml").path
         try """
-        kafka: {brokers: ["\(kafka)"], partitions: 3}
+        kafka: {brokers: ["\(kafka)"], partitions: 3, properties: {session.timeout.ms: "6000", max.poll.interval.ms: "12000"}}
         elasticsearch: {url: "\(elasticsearch)", timeout: 10s}
         indexer: {batch_documents: \(batch), flush_interval: 300ms}
         coordinator: {heartbeat_interval: 1s}
@@ -30,8 +30,9 @@ struct IndexerFixture {
         return path
     }
 
-    func indexer(_ name: String, config: String, metricsPort: Int? = nil) -> RoleProcess {
+    func indexer(_ name: String, config: String, metricsPort: Int? = nil, staticMember: Bool = false) -> RoleProcess {
         var arguments = ["indexer", "--config", config, "--component-id", name, "--log-level", "info"]
+        if staticMember { arguments += ["--instance-id", name] }
         if let metricsPort { arguments += ["--metrics-listen", "127.0.0.1:\(metricsPort)"] }
         return RoleProcess(arguments, log: dir.appendingPathComponent("\(name).log"))
     }
@@ -46,10 +47,11 @@ struct IndexerFixture {
     static var today: String { String(Timestamps.format(epochMillis: Int64(Date().timeIntervalSince1970 * 1000)).prefix(10)) }
 
     /// Produces records and waits for every delivery report; returns how many were acknowledged.
-    static func produce(_ records: [(topic: String, value: [UInt8])], brokers: String) throws -> Int {
+    /// `createTopics: false` for the mock cluster, which does not answer CreateTopics.
+    static func produce(_ records: [(topic: String, value: [UInt8])], brokers: String, createTopics: Bool = true) throws -> Int {
         let producer = try KafkaProducer(KafkaProducerConfiguration(
             kafka: KafkaConfiguration(brokers: [brokers], properties: ["log_level": "0"]), maxInFlight: 20_000,
-            createTopicsWithPartitions: 3))
+            createTopicsWithPartitions: createTopics ? 3 : nil))
         let acked = Mutex(0)
         for record in records {
             try producer.enqueue(topic: record.topic, key: nil, value: record.value) { result in

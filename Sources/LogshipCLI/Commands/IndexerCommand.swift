@@ -21,11 +21,14 @@ struct IndexerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
     @Option(help: "Serve Prometheus metrics on host:port (overrides indexer.metrics_listen).") var metricsListen: String?
     @Option(help: "Heartbeat key on logship.health (default indexer@<host>:<pid>).") var componentID: String?
+    @Option(help: ArgumentHelp("Static group membership id (KIP-345).", discussion:
+        "An indexer restarted with the same id takes its partitions back at once, without a rebalance (for indexers a supervisor restarts). A static member does not leave the group on shutdown: its partitions wait session.timeout.ms for it."))
+    var instanceID: String?
 
     func run() async throws {
         let config = try cluster.load()
         let logger = makeLogger("logship.indexer", level: logLevel)
-        let indexer = try IndexerService(configuration: config, componentID: componentID, logger: logger)
+        let indexer = try IndexerService(configuration: config, componentID: componentID, instanceID: instanceID, logger: logger)
         let listen = metricsListen ?? config.indexer.metricsListen
         let server = try listen.map { address -> MetricsServer in
             guard let server = MetricsServer(listen: address, logger: logger, render: { indexer.stats.renderPrometheus() }) else {

@@ -1,0 +1,74 @@
+import ElasticClient
+import Foundation
+import KafkaClient
+import Testing
+import TestSupport
+
+/// Three services, three indexers started and stopped during the run, one SIGKILLed mid-batch
+/// twice while the others work: every service ends with exactly its distinct event ids as
+/// documents, and no lag.
+///
+/// Kafka here is librdkafka's mock cluster, Elasticsearch is noida-db. noida-db's group
+/// coordinator never evicts a SIGKILLed member (measured: its partitions stay orphaned and the
+/// group stops rebalancing), so kills need a coordinator that enforces session timeouts, as
+/// real Kafka and the mock cluster do. The mock keeps a bounded tail per partition (5 MiB), so
+/// the volume is 3 × 20,000 events (LOGSHIP_TEST_EVENTS changes it).
+@Suite(.serialized) struct IndexerScalingTests {
+    static let perService = Int(ProcessInfo.processInfo.environment["LOGSHIP_TEST_EVENTS"] ?? "") ?? 20_000
+
+    @Test func threeIndexersWithKillsIndexEachDistinctEventExactlyOnce() throws {
+        let cluster = try KafkaMockCluster(brokers: 3)
+        let elastic = try NoidaDB.start(services: ["elasticsearch"])
+        defer { elastic.destroy() }
+        let services = ["pay", "ship", "stock"]
+        for service in services { try cluster.createTopic("logs.\(service)", partitions: 3, replicationFactor: 3) }
+        try cluster.createTopic("logs.dlq", partitions: 1, replicationFactor: 3)
+        try cluster.createTopic("logship.health", partitions: 1, replicationFactor: 3)
+        let fixture = try IndexerFixture(kafka: cluster.bootstrapServers, elasticsearch: elastic.elasticsearchURL)
+        defer { fixture.cleanup() }
+
+        var records: [(topic: String, value: [UInt8])] = []
+        for service in services {
+            // Every 20th record repeats an earlier event (an agent re-send after a crash).
+            for n in 0..<Self.perService { records.append((topic: "logs.\(service)", value: IndexerFixture.event(service: service, n: n))) }
+            for n in stride(from: 0, to: Self.perService, by: 20) {
+                records.append((topic: "logs.\(service)", value: IndexerFixture.event(service: service, n: n)))
+            }
+        }
+        records.shuffle()
+        #expect(try IndexerFixture.produce(records, brokers: cluster.bootstrapServers, createTopics: false) == records.count)
+
+        let config = try fixture.writeConfig(batch: 1_000)
+        let ports = try (0..<3).map { _ in try FreePort.next() }
+        let indexers = (0..<3).map { fixture.indexer("indexer-\($0)", config: config, metricsPort: ports[$0]) }
+        func bulkRequests(_ index: Int) -> Double {
+            guard let text = try? Subprocess.run("curl", ["-s", "http://127.0.0.1:\(ports[index])/metrics"], timeout: 5).stdout else { return 0 }
+            return PrometheusText.parse(text)["logship_indexer_bulk_requests_total"] ?? 0
+        }
+        func total() throws -> Int { try services.reduce(0) { $0 + (try fixture.count($1)) } }
+
+        try indexers[0].start()
+        try indexers[1].start()
+        // indexer-1 is SIGKILLed twice while writing batches; indexer-2 joins meanwhile and later leaves.
+        for round in 0..<2 {
+            try waitUntil(timeout: 180, "indexer-1 to write batches (round \(round))") { bulkRequests(1) >= 2 }
+            indexers[1].kill9()
+            if round == 0 { try indexers[2].start() }
+            try indexers[1].start()
+        }
+        let progress = try total()
+        try waitUntil(timeout: 240, "progress with three members") { try total() >= progress + 3_000 }
+        #expect(indexers[2].terminate() == 0, "a member that leaves drains, commits and exits 0")
+
+        let topics = services.map { "logs.\($0)" }
+        try waitUntil(timeout: 600, interval: 1, "the group to reach lag 0 (logs in \(fixture.dir.path))") {
+            try IndexerFixture.groupLag("logship-indexer", topics: topics, brokers: cluster.bootstrapServers) == 0
+        }
+        for service in services {
+            #expect(try fixture.count(service) == Self.perService, "\(service): documents = distinct event ids")
+        }
+        #expect(indexers[0].terminate() == 0)
+        #expect(indexers[1].terminate() == 0)
+        #expect(try IndexerFixture.groupLag("logship-indexer", topics: topics, brokers: cluster.bootstrapServers) == 0)
+    }
+}
