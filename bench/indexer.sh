@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Indexer benchmark (issue 4): the same N events, already in Kafka, written to the same
+# Elasticsearch (noida-db) by
+#   - plain pre-built _bulk uploads with curl (the ceiling: no Kafka, no parsing),
+#   - logship indexer (release build),
+#   - a Python consumer: confluent-kafka + elasticsearch.helpers.streaming_bulk,
+# printing documents/s, CPU seconds per 100,000 documents and the ratios.
+# Run on demand: bench/indexer.sh [EVENTS]   (default 100,000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-100000}
+WORK=$(mktemp -d /tmp/logship-bench-ix.XXXXXX)
+cleanup() { [ -n "${NOIDA_PID:-}" ] && kill "$NOIDA_PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+cluster/bootstrap >/dev/null
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "elasticsearch>=8,<9" >/dev/null
+swift build -c release --product logship >/dev/null
+LOGSHIP=$(swift build -c release --show-bin-path)/logship
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+KPORT=$(free_port); EPORT=$(free_port)
+NOIDA=$(python3 -c 'import noida_db,os; print(os.path.join(os.path.dirname(noida_db.__file__),"noida-db"))')
+"$NOIDA" start --only kafka,elasticsearch --kafka-port "$KPORT" --elasticsearch-port "$EPORT" --data-dir "$WORK/noida" >"$WORK/noida.log" 2>&1 &
+NOIDA_PID=$!
+BROKER=127.0.0.1:$KPORT; ES=http://127.0.0.1:$EPORT
+for _ in $(seq 100); do "$LOGSHIP" doctor --brokers "$BROKER" --es-url "$ES" >/dev/null 2>&1 && break; sleep 0.2; done
+
+DAY=$(date -u +%Y-%m-%d); DOTDAY=${DAY//-/.}
+python3 - "$WORK" "$N" "$DAY" <<'PY'
+import sys
+work, n, day = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with open(work + "/events.jsonl", "w") as ev, open(work + "/bulk.ndjson", "w") as bulk:
+    for i in range(n):
+        doc = ('{"@timestamp":"%sT10:%02d:%02d.%03dZ","message":"GET /api/orders status=200 duration_ms=%d request %d","service":{"name":"bench"},'
+               '"host":{"name":"h1"},"log":{"level":"INFO","logger":"orders.views"},"trace":{"id":"%032x"},"http":{"response":{"status_code":200}},'
+               '"event":{"id":"%032x","duration":%d}}') % (day, (i // 60000) % 60, (i // 1000) % 60, i % 1000, i % 900, i, i * 7919, i + 1, (i % 900) * 1000000)
+        ev.write(doc + "\n")
+        bulk.write('{"create":{"_index":"bench-curl-x","_id":"%032x"}}\n%s\n' % (i + 1, doc))
+PY
+split -l 4000 "$WORK/bulk.ndjson" "$WORK/bulk-part-"
+"$LOGSHIP" topics create logs.bench --partitions 6 --brokers "$BROKER" >/dev/null
+"$LOGSHIP" topics create bench.python --partitions 6 --brokers "$BROKER" >/dev/null
+kcat -P -b "$BROKER" -t logs.bench -l "$WORK/events.jsonl"
+kcat -P -b "$BROKER" -t bench.python -l "$WORK/events.jsonl"
+count() { curl -s -XPOST "$ES/$1/_refresh" >/dev/null; curl -s "$ES/$1/_count" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("count",0))'; }
+RESULTS=()
+
+# Ceiling: pre-built _bulk bodies, 2,000 documents each, one curl per body, no Expect header.
+start=$(date +%s.%N)
+/usr/bin/time -f "%U %S" -o "$WORK/curl.time" sh -c "for f in $WORK/bulk-part-*; do curl -s -H 'Expect:' -H 'Content-Type: application/x-ndjson' -XPOST '$ES/_bulk' --data-binary @\$f >/dev/null; done"
+end=$(date +%s.%N); read -r u s <"$WORK/curl.time"
+RESULTS+=("curl _bulk (ceiling)|$(echo "$end - $start" | bc)|$(echo "$u + $s" | bc)|$(count bench-curl-x)")
+
+# logship indexer.
+cat >"$WORK/logship.yml" <<YAML
+kafka: {brokers: ["$BROKER"]}
+elasticsearch: {url: "$ES"}
+indexer: {batch_documents: 2000, flush_interval: 500ms}
+YAML
+start=$(date +%s.%N)
+"$LOGSHIP" indexer --config "$WORK/logship.yml" --log-level warning &
+IX=$!
+until [ "$(curl -s "$ES/logs-bench-$DOTDAY/_count" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("count",0))' 2>/dev/null || echo 0)" -ge "$N" ]; do
+  kill -0 $IX 2>/dev/null || { echo "indexer died"; exit 1; }; sleep 0.2; done
+end=$(date +%s.%N)
+cpu=$(awk '{print ($14+$15)/100}' /proc/$IX/stat)
+kill -TERM $IX; wait $IX || true
+RESULTS+=("logship indexer|$(echo "$end - $start" | bc)|$cpu|$(count "logs-bench-$DOTDAY")")
+
+# Python confluent-kafka + elasticsearch bulk helper.
+start=$(date +%s.%N)
+/usr/bin/time -f "%U %S" -o "$WORK/py.time" python3 bench/python_indexer.py "$BROKER" "$ES" bench.python "$N"
+end=$(date +%s.%N); read -r u s <"$WORK/py.time"
+RESULTS+=("python consumer|$(echo "$end - $start" | bc)|$(echo "$u + $s" | bc)|$(count "bench-python-$DOTDAY")")
+
+echo
+printf "%-22s %10s %14s %10s\n" "writer" "docs/s" "CPU s/100k" "indexed"
+declare -A RATE CPU
+for r in "${RESULTS[@]}"; do
+  IFS='|' read -r name secs cpu docs <<<"$r"
+  RATE[$name]=$(echo "$N / $secs" | bc); CPU[$name]=$(echo "$cpu * 100000 / $N" | bc -l)
+  printf "%-22s %10s %14.2f %10s\n" "$name" "${RATE[$name]}" "${CPU[$name]}" "$docs"
+done
+printf "\nindexer / curl ceiling (docs/s):     %.2fx   (target >= 0.9x)\n" "$(echo "${RATE["logship indexer"]} / ${RATE["curl _bulk (ceiling)"]}" | bc -l)"
+printf "indexer / python consumer (CPU/doc): %.2fx   (target <= 0.2x)\n" "$(echo "${CPU["logship indexer"]} / ${CPU["python consumer"]}" | bc -l)"
