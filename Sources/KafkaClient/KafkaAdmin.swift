@@ -200,13 +200,7 @@ public final class KafkaAdmin: @unchecked Sendable {
         properties["client.id"] = configuration.clientID + "-offsets"
         let consumer = try RDKafka.makeHandle(RD_KAFKA_CONSUMER, properties: properties)
         defer { rd_kafka_destroy(consumer) }
-        let list = RDKafka.makeList(partitions)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = rd_kafka_committed(consumer, list, timeoutMs)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "cannot read committed offsets of group \(group)") }
-        var result: [TopicPartition: Int64?] = [:]
-        for (tp, offset, _) in RDKafka.read(list) { result[tp] = offset >= 0 ? offset : nil }
-        return result
+        return try RDKafka.committed(on: consumer, group: group, partitions, timeoutMs: timeoutMs)
     }
 
     /// Commits offsets for a group that has no active member (replay, reset).

@@ -102,13 +102,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// The group's committed offsets for these partitions; nil where nothing was committed.
     public func committed(_ partitions: [TopicPartition], timeoutMs: Int32 = 10_000) throws -> [TopicPartition: Int64?] {
-        let list = RDKafka.makeList(partitions)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = rd_kafka_committed(handle, list, timeoutMs)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "cannot read committed offsets of \(groupID)") }
-        var result: [TopicPartition: Int64?] = [:]
-        for (tp, offset, _) in RDKafka.read(list) { result[tp] = offset >= 0 ? offset : nil }
-        return result
+        try RDKafka.committed(on: handle, group: groupID, partitions, timeoutMs: timeoutMs)
     }
 
     /// Partitions currently assigned to this member.

@@ -37,21 +37,11 @@ public final class NoidaDB: @unchecked Sendable {
     }
 
     public func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SignalReset.launcher)
         var arguments = ["start", "--only", services.joined(separator: ","), "--data-dir", dataDir.path]
         if services.contains("kafka") { arguments += ["--kafka-port", String(kafkaPort)] }
         if services.contains("elasticsearch") { arguments += ["--elasticsearch-port", String(elasticsearchPort)] }
-        process.arguments = SignalReset.arguments(try Self.binary(), arguments)
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logURL)
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try SignalReset.launch(try Self.binary(), arguments, log: logURL)
         self.process = process
-        BackendRegistry.shared.add(process.processIdentifier)
         try waitUntil(timeout: 30, "noida-db on ports \(kafkaPort)/\(elasticsearchPort) (log: \(logURL.path))") {
             guard process.isRunning else {
                 throw TestBackendError("noida-db exited: \((try? String(contentsOf: logURL, encoding: .utf8)) ?? "")")

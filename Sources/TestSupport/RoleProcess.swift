@@ -16,21 +16,7 @@ public final class RoleProcess: @unchecked Sendable {
     public var isRunning: Bool { process?.isRunning ?? false }
 
     public func start(environment: [String: String] = [:]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SignalReset.launcher)
-        process.arguments = SignalReset.arguments(try LogshipBinary.path(), arguments)
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        if !FileManager.default.fileExists(atPath: logURL.path) { FileManager.default.createFile(atPath: logURL.path, contents: nil) }
-        let log = try FileHandle(forWritingTo: logURL)
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        BackendRegistry.shared.add(process.processIdentifier)
+        process = try SignalReset.launch(try LogshipBinary.path(), arguments, environment: environment, log: logURL)
     }
 
     /// SIGTERM and wait; returns the exit status (nil if it had to be killed after `timeout`).

@@ -68,6 +68,29 @@ public enum SignalReset {
     }
 }
 
+extension SignalReset {
+    /// Starts a long-running child with signals unblocked, its output appended to `log`, and
+    /// registers it to be killed if the test process exits first.
+    public static func launch(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                              log: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: launcher)
+        process.arguments = Self.arguments(executable, arguments)
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        BackendRegistry.shared.add(process.processIdentifier)
+        return process
+    }
+}
+
 public struct TestBackendError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }

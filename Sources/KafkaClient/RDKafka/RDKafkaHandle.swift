@@ -48,6 +48,18 @@ enum RDKafka {
         }
     }
 
+    /// A group's committed offsets on a consumer handle of that group; nil where none.
+    static func committed(on handle: OpaquePointer, group: String, _ partitions: [TopicPartition],
+                          timeoutMs: Int32) throws -> [TopicPartition: Int64?] {
+        let list = makeList(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_committed(handle, list, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "cannot read committed offsets of group \(group)") }
+        var result: [TopicPartition: Int64?] = [:]
+        for (tp, offset, _) in read(list) { result[tp] = offset >= 0 ? offset : nil }
+        return result
+    }
+
     static func message(_ pointer: UnsafePointer<rd_kafka_message_t>) -> KafkaMessage {
         let raw = pointer.pointee
         let topic = raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
