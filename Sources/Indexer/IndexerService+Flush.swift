@@ -23,8 +23,11 @@ extension IndexerService {
         }
         try ensureIndices(Set(pending.map(\.item.index)), services: Dictionary(pending.map { ($0.item.index, $0.service) }, uniquingKeysWith: { a, _ in a }))
 
+        // Fetching stops while the batch is written: memory stays bounded, and a broker that
+        // answers fetches at once (noida-db) does not keep a fetch loop spinning beside the write.
         let owned = (try? consumer.assignment()) ?? []
-        var paused = false
+        try? consumer.pause(owned)
+        var paused = true
         defer { if paused { try? consumer.resume((try? consumer.assignment()) ?? owned) } }
         var attempt = 0
         while !pending.isEmpty {
