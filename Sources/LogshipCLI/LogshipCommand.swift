@@ -34,10 +34,10 @@ public struct LogshipCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-            Foundation.exit(ExitStatus.ok)
+            exitNow(ExitStatus.ok)
         } catch let error as CLIError {
             FileHandle.standardError.write(Data("logship: \(error.message)\n".utf8))
-            Foundation.exit(error.status)
+            exitNow(error.status)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -48,6 +48,14 @@ public struct LogshipCommand: AsyncParsableCommand {
             Foundation.exit(code == .validationFailure ? ExitStatus.usage : (code.rawValue == 0 ? 0 : code == .failure ? ExitStatus.failure : code.rawValue))
         }
     }
+}
+
+/// Ends the process once a command has finished its own shutdown (flushed, committed, saved).
+/// `_exit` skips the C and Swift teardown, which would otherwise race with librdkafka's and the
+/// HTTP server's background threads still winding down.
+func exitNow(_ status: Int32) -> Never {
+    fflush(nil)  // every C stream
+    _exit(status)
 }
 
 /// An error the CLI reports as one line and a chosen exit status.
