@@ -10,23 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${1:-1000000}
 WORK=$(mktemp -d /tmp/logship-bench.XXXXXX)
-cleanup() { [ -n "${NOIDA_PID:-}" ] && kill "$NOIDA_PID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-cluster/bootstrap >/dev/null
 if ! command -v rsyslogd >/dev/null || [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/omkafka.so ]; then
   apt-get install -y -qq rsyslog rsyslog-kafka >/dev/null 2>&1 || echo "bench: rsyslog-kafka not installable; skipping that peer"
 fi
-swift build -c release --product logship >/dev/null
-LOGSHIP=$(swift build -c release --show-bin-path)/logship
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-KPORT=$(free_port); EPORT=$(free_port)
-NOIDA=$(python3 -c 'import noida_db,os; print(os.path.join(os.path.dirname(noida_db.__file__),"noida-db"))')
-"$NOIDA" start --only kafka,elasticsearch --kafka-port "$KPORT" --elasticsearch-port "$EPORT" --data-dir "$WORK/noida" >"$WORK/noida.log" 2>&1 &
-NOIDA_PID=$!
-BROKER=127.0.0.1:$KPORT
-for _ in $(seq 100); do kcat -b "$BROKER" -L >/dev/null 2>&1 && break; sleep 0.1; done
+. bench/common.sh
 
 python3 bench/gen_python_log.py "$WORK/app.log" "$LINES"
 BYTES=$(stat -c %s "$WORK/app.log")

@@ -10,19 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-100000}
 WORK=$(mktemp -d /tmp/logship-bench-ix.XXXXXX)
-cleanup() { [ -n "${NOIDA_PID:-}" ] && kill "$NOIDA_PID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-cluster/bootstrap >/dev/null
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "elasticsearch>=8,<9" >/dev/null
-swift build -c release --product logship >/dev/null
-LOGSHIP=$(swift build -c release --show-bin-path)/logship
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-KPORT=$(free_port); EPORT=$(free_port)
-NOIDA=$(python3 -c 'import noida_db,os; print(os.path.join(os.path.dirname(noida_db.__file__),"noida-db"))')
-"$NOIDA" start --only kafka,elasticsearch --kafka-port "$KPORT" --elasticsearch-port "$EPORT" --data-dir "$WORK/noida" >"$WORK/noida.log" 2>&1 &
-NOIDA_PID=$!
-BROKER=127.0.0.1:$KPORT; ES=http://127.0.0.1:$EPORT
-for _ in $(seq 100); do "$LOGSHIP" doctor --brokers "$BROKER" --es-url "$ES" >/dev/null 2>&1 && break; sleep 0.2; done
+. bench/common.sh
 
 DAY=$(date -u +%Y-%m-%d); DOTDAY=${DAY//-/.}
 python3 - "$WORK" "$N" "$DAY" <<'PY'
