@@ -14,8 +14,11 @@ import TestSupport
         let reports = Mutex<[Int: Int]>([:])
         let failures = Mutex(0)
         let total = 6_000
+        // The writer holds at message 1,000 until the broker is down, so the fault always falls mid-stream.
+        let brokerIsDown = DispatchSemaphore(value: 0)
         let writer = Thread {
             for index in 0..<total {
+                if index == 1_000 { brokerIsDown.wait() }
                 try? producer.enqueue(topic: "fault.test", key: nil, value: Array("m\(index)".utf8)) { result in
                     switch result {
                     case .success: reports.withLock { $0[index, default: 0] += 1 }
@@ -27,6 +30,7 @@ import TestSupport
         writer.start()
         try waitUntil(timeout: 30, "1,000 deliveries before the fault") { reports.withLock { $0.count } >= 1_000 }
         try cluster.setBrokerDown(1)
+        brokerIsDown.signal()
         // Partitions led by broker 1 stall; the producer fills its in-flight bound and waits.
         try waitUntil(timeout: 30, "the producer to stall at its bound") { producer.inFlight == 500 }
         try cluster.setBrokerUp(1)
