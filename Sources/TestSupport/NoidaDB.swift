@@ -54,23 +54,14 @@ public final class NoidaDB: @unchecked Sendable {
     /// Stops the server (SIGTERM, then SIGKILL after 10 s); data stays for a `start()` again.
     public func stop() {
         guard let process else { return }
-        if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-        BackendRegistry.shared.remove(process.processIdentifier)
+        SignalReset.stop(process, grace: 10)
         self.process = nil
     }
 
     /// Kills the server without warning, as a crash would.
     public func crash() {
         guard let process else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        BackendRegistry.shared.remove(process.processIdentifier)
+        SignalReset.stop(process, grace: nil)
         self.process = nil
     }
 

@@ -23,24 +23,13 @@ public final class RoleProcess: @unchecked Sendable {
     @discardableResult
     public func terminate(timeout: TimeInterval = 30) -> Int32? {
         guard let process else { return nil }
-        defer { BackendRegistry.shared.remove(process.processIdentifier); self.process = nil }
-        guard process.isRunning else { return process.terminationStatus }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return nil
-        }
-        return process.terminationStatus
+        defer { self.process = nil }
+        return SignalReset.stop(process, grace: timeout)
     }
 
     public func kill9() {
         guard let process else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        BackendRegistry.shared.remove(process.processIdentifier)
+        SignalReset.stop(process, grace: nil)
         self.process = nil
     }
 

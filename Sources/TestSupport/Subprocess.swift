@@ -89,6 +89,23 @@ extension SignalReset {
         BackendRegistry.shared.add(process.processIdentifier)
         return process
     }
+
+    /// Stops a launched child: SIGTERM and `grace` seconds to exit (nil: SIGKILL at once), then
+    /// SIGKILL. Returns its exit status, or nil when it had to be killed.
+    @discardableResult
+    public static func stop(_ process: Process, grace: TimeInterval?) -> Int32? {
+        defer { BackendRegistry.shared.remove(process.processIdentifier) }
+        guard process.isRunning else { return process.terminationStatus }
+        if let grace {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(grace)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        return nil
+    }
 }
 
 public struct TestBackendError: Error, CustomStringConvertible {

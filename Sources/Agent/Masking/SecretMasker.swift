@@ -58,9 +58,14 @@ public struct SecretMasker: @unchecked Sendable {
         var out: [UInt8] = []
         var copied = 0
         var count = 0
-        func emit(upTo index: Int) {
+        /// Keeps b[copied..<start], writes the marker in place of b[start..<end], resumes at end.
+        func replace(_ start: Int, _ end: Int) -> Int {
             if out.isEmpty { out.reserveCapacity(b.count + 16) }
-            out.append(contentsOf: b[copied..<index])
+            out.append(contentsOf: b[copied..<start])
+            out.append(contentsOf: markerBytes)
+            count += 1
+            copied = end
+            return end
         }
         var i = 0
         let n = b.count
@@ -70,28 +75,16 @@ public struct SecretMasker: @unchecked Sendable {
             let atBoundary = i == 0 || !(isLetter(b[i - 1]) || isDigit(b[i - 1]))
             if atBoundary, isLetter(c) {
                 if let end = keyValueEnd(b, i) {
-                    emit(upTo: end.valueStart)
-                    out.append(contentsOf: markerBytes)
-                    count += 1
-                    i = end.valueEnd
-                    copied = i
+                    i = replace(end.valueStart, end.valueEnd)
                     continue
                 }
-                if let valueEnd = awsKeyEnd(b, i) {
-                    emit(upTo: i)
-                    out.append(contentsOf: markerBytes)
-                    count += 1
-                    i = valueEnd
-                    copied = i
+                if let end = awsKeyEnd(b, i) {
+                    i = replace(i, end)
                     continue
                 }
             }
             if atBoundary, isDigit(c), let end = cardEnd(b, i) {
-                emit(upTo: i)
-                out.append(contentsOf: markerBytes)
-                count += 1
-                i = end
-                copied = i
+                i = replace(i, end)
                 continue
             }
             i += 1
