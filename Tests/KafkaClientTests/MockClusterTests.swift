@@ -9,6 +9,9 @@ import TestSupport
     @Test func everyMessageDeliveredExactlyOnceWhileABrokerIsDownAndBack() async throws {
         let cluster = try KafkaMockCluster(brokers: 3)
         try cluster.createTopic("fault.test", partitions: 3, replicationFactor: 3)
+        // Partition 0 lives on broker 1. Messages name their partition: librdkafka's partitioner
+        // would otherwise steer around a partition without a leader, and nothing would stall.
+        try cluster.setPartitionLeader("fault.test", partition: 0, broker: 1)
         let kafka = KafkaConfiguration(brokers: [cluster.bootstrapServers])
         let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 500, messageTimeoutMs: 0))
         let reports = Mutex<[Int: Int]>([:])
@@ -19,7 +22,8 @@ import TestSupport
         let writer = Thread {
             for index in 0..<total {
                 if index == 1_000 { brokerIsDown.wait() }
-                try? producer.enqueue(topic: "fault.test", key: nil, value: Array("m\(index)".utf8)) { result in
+                try? producer.enqueue(topic: "fault.test", key: nil, value: Array("m\(index)".utf8),
+                                      partition: Int32(index % 3)) { result in
                     switch result {
                     case .success: reports.withLock { $0[index, default: 0] += 1 }
                     case .failure: failures.withLock { $0 += 1 }
