@@ -15,6 +15,15 @@ public final class AgentStats: Sendable {
         public var truncations: Int64 = 0
         public var rotations: Int64 = 0
         public var filesOpen: Int64 = 0
+
+        nonisolated(unsafe) static let fields: [WritableKeyPath<Counters, Int64>] = [
+            \.bytesRead, \.linesRead, \.eventsSent, \.eventsFailed, \.droppedDebug, \.droppedEmpty, \.secretsMasked,
+            \.invalidUTF8Lines, \.truncatedLines, \.truncations, \.rotations, \.filesOpen,
+        ]
+
+        static func += (lhs: inout Counters, rhs: Counters) {
+            for field in fields where rhs[keyPath: field] != 0 { lhs[keyPath: field] += rhs[keyPath: field] }
+        }
     }
 
     private struct State {
@@ -31,6 +40,14 @@ public final class AgentStats: Sendable {
         state.withLock { state in
             state.total[keyPath: field] += amount
             if let service { state.services[service, default: Counters()][keyPath: field] += amount }
+        }
+    }
+
+    /// Adds counts gathered locally (per chunk read, per loop), in one lock.
+    public func add(_ counts: Counters, service: String? = nil) {
+        state.withLock { state in
+            state.total += counts
+            if let service { state.services[service, default: Counters()] += counts }
         }
     }
 

@@ -12,12 +12,16 @@ final class InputPipeline: @unchecked Sendable {
     let parser: RecordParser
     let masker: SecretMasker
     let allowDebug: Bool
+    /// Position among the agent's inputs (delivery reports refer to it).
+    let index: Int
     let host: String
     private let rule: MultilineRule
     /// The id hash state of the file last seen (the agent loop is single-threaded).
     private var idPrefix: EventID.Prefix?
 
-    init(input: LogshipConfiguration.Input, host: String, allowDebug: Bool, maskPatterns: [String], pythonFormat: String?) throws {
+    init(input: LogshipConfiguration.Input, index: Int, host: String, allowDebug: Bool, maskPatterns: [String],
+         pythonFormat: String?) throws {
+        self.index = index
         service = Naming.sanitize(input.service)
         topic = Naming.topic(forService: input.service)
         patterns = input.paths
@@ -41,40 +45,33 @@ final class InputPipeline: @unchecked Sendable {
     func makeAggregator() -> MultilineAggregator { MultilineAggregator(rule: rule) }
 
     enum Outcome {
-        case ship(key: [UInt8], value: [UInt8])
+        /// The event is in the caller's buffer; `key` is its Kafka key.
+        case ship(key: String)
         case drop(reason: WritableKeyPath<AgentStats.Counters, Int64>)
     }
 
-    func process(_ record: Record, fileIdentity: String, filePath: String, nowMillis: Int64, stats: AgentStats) -> Outcome {
-        if record.text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" }) { return .drop(reason: \.droppedEmpty) }
-        var event = parser.parse(record.text, nowMillis: nowMillis)
+    /// The Kafka key of events without a trace id, for the file last seen.
+    private var fileKey = ""
+
+    /// Masks, parses, filters and enriches one record, and encodes the event into `output`
+    /// (reused between calls: the agent ships from it). Masking runs on the raw record, before
+    /// parsing, so a secret is caught wherever it sits.
+    func process(_ record: Record, fileIdentity: String, filePath: String, nowMillis: Int64, stats: AgentStats,
+                 into output: OutputBuffer) -> Outcome {
+        if record.bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return .drop(reason: \.droppedEmpty) }
+        let (bytes, masked) = masker.mask(bytes: record.bytes)
+        var event = parser.parse(bytes: bytes, nowMillis: nowMillis)
         if event.level == .debug && !allowDebug { return .drop(reason: \.droppedDebug) }
+        if masked > 0 { stats.add(\.secretsMasked, Int64(masked), service: service) }
         event.filePath = filePath
         event.fileOffset = record.offset
-        if idPrefix?.fileIdentity != fileIdentity { idPrefix = EventID.Prefix(host: host, fileIdentity: fileIdentity) }
+        if idPrefix?.fileIdentity != fileIdentity {
+            idPrefix = EventID.Prefix(host: host, fileIdentity: fileIdentity)
+            fileKey = "\(host)|\(fileIdentity)"
+        }
         event.eventID = idPrefix!.id(offset: record.offset)
         event.tags = record.tags
-        var masked = 0
-        func mask(_ text: inout String) {
-            let (result, count) = masker.mask(text)
-            if count > 0 { text = result; masked += count }
-        }
-        mask(&event.message)
-        if var stack = event.stackTrace { mask(&stack); event.stackTrace = stack }
-        if var text = event.errorMessage { mask(&text); event.errorMessage = text }
-        if var original = event.original { mask(&original); event.original = original }
-        event.labels = event.labels.map { key, value in
-            var text = value
-            let lower = key.lowercased()
-            if SecretMasker.keys.contains(where: { lower.utf8.elementsEqual($0) || lower.hasSuffix("_" + String(decoding: $0, as: UTF8.self)) }) {
-                if !text.isEmpty { text = SecretMasker.marker; masked += 1 }
-            } else {
-                mask(&text)
-            }
-            return (key, text)
-        }
-        if masked > 0 { stats.add(\.secretsMasked, Int64(masked), service: service) }
-        let key = event.traceID.map { Array($0.utf8) } ?? Array("\(host)|\(fileIdentity)".utf8)
-        return .ship(key: key, value: event.encoded())
+        event.encode(into: output)
+        return .ship(key: event.traceID ?? fileKey)
     }
 }

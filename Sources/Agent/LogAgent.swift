@@ -33,18 +33,44 @@ public final class LogAgent: @unchecked Sendable {
         let agent = configuration.agent
         guard !agent.inputs.isEmpty else { throw AgentError("agent.inputs is empty: nothing to tail") }
         let host = agent.hostName ?? LogAgent.machineHostName()
-        pipelines = try agent.inputs.map { input in
-            try InputPipeline(input: input, host: host, allowDebug: configuration.services[input.service]?.debug ?? false,
+        pipelines = try agent.inputs.enumerated().map { index, input in
+            try InputPipeline(input: input, index: index, host: host,
+                              allowDebug: configuration.services[input.service]?.debug ?? false,
                               maskPatterns: agent.maskPatterns, pythonFormat: input.pythonFormat)
         }
         registry = try Registry(directory: agent.dataDir)
+        let ledger = DeliveryLedger()
+        let counts = pipelines.map { _ in DeliveryCounts() }
+        let retries = RetryQueue()
+        let paths = pipelines.map(\.patterns)
+        self.ledger = ledger
+        deliveryCounts = counts
+        self.retries = retries
+        topics = pipelines.map { _ in nil }
         producer = try KafkaProducer(KafkaProducerConfiguration(
             kafka: KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-agent-\(host)",
                                       properties: configuration.kafka.properties),
             maxInFlight: agent.maxInFlight,
             createTopicsWithPartitions: configuration.kafka.partitions,
             replicationFactor: configuration.kafka.replicationFactor,
-            messageTimeoutMs: 0), logger: logger)
+            messageTimeoutMs: 0), logger: logger) { token, failure in
+                let entry = ledger.close(token)
+                guard let failure else {
+                    counts[entry.pipeline].sent.add(1, ordering: .relaxed)
+                    entry.tracker.ack(entry.sequence)
+                    return
+                }
+                if failure.error.isPermanentForMessage {
+                    counts[entry.pipeline].failed.add(1, ordering: .relaxed)
+                    logger.error("event rejected by Kafka; skipped",
+                                 metadata: ["kafka.error": "\(failure.error)", "agent.paths": "\(paths[entry.pipeline])"])
+                    entry.tracker.ack(entry.sequence)
+                } else {
+                    // Unknown topic, broker gone: send it again; the registry stays behind it meanwhile.
+                    retries.append(Outgoing(pipeline: entry.pipeline, key: failure.key ?? [], value: failure.value,
+                                            tracker: entry.tracker, sequence: entry.sequence))
+                }
+            }
         let stats = self.stats
         let producer = self.producer
         heartbeat = HeartbeatPublisher(
@@ -79,6 +105,7 @@ public final class LogAgent: @unchecked Sendable {
                 didRead = pollTailer(tailer, now: now) || didRead
             }
             retireRotated(now: now)
+            collectDeliveryCounts()
             if now - lastSave >= 1_000 {
                 try saveRegistry()
                 lastSave = now
@@ -94,66 +121,75 @@ public final class LogAgent: @unchecked Sendable {
         }
     }
 
+    /// The event being shipped, encoded (reused for every event: the agent loop is one thread).
+    private let encoded = OutputBuffer(capacity: 4096)
+    private let ledger: DeliveryLedger
+    private let deliveryCounts: [DeliveryCounts]
+    private let retries: RetryQueue
+    private var topics: [ProducerTopic?]
+
     private func ship(_ record: Record, identity: String, tracker: AckTracker, path: String, pipeline: InputPipeline, now: Int64) {
         let sequence = tracker.register(endOffset: record.endOffset)
-        switch pipeline.process(record, fileIdentity: identity, filePath: path, nowMillis: now, stats: stats) {
+        switch pipeline.process(record, fileIdentity: identity, filePath: path, nowMillis: now, stats: stats, into: encoded) {
         case .drop(let reason):
             stats.add(reason, 1, service: pipeline.service)
             tracker.ack(sequence)
-        case .ship(let key, let value):
-            // Back-pressure: wait for acknowledgements instead of queueing without bound.
-            send(Outgoing(topic: pipeline.topic, key: key, value: value, service: pipeline.service, path: path,
-                          tracker: tracker, sequence: sequence))
+        case .ship(var key):
+            let entry = DeliveryLedger.Entry(tracker: tracker, sequence: sequence, pipeline: pipeline.index)
+            key.withUTF8 { key in
+                send(entry, key: UnsafeRawBufferPointer(key), value: encoded.bytes)
+            }
         }
     }
 
-    /// One event on its way to Kafka, with what is needed to acknowledge it or send it again.
+    /// One event whose delivery failed in a way a retry can fix, with what is needed to send it again.
     struct Outgoing: Sendable {
-        var topic: String
+        var pipeline: Int
         var key: [UInt8]
         var value: [UInt8]
-        var service: String
-        var path: String
         var tracker: AckTracker
         var sequence: Int
     }
 
-    private let retries = RetryQueue()
-
-    private func send(_ item: Outgoing) {
+    private func send(_ entry: DeliveryLedger.Entry, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         // Back-pressure: wait for acknowledgements instead of queueing without bound. When
         // stopping, the event stays unacknowledged and is read again on the next start.
-        while producer.inFlight >= configuration.agent.maxInFlight {
+        while !producer.waitForRoom(timeoutMs: 50) {
             guard running.load(ordering: .relaxed) else { return }
-            Thread.sleep(forTimeInterval: 0.005)
         }
-        let stats = self.stats
-        let logger = self.logger
-        let retries = self.retries
+        let pipeline = pipelines[entry.pipeline]
+        let token = ledger.open(entry)
         do {
-            try producer.enqueue(topic: item.topic, key: item.key, value: item.value) { result in
-                switch result {
-                case .success:
-                    stats.add(\.eventsSent, 1, service: item.service)
-                    item.tracker.ack(item.sequence)
-                case .failure(let error) where error.isPermanentForMessage:
-                    stats.add(\.eventsFailed, 1, service: item.service)
-                    logger.error("event rejected by Kafka; skipped", metadata: ["kafka.error": "\(error)", "log.file.path": "\(item.path)"])
-                    item.tracker.ack(item.sequence)
-                case .failure:
-                    // Unknown topic, broker gone: send it again; the registry stays behind it meanwhile.
-                    retries.append(item)
-                }
-            }
+            if topics[entry.pipeline] == nil { topics[entry.pipeline] = try producer.topic(named: pipeline.topic) }
+            try producer.enqueue(topics[entry.pipeline]!, key: key, value: value, token: token)
         } catch {
+            _ = ledger.close(token)
             logger.warning("cannot queue event; will retry", metadata: ["kafka.error": "\(error)"])
-            retries.append(item)
+            retries.append(Outgoing(pipeline: entry.pipeline, key: Array(key), value: Array(value),
+                                    tracker: entry.tracker, sequence: entry.sequence))
         }
     }
 
     private func resendFailed() {
         let pending = retries.takeAll()
-        for item in pending where running.load(ordering: .relaxed) { send(item) }
+        for item in pending where running.load(ordering: .relaxed) {
+            item.key.withUnsafeBytes { key in
+                item.value.withUnsafeBytes { value in
+                    send(DeliveryLedger.Entry(tracker: item.tracker, sequence: item.sequence, pipeline: item.pipeline),
+                         key: key, value: value)
+                }
+            }
+        }
+    }
+
+    /// Moves the delivery counts of the report thread into the agent's stats.
+    private func collectDeliveryCounts() {
+        for (pipeline, counts) in zip(pipelines, deliveryCounts) {
+            var delta = AgentStats.Counters()
+            delta.eventsSent = counts.sent.exchange(0, ordering: .relaxed)
+            delta.eventsFailed = counts.failed.exchange(0, ordering: .relaxed)
+            if delta.eventsSent != 0 || delta.eventsFailed != 0 { stats.add(delta, service: pipeline.service) }
+        }
     }
 
     // MARK: Files
@@ -263,6 +299,7 @@ public final class LogAgent: @unchecked Sendable {
             logger.warning("Kafka did not acknowledge everything before the shutdown deadline; the rest is re-read on the next start",
                            metadata: ["kafka.in_flight": "\(producer.inFlight)"])
         }
+        collectDeliveryCounts()
         try saveRegistry()
         logger.info("agent stopped", metadata: ["agent.events_sent": "\(stats.snapshot.eventsSent)"])
     }

@@ -18,3 +18,15 @@ static inline rd_kafka_resp_err_t logship_produce(rd_kafka_t *rk, const char *to
                              RD_KAFKA_V_OPAQUE(opaque),
                              RD_KAFKA_V_END);
 }
+
+/* The agent's hot path: a topic handle looked up once, no headers, no timestamp. */
+static inline rd_kafka_resp_err_t logship_produce_rkt(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const void *key, size_t key_len,
+                                                      const void *value, size_t value_len, void *opaque) {
+    return rd_kafka_producev(rk,
+                             RD_KAFKA_V_RKT(rkt),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_KEY(key, key_len),
+                             RD_KAFKA_V_VALUE((void *)value, value_len),
+                             RD_KAFKA_V_OPAQUE(opaque),
+                             RD_KAFKA_V_END);
+}

@@ -20,14 +20,24 @@ public enum DocumentRouter {
     /// `_id` = `event.id` when it is 32 hex characters, else a hash of (topic, partition, offset).
     public static func route(topic: String, partition: Int32, offset: Int64, value: [UInt8]) -> Result<Routed, Rejection> {
         guard let service = Naming.service(ofTopic: topic) else { return .failure(.notALogTopic) }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(value))) as? [String: Any] else {
+        // One pass over the bytes validates the JSON and finds both fields; only a value that is
+        // not a plain string (escapes, a number) takes the slow general parser.
+        guard let routing = EventRouting.scan(value) else {
             return .failure(.deadLetter(errorClass: "undecodable", reason: "not a JSON object"))
         }
-        guard let timestamp = object["@timestamp"] as? String, let normal = Timestamps.normalise(timestamp),
+        var timestampText: String?, eventID: String?
+        if routing.timestamp == .other || routing.eventID == .other {
+            let object = (try? JSONSerialization.jsonObject(with: Data(value))) as? [String: Any] ?? [:]
+            timestampText = object["@timestamp"] as? String
+            eventID = (object["event"] as? [String: Any])?["id"] as? String ?? object["event.id"] as? String
+        } else {
+            if case .string(let text) = routing.timestamp { timestampText = text }
+            if case .string(let text) = routing.eventID { eventID = text }
+        }
+        guard let timestampText, let normal = Timestamps.normalise(timestampText),
               let (year, month, day) = Timestamps.utcDate(of: normal) else {
             return .failure(.deadLetter(errorClass: "unusable", reason: "missing or invalid @timestamp"))
         }
-        let eventID = (object["event"] as? [String: Any])?["id"] as? String ?? object["event.id"] as? String
         let id: String
         if let eventID, eventID.utf8.count == 32, eventID.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
             id = eventID

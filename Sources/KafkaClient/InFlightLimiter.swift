@@ -3,47 +3,68 @@ import Synchronization
 
 /// Bounds the number of messages awaiting a delivery report. Dedicated threads block in
 /// `acquireBlocking`; async callers suspend in `acquire`. Nothing grows without bound.
+/// The common case (room available) is one atomic compare-and-swap, no lock: the agent takes
+/// a slot per shipped line.
 final class InFlightLimiter: Sendable {
-    private struct State {
-        var inFlight = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
     let limit: Int
-    private let state = Mutex(State())
+    private let count = Atomic<Int>(0)
+    /// Suspended async callers; checked under its lock by both sides, so no wake-up is missed.
+    private let waiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+    private let hasWaiters = Atomic<Bool>(false)
+    /// Threads blocked in `acquireBlocking`.
+    private let sleepers = Atomic<Int>(0)
     private let condition = NSCondition()
 
     init(limit: Int) {
         self.limit = max(limit, 1)
     }
 
-    var inFlight: Int { state.withLock { $0.inFlight } }
+    var inFlight: Int { count.load(ordering: .relaxed) }
 
     func tryAcquire() -> Bool {
-        state.withLock { state in
-            guard state.inFlight < limit else { return false }
-            state.inFlight += 1
-            return true
+        var current = count.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = count.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = original
         }
+        return false
     }
 
     func acquireBlocking() {
+        if tryAcquire() { return }
+        sleepers.add(1, ordering: .sequentiallyConsistent)
+        defer { sleepers.subtract(1, ordering: .sequentiallyConsistent) }
         condition.lock()
         defer { condition.unlock() }
         while !tryAcquire() {
-            condition.wait(until: Date().addingTimeInterval(0.1))
+            // Timed, so a signal sent between the check and the wait costs 10 ms, not a hang.
+            condition.wait(until: Date().addingTimeInterval(0.01))
         }
+    }
+
+    /// Waits until a slot is free (without taking it), at most `timeoutMs`. True when one is.
+    func waitForRoom(timeoutMs: Int) -> Bool {
+        if count.load(ordering: .relaxed) < limit { return true }
+        sleepers.add(1, ordering: .sequentiallyConsistent)
+        defer { sleepers.subtract(1, ordering: .sequentiallyConsistent) }
+        let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
+        condition.lock()
+        defer { condition.unlock() }
+        while count.load(ordering: .relaxed) >= limit {
+            guard Date() < deadline else { return false }
+            condition.wait(until: min(deadline, Date().addingTimeInterval(0.01)))
+        }
+        return true
     }
 
     func acquire() async {
         if tryAcquire() { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let admitted = state.withLock { state -> Bool in
-                if state.inFlight < limit {
-                    state.inFlight += 1
-                    return true
-                }
-                state.waiters.append(continuation)
+            let admitted = waiters.withLock { waiters -> Bool in
+                if tryAcquire() { return true }
+                waiters.append(continuation)
+                hasWaiters.store(true, ordering: .sequentiallyConsistent)
                 return false
             }
             if admitted { continuation.resume() }
@@ -52,14 +73,17 @@ final class InFlightLimiter: Sendable {
 
     /// Frees one slot; hands it straight to a suspended async waiter when there is one.
     func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
-            state.inFlight -= 1
-            return nil
+        count.subtract(1, ordering: .acquiringAndReleasing)
+        if hasWaiters.load(ordering: .sequentiallyConsistent) {
+            let next = waiters.withLock { waiters -> CheckedContinuation<Void, Never>? in
+                guard !waiters.isEmpty, tryAcquire() else { return nil }
+                let first = waiters.removeFirst()
+                if waiters.isEmpty { hasWaiters.store(false, ordering: .sequentiallyConsistent) }
+                return first
+            }
+            if let next { next.resume(); return }
         }
-        if let next {
-            next.resume()
-        } else {
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             condition.lock()
             condition.signal()
             condition.unlock()

@@ -10,21 +10,28 @@ public typealias DeliveryHandler = @Sendable (Result<DeliveryReport, KafkaError>
 /// messages is bounded: `enqueue` blocks and `send` suspends when the bound is reached.
 public final class KafkaProducer: @unchecked Sendable {
     let handle: OpaquePointer
-    private let limiter: InFlightLimiter
-    private let configuration: KafkaProducerConfiguration
+    let limiter: InFlightLimiter
+    let configuration: KafkaProducerConfiguration
     private let executor = BlockingExecutor(label: "logship.kafka.producer")
-    private let knownTopics = Mutex(Set<String>())
+    let knownTopics = Mutex(Set<String>())
     private let topicAttempts = Mutex([String: ContinuousClock.Instant]())
     private let pollThread: Thread
     private let running = SharedFlag()
     private let logger: Logger
+    let router: DeliveryRouter
+    let topics = Mutex([String: ProducerTopic]())
 
-    public init(_ configuration: KafkaProducerConfiguration, logger: Logger = Logger(label: "logship.kafka")) throws {
+    /// `onTokenDelivery` receives the reports of messages queued with `enqueue(_:key:value:token:)`.
+    public init(_ configuration: KafkaProducerConfiguration, logger: Logger = Logger(label: "logship.kafka"),
+                onTokenDelivery: TokenDeliveryHandler? = nil) throws {
         self.configuration = configuration
         self.logger = logger
         limiter = InFlightLimiter(limit: configuration.maxInFlight)
+        let router = DeliveryRouter(limiter: limiter, onToken: onTokenDelivery)
+        self.router = router
         handle = try RDKafka.makeHandle(RD_KAFKA_PRODUCER, properties: configuration.librdkafkaProperties) { conf in
             rd_kafka_conf_set_dr_msg_cb(conf, deliveryCallback)
+            rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(router).toOpaque())
         }
         // Delivery reports are served by a dedicated thread, never by the cooperative pool.
         let handleRef = HandleRef(pointer: handle)
@@ -113,7 +120,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Creates the topic with the configured partitions the first time it is used. A failure
     /// (broker down, CreateTopics refused) is logged and tried again at most every 30 s; the
     /// message is queued regardless and waits in librdkafka for the topic to appear.
-    private func ensureTopic(_ topic: String) throws {
+    func ensureTopic(_ topic: String) throws {
         guard let partitions = configuration.createTopicsWithPartitions,
               !knownTopics.withLock({ $0.contains(topic) }) else { return }
         let now = ContinuousClock.now
@@ -159,6 +166,7 @@ public final class KafkaProducer: @unchecked Sendable {
     deinit {
         running.store(false)
         while !pollThread.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        for topic in topics.withLock({ $0.values }) { rd_kafka_topic_destroy(topic.pointer) }
         rd_kafka_destroy(handle)
     }
 }
@@ -169,11 +177,18 @@ final class DeliveryBox {
     init(_ handler: @escaping DeliveryHandler) { self.handler = handler }
 }
 
+/// A message's opaque pointer is either a retained `DeliveryBox` (aligned, low bit 0) or a
+/// caller's token shifted left with the low bit set: the token path allocates nothing.
 private func deliveryCallback(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?,
                               _ opaque: UnsafeMutableRawPointer?) {
-    guard let message, let opaque = message.pointee._private else { return }
-    let box = Unmanaged<DeliveryBox>.fromOpaque(opaque).takeRetainedValue()
+    guard let message, let messageOpaque = message.pointee._private else { return }
     let raw = message.pointee
+    let bits = UInt(bitPattern: messageOpaque)
+    if bits & 1 == 1, let opaque {
+        Unmanaged<DeliveryRouter>.fromOpaque(opaque).takeUnretainedValue().deliver(token: bits >> 1, raw)
+        return
+    }
+    let box = Unmanaged<DeliveryBox>.fromOpaque(messageOpaque).takeRetainedValue()
     let topic = raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
     if raw.err == RD_KAFKA_RESP_ERR_NO_ERROR {
         box.handler(.success(DeliveryReport(topic: topic, partition: raw.partition, offset: raw.offset)))

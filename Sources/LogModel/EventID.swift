@@ -32,14 +32,30 @@ public enum EventID {
             self.b = b
         }
 
+        /// Hashes the offset's decimal digits and writes 32 hex characters: one allocation.
         public func id(offset: Int64) -> String {
             var a = self.a, b = self.b
-            var digits = [UInt8]()
-            var n = offset
-            repeat { digits.append(UInt8(48 + n % 10)); n /= 10 } while n > 0
-            if offset < 0 { digits = Array(String(offset).utf8.reversed()) }
-            for byte in digits.reversed() { a.add(byte); b.add(byte) }
-            return EventID.hex(a.value) + EventID.hex(b.value ^ 0x9e37_79b9_7f4a_7c15)
+            if offset < 0 {
+                for byte in String(offset).utf8 { a.add(byte); b.add(byte) }
+            } else {
+                var divisor: Int64 = 1
+                while divisor <= offset / 10 { divisor *= 10 }
+                var rest = offset
+                while divisor > 0 {
+                    let byte = UInt8(48 + rest / divisor)
+                    a.add(byte); b.add(byte)
+                    rest %= divisor
+                    divisor /= 10
+                }
+            }
+            let high = a.value, low = b.value ^ 0x9e37_79b9_7f4a_7c15
+            return String(unsafeUninitializedCapacity: 32) { out in
+                for index in 0..<16 {
+                    out[15 - index] = EventID.hexDigits[Int((high >> (4 * UInt64(index))) & 15)]
+                    out[31 - index] = EventID.hexDigits[Int((low >> (4 * UInt64(index))) & 15)]
+                }
+                return 32
+            }
         }
     }
 

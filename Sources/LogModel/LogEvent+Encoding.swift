@@ -2,124 +2,241 @@
 /// a general encoder while producing nested ECS objects.
 extension LogEvent {
     public func encoded() -> [UInt8] {
-        var w = JSONWriter()
+        let out = OutputBuffer(capacity: 512)
+        encode(into: out)
+        return Array(out.bytes)
+    }
+
+    /// Writes the event's JSON into `out`, replacing its contents and reusing its storage.
+    /// Straight-line code with begin/end pairs: closures here would copy the whole event.
+    public func encode(into out: OutputBuffer) {
+        var w = JSONWriter(out)
+        defer { w.finish() }
         w.open()
         w.field("@timestamp", timestamp)
         w.field("message", message)
-        w.object("service") { $0.field("name", serviceName) }
-        if let hostName { w.object("host") { $0.field("name", hostName) } }
+        w.begin("service"); w.field("name", serviceName); w.close()
+        if let hostName { w.begin("host"); w.field("name", hostName); w.close() }
         if level != nil || logger != nil || filePath != nil || fileOffset != nil {
-            w.object("log") { log in
-                if let level { log.field("level", level.rawValue) }
-                if let logger { log.field("logger", logger) }
-                if filePath != nil || fileOffset != nil {
-                    log.object("file") { file in
-                        if let filePath { file.field("path", filePath) }
-                    }
-                    if let fileOffset { log.field("offset", fileOffset) }
-                }
-            }
+            w.begin("log")
+            if let level { w.field("level", level.rawValue) }
+            if let logger { w.field("logger", logger) }
+            if let filePath { w.begin("file"); w.field("path", filePath); w.close() }
+            if let fileOffset { w.field("offset", fileOffset) }
+            w.close()
         }
-        if let traceID { w.object("trace") { $0.field("id", traceID) } }
-        if let spanID { w.object("span") { $0.field("id", spanID) } }
+        if let traceID { w.begin("trace"); w.field("id", traceID); w.close() }
+        if let spanID { w.begin("span"); w.field("id", spanID); w.close() }
         if errorType != nil || errorMessage != nil || stackTrace != nil {
-            w.object("error") { error in
-                if let errorType { error.field("type", errorType) }
-                if let errorMessage { error.field("message", errorMessage) }
-                if let stackTrace { error.field("stack_trace", stackTrace) }
-            }
+            w.begin("error")
+            if let errorType { w.field("type", errorType) }
+            if let errorMessage { w.field("message", errorMessage) }
+            if let stackTrace { w.field("stack_trace", stackTrace) }
+            w.close()
         }
         if httpMethod != nil || httpStatus != nil {
-            w.object("http") { http in
-                if let httpMethod { http.object("request") { $0.field("method", httpMethod) } }
-                if let httpStatus { http.object("response") { $0.field("status_code", Int64(httpStatus)) } }
-            }
+            w.begin("http")
+            if let httpMethod { w.begin("request"); w.field("method", httpMethod); w.close() }
+            if let httpStatus { w.begin("response"); w.field("status_code", Int64(httpStatus)); w.close() }
+            w.close()
         }
-        if let urlPath { w.object("url") { $0.field("path", urlPath) } }
+        if let urlPath { w.begin("url"); w.field("path", urlPath); w.close() }
         if eventID != nil || durationNs != nil || original != nil {
-            w.object("event") { event in
-                if let eventID { event.field("id", eventID) }
-                if let durationNs { event.field("duration", durationNs) }
-                if let original { event.field("original", original) }
-            }
+            w.begin("event")
+            if let eventID { w.field("id", eventID) }
+            if let durationNs { w.field("duration", durationNs) }
+            if let original { w.field("original", original) }
+            w.close()
         }
         if !labels.isEmpty {
-            w.object("labels") { object in
-                for (key, value) in labels { object.field(key, value) }
-            }
+            w.begin("labels")
+            for (key, value) in labels { w.key(dynamic: key); w.string(value) }
+            w.close()
         }
-        if !tags.isEmpty { w.array("tags", tags) }
+        if !tags.isEmpty {
+            w.key("tags")
+            w.put(UInt8(ascii: "["))
+            for (index, tag) in tags.enumerated() {
+                if index > 0 { w.put(UInt8(ascii: ",")) }
+                w.string(tag)
+            }
+            w.put(UInt8(ascii: "]"))
+        }
         w.close()
-        return w.bytes
     }
 }
 
+/// A growable byte buffer written through a pointer: the encoder's output, reused from event
+/// to event by the agent (no allocation per event once it has grown).
+public final class OutputBuffer {
+    public private(set) var base: UnsafeMutablePointer<UInt8>
+    public private(set) var capacity: Int
+    public var count = 0
+
+    public init(capacity: Int = 1024) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    func grow(to minimum: Int) {
+        let newCapacity = max(minimum, capacity * 2)
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+}
+
+/// Writes JSON into an `OutputBuffer`. The write position lives in this struct while encoding
+/// (a class property would pay a dynamic exclusivity check on every byte); `finish()` hands
+/// the result back to the buffer.
 struct JSONWriter {
-    var bytes: [UInt8] = []
+    private let buffer: OutputBuffer
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var count = 0
     private var needsComma = false
 
-    init() { bytes.reserveCapacity(512) }
+    init(_ buffer: OutputBuffer) {
+        self.buffer = buffer
+        base = buffer.base
+        capacity = buffer.capacity
+    }
 
-    mutating func open() { bytes.append(UInt8(ascii: "{")); needsComma = false }
-    mutating func close() { bytes.append(UInt8(ascii: "}")); needsComma = true }
+    mutating func finish() { buffer.count = count }
 
-    mutating func key(_ name: String) {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        JSONWriter.appendString(name, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
+    @inline(__always) mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(count + extra) }
+    }
+
+    mutating func grow(_ minimum: Int) {
+        buffer.count = count
+        buffer.grow(to: minimum)
+        base = buffer.base
+        capacity = buffer.capacity
+    }
+
+    @inline(__always) mutating func put(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always) mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (base + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func put(decimal value: Int64) {
+        if value < 0 {
+            put(UInt8(ascii: "-"))
+            if value == .min { for byte in "9223372036854775808".utf8 { put(byte) }; return }
+        }
+        var magnitude = value.magnitude
+        var divisor: UInt64 = 1
+        while divisor <= magnitude / 10 { divisor *= 10 }
+        reserve(20)
+        while divisor > 0 {
+            base[count] = UInt8(48 + magnitude / divisor)
+            count += 1
+            magnitude %= divisor
+            divisor /= 10
+        }
+    }
+
+    mutating func open() { put(UInt8(ascii: "{")); needsComma = false }
+    mutating func close() { put(UInt8(ascii: "}")); needsComma = true }
+
+    /// A key known at compile time (ASCII, nothing to escape): copied as is.
+    mutating func key(_ name: StaticString) {
+        reserve(name.utf8CodeUnitCount + 4)
+        if needsComma { put(UInt8(ascii: ",")) }
+        put(UInt8(ascii: "\""))
+        put(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        put(UInt8(ascii: "\""))
+        put(UInt8(ascii: ":"))
         needsComma = true
     }
 
-    mutating func field(_ name: String, _ value: String) {
-        key(name)
-        JSONWriter.appendString(value, to: &bytes)
+    mutating func key(dynamic name: String) {
+        if needsComma { put(UInt8(ascii: ",")) }
+        string(name)
+        put(UInt8(ascii: ":"))
+        needsComma = true
     }
 
-    mutating func field(_ name: String, _ value: Int64) {
-        key(name)
-        bytes.append(contentsOf: String(value).utf8)
-    }
-
-    mutating func object(_ name: String, _ body: (inout JSONWriter) -> Void) {
+    mutating func begin(_ name: StaticString) {
         key(name)
         open()
-        body(&self)
-        close()
     }
 
-    mutating func array(_ name: String, _ values: [String]) {
+    mutating func field(_ name: StaticString, _ value: String) {
         key(name)
-        bytes.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONWriter.appendString(value, to: &bytes)
-        }
-        bytes.append(UInt8(ascii: "]"))
+        string(value)
+    }
+
+    mutating func field(_ name: StaticString, _ value: Int64) {
+        key(name)
+        put(decimal: value)
+    }
+
+    /// Whether a word of 8 bytes may hold a control character, `"` or `\\` (bit tricks from
+    /// "Bit Twiddling Hacks": haszero/hasless; false positives only, checked byte by byte).
+    @inline(__always) static func mayNeedEscape(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (w &- 0x2020_2020_2020_2020) & ~w & highs
+        let q = w ^ 0x2222_2222_2222_2222, quote = (q &- ones) & ~q & highs
+        let b = w ^ 0x5C5C_5C5C_5C5C_5C5C, backslash = (b &- ones) & ~b & highs
+        return (control | quote | backslash) != 0
     }
 
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func appendString(_ string: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        var copy = string
-        copy.withUTF8 { buffer in
-            var runStart = 0
-            for index in 0..<buffer.count {
-                let byte = buffer[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<index]))
-                switch byte {
-                case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-                case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-                case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-                default: out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-                }
-                runStart = index + 1
+    mutating func string(_ value: String) {
+        var copy = value
+        copy.withUTF8 { string(bytes: $0) }
+    }
+
+    /// A JSON string literal: runs of plain bytes are copied whole; quotes, backslashes and
+    /// control characters are escaped.
+    mutating func string(bytes: UnsafeBufferPointer<UInt8>) {
+        reserve(bytes.count + 2)
+        put(UInt8(ascii: "\""))
+        var runStart = 0
+        var index = 0
+        let n = bytes.count
+        while index < n {
+            // Eight plain bytes at a time; the byte loop below only sees words that may need escaping.
+            while index + 8 <= n, !Self.mayNeedEscape(UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)) {
+                index += 8
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<buffer.count]))
+            guard index < n else { break }
+            let byte = bytes[index]
+            index += 1
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            let escapeAt = index - 1
+            put(UnsafeBufferPointer(rebasing: bytes[runStart..<escapeAt]))
+            put(92)
+            switch byte {
+            case UInt8(ascii: "\""): put(34)
+            case UInt8(ascii: "\\"): put(92)
+            case 0x0A: put(UInt8(ascii: "n"))
+            case 0x0D: put(UInt8(ascii: "r"))
+            case 0x09: put(UInt8(ascii: "t"))
+            default:
+                put(UInt8(ascii: "u")); put(48); put(48)
+                put(Self.hex[Int(byte >> 4)]); put(Self.hex[Int(byte & 15)])
+            }
+            runStart = index
         }
-        out.append(UInt8(ascii: "\""))
+        put(UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+        put(UInt8(ascii: "\""))
     }
 }

@@ -45,15 +45,32 @@ public enum Level: String, Sendable, CaseIterable, Comparable {
 
     /// Normalises the spellings of Python, structlog, OpenTelemetry, Java and syslog.
     public init?(normalising text: some StringProtocol) {
-        switch text.uppercased() {
-        case "DEBUG", "TRACE", "FINE", "FINER", "FINEST", "DBG", "D": self = .debug
-        case "INFO", "INFORMATION", "NOTICE", "INF", "I": self = .info
-        case "WARN", "WARNING", "WRN", "W": self = .warn
-        case "ERROR", "ERR", "EXCEPTION", "SEVERE", "E": self = .error
-        case "CRITICAL", "FATAL", "CRIT", "EMERG", "EMERGENCY", "ALERT", "PANIC", "C", "F": self = .critical
-        default: return nil
-        }
+        var copy = String(text)
+        guard let level = copy.withUTF8({ Level(bytes: $0) }) else { return nil }
+        self = level
     }
+
+    /// The same on bytes, case-insensitive, without building a string (every agent line has a level).
+    public init?(bytes: UnsafeBufferPointer<UInt8>) {
+        for (name, level) in Self.spellings where name.count == bytes.count {
+            var equal = true
+            for k in 0..<name.count {
+                let c = bytes[k]
+                if (c >= 97 && c <= 122 ? c - 32 : c) != name[k] { equal = false; break }
+            }
+            if equal { self = level; return }
+        }
+        return nil
+    }
+
+    static let spellings: [([UInt8], Level)] = ([
+        ("INFO", .info), ("ERROR", .error), ("WARNING", .warn), ("WARN", .warn), ("DEBUG", .debug), ("CRITICAL", .critical),
+        ("TRACE", .debug), ("FINE", .debug), ("FINER", .debug), ("FINEST", .debug), ("DBG", .debug), ("D", .debug),
+        ("INFORMATION", .info), ("NOTICE", .info), ("INF", .info), ("I", .info), ("WRN", .warn), ("W", .warn),
+        ("ERR", .error), ("EXCEPTION", .error), ("SEVERE", .error), ("E", .error),
+        ("FATAL", .critical), ("CRIT", .critical), ("EMERG", .critical), ("EMERGENCY", .critical), ("ALERT", .critical),
+        ("PANIC", .critical), ("C", .critical), ("F", .critical),
+    ] as [(String, Level)]).map { (name: String, level: Level) in (Array(name.utf8), level) }
 
     var rank: Int { Self.allCases.firstIndex(of: self)! }
     public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rank < rhs.rank }

@@ -8,7 +8,11 @@ public enum Timestamps {
     }
 
     public static func normalise(bytes slice: ArraySlice<UInt8>) -> String? {
-        let b = Array(slice)
+        slice.withUnsafeBufferPointer { normalise(bytes: $0) }
+    }
+
+    /// The same on bytes, allocating only the result (the agent's per-line path).
+    public static func normalise(bytes b: UnsafeBufferPointer<UInt8>) -> String? {
         guard b.count >= 19, let year = digits(b, 0, 4), b[4] == 45, let month = digits(b, 5, 2), b[7] == 45,
               let day = digits(b, 8, 2), b[10] == 32 || b[10] == 84 || b[10] == 116,
               let hour = digits(b, 11, 2), b[13] == 58, let minute = digits(b, 14, 2), b[16] == 58,
@@ -48,12 +52,22 @@ public enum Timestamps {
         let days = Int((Double(seconds) / 86_400).rounded(.down))
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = civilFromDays(days)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
-        pad(&out, y, 4); out.append(45); pad(&out, m, 2); out.append(45); pad(&out, d, 2); out.append(84)
-        pad(&out, secondOfDay / 3600, 2); out.append(58); pad(&out, secondOfDay % 3600 / 60, 2); out.append(58)
-        pad(&out, secondOfDay % 60, 2); out.append(46); pad(&out, millis, 3); out.append(90)
-        return String(decoding: out, as: UTF8.self)
+        return String(unsafeUninitializedCapacity: 24) { out in
+            var i = 0
+            func put(_ value: Int, _ width: Int, then separator: UInt8) {
+                var v = value
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    out[i + k] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+                out[i + width] = separator
+                i += width + 1
+            }
+            put(y, 4, then: 45); put(m, 2, then: 45); put(d, 2, then: 84)
+            put(secondOfDay / 3600, 2, then: 58); put(secondOfDay % 3600 / 60, 2, then: 58)
+            put(secondOfDay % 60, 2, then: 46); put(millis, 3, then: 90)
+            return 24
+        }
     }
 
     /// (year, month, day) in UTC of an RFC 3339 timestamp, for daily index names.
@@ -72,6 +86,10 @@ public enum Timestamps {
     }
 
     static func digits(_ b: [UInt8], _ start: Int, _ count: Int) -> Int? {
+        b.withUnsafeBufferPointer { digits($0, start, count) }
+    }
+
+    static func digits(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
         guard start + count <= b.count else { return nil }
         var value = 0
         for i in start..<start + count {
@@ -80,17 +98,6 @@ public enum Timestamps {
             value = value * 10 + Int(c - 48)
         }
         return value
-    }
-
-    static func pad(_ out: inout [UInt8], _ value: Int, _ width: Int) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        var v = value
-        while divisor > 0 {
-            out.append(UInt8(48 + (v / divisor) % 10))
-            v %= divisor
-            divisor /= 10
-        }
     }
 
     /// Howard Hinnant's days-from-civil: days since 1970-01-01 of a proleptic Gregorian date.

@@ -18,6 +18,9 @@ import Testing
         ("card 4111-1111-1111-1111", "card [MASKED]"),
         ("pan=5500000000000004", "pan=[MASKED]"),
         ("id ssn-123-45-6789 found", "id [MASKED] found"),
+        ("login password=\"two words\" ok", "login password=\"[MASKED]\" ok"),
+        (#"{"token": 12345, "n": 1}"#, #"{"token": "[MASKED]", "n": 1}"#),
+        (#"{"secret": "a\"b c", "n": 1}"#, #"{"secret": "[MASKED]", "n": 1}"#),
     ])
     func masksKnownSecrets(input: String, expected: String) {
         #expect(masker.mask(input).0 == expected)

@@ -19,50 +19,54 @@ public struct SecretMasker: @unchecked Sendable {
 
     /// The masked text and how many secrets were replaced.
     public func mask(_ text: String) -> (String, Int) {
+        let (bytes, count) = mask(bytes: Array(text.utf8))
+        return count > 0 ? (String(decoding: bytes, as: UTF8.self), count) : (text, 0)
+    }
+
+    /// The same on a whole record's bytes, before it is parsed: a secret is masked wherever it
+    /// sits (message, stack trace, a JSON field). A JSON value stays valid JSON.
+    public func mask(bytes: [UInt8]) -> ([UInt8], Int) {
         var count = 0
-        var result = text
-        let bytes = Array(text.utf8)
-        if Self.mightContainSecret(bytes) {
-            let (masked, n) = Self.maskBuiltIn(bytes)
-            if n > 0 {
-                result = String(decoding: masked, as: UTF8.self)
-                count += n
-            }
+        var result = bytes
+        let (masked, n) = Self.maskBuiltIn(bytes)
+        if n > 0 {
+            result = masked
+            count += n
         }
+        guard !custom.isEmpty else { return (result, count) }
+        var text = String(decoding: result, as: UTF8.self)
         for regex in custom {
-            let range = NSRange(result.startIndex..., in: result)
-            let matches = regex.numberOfMatches(in: result, range: range)
+            let range = NSRange(text.startIndex..., in: text)
+            let matches = regex.numberOfMatches(in: text, range: range)
             if matches > 0 {
-                result = regex.stringByReplacingMatches(in: result, range: range, withTemplate: Self.marker)
+                text = regex.stringByReplacingMatches(in: text, range: range, withTemplate: Self.marker)
                 count += matches
             }
         }
-        return (result, count)
+        return (count > 0 ? Array(text.utf8) : result, count)
     }
 
-    /// A cheap pre-check: secrets need a separator, a long digit run, or an AWS key prefix.
-    static func mightContainSecret(_ b: [UInt8]) -> Bool {
-        var digitRun = 0
-        for byte in b {
-            if byte == 61 || byte == 58 { return true }  // = :
-            if byte >= 48 && byte <= 57 { digitRun += 1; if digitRun >= 12 { return true } }
-            else if byte != 32 && byte != 45 { digitRun = 0 }
-            if byte == 65 { return true }  // 'A' of AKIA/ASIA
-            if byte == 66 || byte == 98 { return true }  // Bearer/Basic
+    static func maskBuiltIn(_ bytes: [UInt8]) -> ([UInt8], Int) {
+        bytes.withUnsafeBufferPointer { b in
+            let (masked, count) = maskBuiltIn(b)
+            return (masked ?? bytes, count)
         }
-        return false
     }
 
-    static func maskBuiltIn(_ b: [UInt8]) -> ([UInt8], Int) {
-        // Most lines hold no secret: the output is built only from the first match on.
+    /// Visits the start of every word (a run of letters and digits; `_` separates, so
+    /// db_password= and access_token= are caught) and nothing else. Nil when nothing matched:
+    /// most lines hold no secret, and the output is built only from the first match on.
+    static func maskBuiltIn(_ b: UnsafeBufferPointer<UInt8>) -> ([UInt8]?, Int) {
         var out: [UInt8] = []
         var copied = 0
         var count = 0
         /// Keeps b[copied..<start], writes the marker in place of b[start..<end], resumes at end.
-        func replace(_ start: Int, _ end: Int) -> Int {
+        func replace(_ start: Int, _ end: Int, quoted: Bool = false) -> Int {
             if out.isEmpty { out.reserveCapacity(b.count + 16) }
             out.append(contentsOf: b[copied..<start])
+            if quoted { out.append(34) }
             out.append(contentsOf: markerBytes)
+            if quoted { out.append(34) }
             count += 1
             copied = end
             return end
@@ -71,38 +75,48 @@ public struct SecretMasker: @unchecked Sendable {
         let n = b.count
         while i < n {
             let c = b[i]
-            // `_` counts as a boundary so db_password= and access_token= are caught.
-            let atBoundary = i == 0 || !(isLetter(b[i - 1]) || isDigit(b[i - 1]))
-            if atBoundary, isLetter(c) {
-                if let end = keyValueEnd(b, i) {
-                    i = replace(end.valueStart, end.valueEnd)
-                    continue
-                }
-                if let end = awsKeyEnd(b, i) {
+            guard isLetter(c) || isDigit(c) else { i += 1; continue }
+            if i == 0 || !(isLetter(b[i - 1]) || isDigit(b[i - 1])) {
+                if isLetter(c) {
+                    if let end = keyValueEnd(b, i) {
+                        i = replace(end.valueStart, end.valueEnd, quoted: end.quoteMarker)
+                        continue
+                    }
+                    if let end = awsKeyEnd(b, i) {
+                        i = replace(i, end)
+                        continue
+                    }
+                } else if let end = cardEnd(b, i) {
                     i = replace(i, end)
                     continue
                 }
             }
-            if atBoundary, isDigit(c), let end = cardEnd(b, i) {
-                i = replace(i, end)
-                continue
-            }
             i += 1
+            while i < n, isLetter(b[i]) || isDigit(b[i]) { i += 1 }
         }
-        if count == 0 { return (b, 0) }
+        if count == 0 { return (nil, 0) }
         out.append(contentsOf: b[copied...])
         return (out, count)
     }
 
     /// `key[suffix]["'] *[=:] *["']?(scheme )?value`: where the value starts and ends.
-    static func keyValueEnd(_ b: [UInt8], _ start: Int) -> (valueStart: Int, valueEnd: Int)? {
+    /// `quoteMarker`: a JSON key (`"token": 123`) with an unquoted value, replaced by `"[MASKED]"`.
+    static func keyValueEnd(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> (valueStart: Int, valueEnd: Int, quoteMarker: Bool)? {
         // Every key and scheme starts with one of these letters: most words are rejected here.
         switch b[start] | 0x20 {
         case UInt8(ascii: "p"), UInt8(ascii: "s"), UInt8(ascii: "t"), UInt8(ascii: "a"), UInt8(ascii: "c"), UInt8(ascii: "b"): break
         default: return nil
         }
+        // A key needs `=` or `:` right after it (past its suffix, a quote, spaces): most words
+        // ("status", "request") are rejected here without comparing them to every key.
+        var probe = start
+        while probe < b.count, isWordByte(b[probe]) || b[probe] == 45 { probe += 1 }
+        if probe < b.count, b[probe] == 34 || b[probe] == 39 { probe += 1 }
+        while probe < b.count, b[probe] == 32 { probe += 1 }
+        let separated = probe < b.count && (b[probe] == 61 || b[probe] == 58)
+        if !separated && b[start] | 0x20 != UInt8(ascii: "b") { return nil }
         var matched = -1
-        for key in keys where matchesLowercase(b, start, key) {
+        for key in keys where separated && matchesLowercase(b, start, key) {
             matched = start + key.count
             break
         }
@@ -111,27 +125,39 @@ public struct SecretMasker: @unchecked Sendable {
             for scheme in schemes.prefix(2) where matchesLowercase(b, start, scheme) {
                 let valueStart = start + scheme.count
                 let valueEnd = valueEndIndex(b, valueStart)
-                return valueEnd - valueStart >= 8 ? (valueStart, valueEnd) : nil
+                return valueEnd - valueStart >= 8 ? (valueStart, valueEnd, false) : nil
             }
             return nil
         }
         var j = matched
         while j < b.count, isWordByte(b[j]) || b[j] == 45 { j += 1 }  // db_password_hash, api-key
+        let quotedKey = j < b.count && b[j] == 34 && start > 0 && b[start - 1] == 34
         if j < b.count, b[j] == 34 || b[j] == 39 { j += 1 }
         while j < b.count, b[j] == 32 { j += 1 }
         guard j < b.count, b[j] == 61 || b[j] == 58 else { return nil }
         j += 1
         while j < b.count, b[j] == 32 { j += 1 }
-        if j < b.count, b[j] == 34 || b[j] == 39 { j += 1 }
+        var quote: UInt8 = 0
+        if j < b.count, b[j] == 34 || b[j] == 39 { quote = b[j]; j += 1 }
         for scheme in schemes where matchesLowercase(b, j, scheme) {
             j += scheme.count
             break
         }
-        let end = valueEndIndex(b, j)
-        return end > j ? (j, end) : nil
+        let end = quote == 0 ? valueEndIndex(b, j) : quotedValueEnd(b, j, quote: quote)
+        return end > j ? (j, end, quotedKey && quote == 0) : nil
     }
 
-    static func valueEndIndex(_ b: [UInt8], _ start: Int) -> Int {
+    /// A quoted value ends at its closing quote (a backslash escapes one), so
+    /// `password="two words"` and JSON `"ab\"cd"` are masked whole.
+    static func quotedValueEnd(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, quote: UInt8) -> Int {
+        var end = start
+        while end < b.count, b[end] != quote, b[end] != 10 {
+            end += b[end] == 92 && end + 1 < b.count ? 2 : 1
+        }
+        return min(end, b.count)
+    }
+
+    static func valueEndIndex(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int {
         var end = start
         while end < b.count {
             let c = b[end]
@@ -142,7 +168,7 @@ public struct SecretMasker: @unchecked Sendable {
     }
 
     /// AKIA/ASIA followed by 16 upper-case letters or digits.
-    static func awsKeyEnd(_ b: [UInt8], _ start: Int) -> Int? {
+    static func awsKeyEnd(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int? {
         guard start + 20 <= b.count, b[start] == 65, b[start + 2] == 73, b[start + 3] == 65,
               b[start + 1] == 75 || b[start + 1] == 83 else { return nil }
         for k in start + 4..<start + 20 where !((b[k] >= 65 && b[k] <= 90) || isDigit(b[k])) { return nil }
@@ -152,7 +178,7 @@ public struct SecretMasker: @unchecked Sendable {
 
     /// 13–19 digits, optionally grouped by single spaces or dashes, passing Luhn. No allocation:
     /// it runs at every digit that starts a word.
-    static func cardEnd(_ b: [UInt8], _ start: Int) -> Int? {
+    static func cardEnd(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int? {
         var count = 0
         var j = start
         var lastDigitEnd = start
@@ -194,7 +220,7 @@ public struct SecretMasker: @unchecked Sendable {
         return sum % 10 == 0
     }
 
-    static func matchesLowercase(_ b: [UInt8], _ start: Int, _ word: [UInt8]) -> Bool {
+    static func matchesLowercase(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ word: [UInt8]) -> Bool {
         guard start + word.count <= b.count else { return false }
         for k in 0..<word.count {
             var c = b[start + k]

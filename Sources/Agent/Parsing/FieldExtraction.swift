@@ -125,7 +125,10 @@ public enum FieldExtraction {
     }
 
     static func lowercased(_ value: ArraySlice<UInt8>) -> String {
-        String(decoding: value.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+        String(unsafeUninitializedCapacity: value.count) { out in
+            for (k, c) in value.enumerated() { out[k] = c >= 65 && c <= 90 ? c + 32 : c }
+            return value.count
+        }
     }
 
     /// `12ms`, `1.5s`, `250us`, `3m`; a bare number is taken as seconds.

@@ -2,12 +2,15 @@ import Foundation
 
 /// One record: a line, or several joined (a traceback), with the byte offsets it spans.
 public struct Record: Sendable, Equatable {
-    public var text: String
+    /// UTF-8 (repaired where the file was not), lines joined by `\n`, no trailing newline.
+    public var bytes: [UInt8]
     /// Offset of the record's first byte in its file (the event id is derived from it).
     public var offset: Int64
     /// Offset just past the record's last line, newline included: where reading resumes.
     public var endOffset: Int64
     public var tags: [String]
+
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
 }
 
 /// How lines group into records.
@@ -24,21 +27,24 @@ public enum MultilineRule: Sendable {
     case custom(pattern: NSRegularExpression, negate: Bool, before: Bool)
 }
 
-/// Joins lines into records. Pure state: the caller feeds lines with their offsets and the
-/// current time, and gets records back; `flush(now:)` releases a record after the timeout.
+/// Joins lines into records. Pure state: the caller feeds lines (bytes, without the newline)
+/// with their offsets and the current time, and gets records back; `flush(now:)` releases a
+/// record after the timeout. Works on bytes: every line of every file passes through here.
 public struct MultilineAggregator: @unchecked Sendable {
     public let rule: MultilineRule
     public let maxLines: Int
     public let maxBytes: Int
     public let timeoutMs: Int64
 
-    private var lines: [String] = []
-    private var bytes = 0
+    private var pending: [UInt8] = []
+    private var lineCount = 0
     private var startOffset: Int64 = 0
     private var endOffset: Int64 = 0
     private var lastLineAt: Int64 = 0
     private var tags: [String] = []
     private var lastMatchedBefore = false
+    /// A line of the pending record starts with `Traceback`: its final `Error: message` belongs to it.
+    private var inTraceback = false
 
     public init(rule: MultilineRule, maxLines: Int = 500, maxBytes: Int = 512 * 1024, timeoutMs: Int64 = 1_000) {
         self.rule = rule
@@ -47,26 +53,38 @@ public struct MultilineAggregator: @unchecked Sendable {
         self.timeoutMs = timeoutMs
     }
 
-    public var isEmpty: Bool { lines.isEmpty }
+    public var isEmpty: Bool { lineCount == 0 }
+
+    public mutating func add(_ line: String, offset: Int64, endOffset: Int64, tags lineTags: [String] = [], now: Int64) -> Record? {
+        var copy = line
+        return copy.withUTF8 { add(bytes: $0, offset: offset, endOffset: endOffset, tags: lineTags, now: now) }
+    }
 
     /// Adds a line (without its newline) spanning [offset, endOffset). Returns a completed record, if any.
-    public mutating func add(_ line: String, offset: Int64, endOffset: Int64, tags lineTags: [String] = [], now: Int64) -> Record? {
+    public mutating func add(bytes line: UnsafeBufferPointer<UInt8>, offset: Int64, endOffset: Int64,
+                             tags lineTags: [String] = [], now: Int64) -> Record? {
+        if case .none = rule, lineCount == 0 {
+            // One line, one record: no staging copy.
+            return Record(bytes: Array(line), offset: offset, endOffset: endOffset, tags: lineTags)
+        }
         var completed: Record?
-        if !lines.isEmpty && !continues(line) {
+        if lineCount > 0 && !continues(line) {
             completed = take()
         }
-        if lines.isEmpty { startOffset = offset; tags = [] }
-        if lines.count >= maxLines || bytes + line.utf8.count > maxBytes {
+        if lineCount == 0 { startOffset = offset; tags = [] }
+        if lineCount >= maxLines || pending.count + line.count > maxBytes {
             if !tags.contains("multiline_truncated") { tags.append("multiline_truncated") }
         } else {
-            lines.append(line)
-            bytes += line.utf8.count + 1
+            if lineCount > 0 { pending.append(10) }
+            pending.append(contentsOf: line)
+            lineCount += 1
+            if Self.hasPrefix(line, "Traceback") { inTraceback = true }
         }
         for tag in lineTags where !tags.contains(tag) { tags.append(tag) }
         self.endOffset = endOffset
         lastLineAt = now
         if case .custom(let pattern, let negate, true) = rule {
-            lastMatchedBefore = matches(pattern, line) != negate
+            lastMatchedBefore = Self.matches(pattern, line) != negate
         }
         if case .none = rule { return completed ?? take() }
         return completed
@@ -74,61 +92,71 @@ public struct MultilineAggregator: @unchecked Sendable {
 
     /// Releases the pending record once no line has come for `timeoutMs`, or at once with `force`.
     public mutating func flush(now: Int64, force: Bool = false) -> Record? {
-        guard !lines.isEmpty, force || now - lastLineAt >= timeoutMs else { return nil }
+        guard lineCount > 0, force || now - lastLineAt >= timeoutMs else { return nil }
         return take()
     }
 
     private mutating func take() -> Record? {
-        guard !lines.isEmpty else { return nil }
-        var text = lines.joined(separator: "\n")
-        while text.hasSuffix("\n") { text.removeLast() }
-        let record = Record(text: text, offset: startOffset, endOffset: endOffset, tags: tags)
-        lines.removeAll(keepingCapacity: true)
-        bytes = 0
+        guard lineCount > 0 else { return nil }
+        var end = pending.count
+        while end > 0 && pending[end - 1] == 10 { end -= 1 }
+        let record = Record(bytes: Array(pending[..<end]), offset: startOffset, endOffset: endOffset, tags: tags)
+        pending.removeAll(keepingCapacity: true)
+        lineCount = 0
         tags = []
         lastMatchedBefore = false
+        inTraceback = false
         return record
     }
 
-    func continues(_ line: String) -> Bool {
+    func continues(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
         switch rule {
         case .none: return false
-        case .python: return Self.pythonContinues(line, record: lines)
+        case .python: return Self.pythonContinues(line, inTraceback: inTraceback)
         case .java:
-            guard let first = line.utf8.first else { return false }
-            return first == 32 || first == 9 || line.hasPrefix("Caused by:")
+            guard let first = line.first else { return false }
+            return first == 32 || first == 9 || Self.hasPrefix(line, "Caused by:")
         case .custom(let pattern, let negate, let before):
             if before { return lastMatchedBefore }
-            return matches(pattern, line) != negate
+            return Self.matches(pattern, line) != negate
         }
     }
 
-    func matches(_ pattern: NSRegularExpression, _ line: String) -> Bool {
-        pattern.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) != nil
+    static func matches(_ pattern: NSRegularExpression, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let line = String(decoding: bytes, as: UTF8.self)
+        return pattern.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) != nil
     }
 
-    static func pythonContinues(_ line: String, record: [String]) -> Bool {
-        guard let first = line.utf8.first else { return true }  // blank lines inside tracebacks
+    static func pythonContinues(_ line: UnsafeBufferPointer<UInt8>, inTraceback: Bool) -> Bool {
+        guard let first = line.first else { return true }  // blank lines inside tracebacks
         if first == 32 || first == 9 { return true }
         if startsRecord(line) { return false }
-        if line.hasPrefix("Traceback (most recent call last)") || line.hasPrefix("During handling of the above exception")
-            || line.hasPrefix("The above exception was the direct cause") || line.hasPrefix("Exception Group Traceback") {
+        if hasPrefix(line, "Traceback (most recent call last)") || hasPrefix(line, "During handling of the above exception")
+            || hasPrefix(line, "The above exception was the direct cause") || hasPrefix(line, "Exception Group Traceback") {
             return true
         }
         // The final `ValueError: message` line belongs to a traceback in progress.
-        if record.contains(where: { $0.hasPrefix("Traceback") }) {
-            let head = line.prefix { $0 != ":" }
-            return !head.isEmpty && !head.contains(" ") && head.first!.isLetter
+        guard inTraceback else { return false }
+        var headLength = 0
+        while headLength < line.count, line[headLength] != 58 {  // :
+            if line[headLength] == 32 { return false }
+            headLength += 1
         }
-        return false
+        return headLength > 0 && (PythonLogFormat.isLetter(first) || first >= 0x80)
     }
 
     /// A timestamp (`2026-11-25 10:…`) or a JSON object starts a new record.
-    static func startsRecord(_ line: String) -> Bool {
-        let b = Array(line.utf8.prefix(11))
-        if b.first == UInt8(ascii: "{") || b.first == UInt8(ascii: "[") && b.count > 1 && b[1] >= 48 && b[1] <= 57 { return true }
+    static func startsRecord(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = b.first else { return false }
+        if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") && b.count > 1 && b[1] >= 48 && b[1] <= 57 { return true }
         guard b.count >= 11 else { return false }
-        let digitsAt = [0, 1, 2, 3, 5, 6, 8, 9]
-        return digitsAt.allSatisfy { b[$0] >= 48 && b[$0] <= 57 } && b[4] == 45 && b[7] == 45 && (b[10] == 32 || b[10] == 84)
+        for i in [0, 1, 2, 3, 5, 6, 8, 9] where !(b[i] >= 48 && b[i] <= 57) { return false }
+        return b[4] == 45 && b[7] == 45 && (b[10] == 32 || b[10] == 84)
+    }
+
+    static func hasPrefix(_ b: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard b.count >= count else { return false }
+        return memcmp(b.baseAddress!, prefix.utf8Start, count) == 0
     }
 }

@@ -12,7 +12,15 @@ public struct PythonLogFormat: Sendable {
     /// Per token, how its field is matched (precomputed: no string comparison per line).
     let kinds: [FieldKind]
 
-    enum FieldKind: Sendable { case literal, message, asctime, levelname, other }
+    enum FieldKind: Sendable { case literal, message, asctime, levelname, name, other }
+
+    /// Where the fields the parser uses lie in a matched line; empty when absent.
+    struct Fields {
+        var message = 0..<0
+        var asctime = 0..<0
+        var levelname = 0..<0
+        var name = 0..<0
+    }
 
     public init(_ format: String = PythonLogFormat.standard) {
         var tokens: [Token] = []
@@ -41,6 +49,7 @@ public struct PythonLogFormat: Sendable {
             case "message": return .message
             case "asctime": return .asctime
             case "levelname": return .levelname
+            case "name": return .name
             default: return .other
             }
         }
@@ -49,59 +58,65 @@ public struct PythonLogFormat: Sendable {
     /// The byte ranges of the fields of one line, or nil when the line is not in this format.
     public func match(_ bytes: [UInt8]) -> [String: Range<Int>]? {
         var fields: [String: Range<Int>] = [:]
-        guard matchRanges(bytes, into: { fields[$0] = $1 }) else { return nil }
-        return fields
+        let matched = bytes.withUnsafeBufferPointer { matchRanges($0) { name, range in fields[name] = range } }
+        return matched == nil ? nil : fields
     }
 
-    /// Matches without building a dictionary: `found` gets each field's name and byte range.
-    func matchRanges(_ bytes: [UInt8], into found: (String, Range<Int>) -> Void) -> Bool {
+    /// Matches one line (bytes, no newline); `each` gets every field's name and range.
+    func matchRanges(_ bytes: UnsafeBufferPointer<UInt8>, each: ((String, Range<Int>) -> Void)? = nil) -> Fields? {
+        var message = 0..<0, asctime = 0..<0, levelname = 0..<0, name = 0..<0
         var pos = 0
         for (index, token) in tokens.enumerated() {
             switch token {
             case .literal(let literal):
                 for byte in literal {
                     if byte == 32 {
-                        guard pos < bytes.count, bytes[pos] == 32 else { return false }
+                        guard pos < bytes.count, bytes[pos] == 32 else { return nil }
                         while pos < bytes.count, bytes[pos] == 32 { pos += 1 }
                     } else {
-                        guard pos < bytes.count, bytes[pos] == byte else { return false }
+                        guard pos < bytes.count, bytes[pos] == byte else { return nil }
                         pos += 1
                     }
                 }
-            case .field(let name):
+            case .field(let fieldName):
                 let start = pos
-                switch kinds[index] {
-                case .message:
+                let kind = kinds[index]
+                if kind == .message {
                     pos = bytes.count
-                case .asctime:
-                    guard let end = Self.timestampEnd(bytes, from: pos) else { return false }
+                    message = start..<pos
+                } else if kind == .asctime {
+                    guard let end = Self.timestampEnd(bytes, from: pos) else { return nil }
                     pos = end
-                case .levelname:
+                    asctime = start..<pos
+                } else if kind == .levelname {
                     while pos < bytes.count, Self.isLetter(bytes[pos]) { pos += 1 }
-                    guard pos > start else { return false }
-                default:
+                    guard pos > start else { return nil }
+                    levelname = start..<pos
+                } else {
                     var stop: UInt8 = 32
                     if index + 1 < tokens.count, case .literal(let next) = tokens[index + 1], let first = next.first { stop = first }
                     while pos < bytes.count, bytes[pos] != stop { pos += 1 }
+                    if kind == .name { name = start..<pos }
                 }
-                found(name, start..<pos)
+                each?(fieldName, start..<pos)
             }
         }
-        return true
+        return Fields(message: message, asctime: asctime, levelname: levelname, name: name)
     }
 
     static func isLetter(_ byte: UInt8) -> Bool { (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) }
 
     /// `YYYY-MM-DD[ T]HH:MM:SS` then optional `,mmm`/`.ffffff` and zone; returns the end index.
-    static func timestampEnd(_ b: [UInt8], from start: Int) -> Int? {
+    static func timestampEnd(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         guard start + 19 <= b.count else { return nil }
-        let shape: [UInt8?] = [nil, nil, nil, nil, 45, nil, nil, 45, nil, nil, 0, nil, nil, 58, nil, nil, 58, nil, nil]
-        for (offset, expected) in shape.enumerated() {
+        // YYYY-MM-DD?HH:MM:SS: digits everywhere but the separators.
+        for offset in 0..<19 {
             let byte = b[start + offset]
-            switch expected {
-            case nil: guard byte >= 48 && byte <= 57 else { return nil }
-            case 0: guard byte == 32 || byte == 84 else { return nil }
-            case let value?: guard byte == value else { return nil }
+            switch offset {
+            case 4, 7: guard byte == 45 else { return nil }
+            case 10: guard byte == 32 || byte == 84 else { return nil }
+            case 13, 16: guard byte == 58 else { return nil }
+            default: guard byte >= 48 && byte <= 57 else { return nil }
             }
         }
         var pos = start + 19

@@ -25,19 +25,25 @@ public struct RecordParser: Sendable {
 
     /// `nowMillis` is the ingestion time, used when the record carries no timestamp.
     public func parse(_ text: String, nowMillis: Int64) -> LogEvent {
-        var event: LogEvent?
-        let trimmedFirst = text.utf8.first { $0 != 32 && $0 != 9 }
-        if format == .json || (format == .auto && trimmedFirst == UInt8(ascii: "{")) {
-            event = parseJSON(text)
+        parse(bytes: Array(text.utf8), nowMillis: nowMillis)
+    }
+
+    /// The same on a record's UTF-8 bytes (the agent's path: no intermediate strings).
+    public func parse(bytes: [UInt8], nowMillis: Int64) -> LogEvent {
+        var result: LogEvent
+        let trimmedFirst = bytes.first { $0 != 32 && $0 != 9 }
+        let tryJSON = format == .json || (format == .auto && trimmedFirst == UInt8(ascii: "{"))
+        if tryJSON, let event = parseJSON(String(decoding: bytes, as: UTF8.self)) {
+            result = event
+        } else if format == .python || format == .auto, let event = parsePython(bytes) {
+            result = event
+        } else {
+            result = parsePlain(String(decoding: bytes, as: UTF8.self))
         }
-        if event == nil && (format == .python || format == .auto) {
-            event = parsePython(text)
-        }
-        var result = event ?? parsePlain(text)
         if result.timestamp.isEmpty { result.timestamp = Timestamps.format(epochMillis: nowMillis) }
         result.hostName = host
-        result.labels = staticFields + result.labels
-        if keepOriginal { result.original = text }
+        if !staticFields.isEmpty { result.labels = staticFields + result.labels }
+        if keepOriginal { result.original = String(decoding: bytes, as: UTF8.self) }
         return result
     }
 
@@ -55,34 +61,28 @@ public struct RecordParser: Sendable {
         return event
     }
 
-    func parsePython(_ text: String) -> LogEvent? {
-        let bytes = Array(text.utf8)
-        let firstLineEnd = bytes.firstIndex(of: 10) ?? bytes.count
-        let line = firstLineEnd == bytes.count ? bytes : Array(bytes[..<firstLineEnd])
-        var message = 0..<0, asctime: Range<Int>?, levelname: Range<Int>?, name: Range<Int>?
-        guard pythonFormat.matchRanges(line, into: { field, range in
-            switch field {
-            case "message": message = range
-            case "asctime": asctime = range
-            case "levelname": levelname = range
-            case "name": name = range
-            default: break
+    func parsePython(_ bytes: [UInt8]) -> LogEvent? {
+        bytes.withUnsafeBufferPointer { all -> LogEvent? in
+            let firstLineEnd = all.firstIndex(of: 10) ?? all.count
+            let line = UnsafeBufferPointer(rebasing: all[..<firstLineEnd])
+            guard let fields = pythonFormat.matchRanges(line) else { return nil }
+            func string(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self) }
+            var event = LogEvent(timestamp: "", message: string(fields.message), serviceName: service)
+            if !fields.asctime.isEmpty {
+                event.timestamp = Timestamps.normalise(bytes: UnsafeBufferPointer(rebasing: line[fields.asctime])) ?? ""
             }
-        }) else { return nil }
-        func string(_ range: Range<Int>) -> String { String(decoding: line[range], as: UTF8.self) }
-        var event = LogEvent(timestamp: "", message: string(message), serviceName: service)
-        if let asctime { event.timestamp = Timestamps.normalise(bytes: line[asctime]) ?? "" }
-        if let levelname { event.level = Level(normalising: string(levelname)) }
-        if let name, !name.isEmpty { event.logger = string(name) }
-        if firstLineEnd < bytes.count {
-            let rest = String(decoding: bytes[(firstLineEnd + 1)...], as: UTF8.self)
-            event.stackTrace = rest
-            let (type, errorMessage) = Traceback.exception(in: rest)
-            event.errorType = type
-            event.errorMessage = errorMessage
+            if !fields.levelname.isEmpty { event.level = Level(bytes: UnsafeBufferPointer(rebasing: line[fields.levelname])) }
+            if !fields.name.isEmpty { event.logger = string(fields.name) }
+            if firstLineEnd < all.count {
+                let rest = String(decoding: UnsafeBufferPointer(rebasing: all[(firstLineEnd + 1)...]), as: UTF8.self)
+                event.stackTrace = rest
+                let (type, errorMessage) = Traceback.exception(in: rest)
+                event.errorType = type
+                event.errorMessage = errorMessage
+            }
+            apply(FieldExtraction.scan(bytes: bytes[fields.message]), to: &event)
+            return event
         }
-        apply(FieldExtraction.scan(bytes: line[message]), to: &event)
-        return event
     }
 
     func parseJSON(_ text: String) -> LogEvent? {

@@ -111,21 +111,26 @@ final class FileTailer {
         }
         var records: [Record] = []
         var didRead = false
+        var counts = AgentStats.Counters()
         if currentSize > readOffset {
             lastGrowthAt = now
-            var buffer = [UInt8](repeating: 0, count: Self.chunkBytes)
-            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Self.chunkBytes, off_t(readOffset)) }
+            var count = 0
+            let buffer = [UInt8](unsafeUninitializedCapacity: Self.chunkBytes) { buffer, initialized in
+                count = pread(fd, buffer.baseAddress, Self.chunkBytes, off_t(readOffset))
+                initialized = max(count, 0)
+            }
             // Replaced between the check above and this read? Then the chunk is not ours: drop it,
             // the next poll sees the truncation.
             if count > 0 && FileTailer.fingerprint(fd: fd) != identity { return true }
             if count > 0 {
-                stats.add(\.bytesRead, Int64(count))
-                split(buffer[0..<count], now: now, into: &records, stats: stats)
+                counts.bytesRead = Int64(count)
+                buffer.withUnsafeBufferPointer { split($0, now: now, into: &records, counts: &counts) }
                 readOffset += Int64(count)
                 didRead = true
             }
         }
         if let pending = multiline.flush(now: now) { records.append(pending) }
+        if didRead { stats.add(counts) }
         if let identity { for record in records { sink(record, identity, tracker) } }
         return didRead
     }
@@ -134,7 +139,9 @@ final class FileTailer {
     func finish(now: Int64, stats: AgentStats, sink: RecordSink) {
         var records: [Record] = []
         if !partial.isEmpty {
-            emitLine(partial[...], start: partialStart, end: readOffset, now: now, into: &records, stats: stats)
+            var counts = AgentStats.Counters()
+            partial.withUnsafeBufferPointer { emitLine($0, start: partialStart, end: readOffset, now: now, into: &records, counts: &counts) }
+            stats.add(counts)
             partial = []
         }
         if let pending = multiline.flush(now: now, force: true) { records.append(pending) }
@@ -155,64 +162,87 @@ final class FileTailer {
     /// Everything read has been shipped and acknowledged.
     var isDrained: Bool { partial.isEmpty && multiline.isEmpty && tracker.pendingCount == 0 && readOffset >= size }
 
-    private func split(_ chunk: ArraySlice<UInt8>, now: Int64, into records: inout [Record], stats: AgentStats) {
-        var lineStart = chunk.startIndex
+    private func split(_ chunk: UnsafeBufferPointer<UInt8>, now: Int64, into records: inout [Record],
+                       counts: inout AgentStats.Counters) {
+        var lineStart = 0
         var position = readOffset
-        while let newline = chunk[lineStart...].firstIndex(of: 10) {
-            let piece = chunk[lineStart..<newline]
+        let base = chunk.baseAddress!
+        while lineStart < chunk.count, let found = memchr(base + lineStart, 10, chunk.count - lineStart) {
+            let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            let piece = UnsafeBufferPointer(rebasing: chunk[lineStart..<newline])
             let end = position + Int64(newline - lineStart) + 1
             if skippingLongLine {
                 skippingLongLine = false
             } else if partial.isEmpty {
-                emitLine(piece, start: position, end: end, now: now, into: &records, stats: stats)
+                emitLine(piece, start: position, end: end, now: now, into: &records, counts: &counts)
             } else {
                 partial.append(contentsOf: piece)
-                emitLine(partial[...], start: partialStart, end: end, now: now, into: &records, stats: stats)
+                partial.withUnsafeBufferPointer { emitLine($0, start: partialStart, end: end, now: now, into: &records, counts: &counts) }
             }
             partial.removeAll(keepingCapacity: true)
             position = end
             partialStart = end
             lineStart = newline + 1
         }
-        if lineStart < chunk.endIndex {
+        if lineStart < chunk.count {
             if partial.isEmpty { partialStart = position }
             if !skippingLongLine { partial.append(contentsOf: chunk[lineStart...]) }
             if partial.count > maxLineBytes {
                 // A line longer than the limit: ship its head, flagged, and skip the rest.
-                emitLine(partial[...], start: partialStart, end: position + Int64(chunk.endIndex - lineStart), now: now,
-                         into: &records, stats: stats)
+                let end = position + Int64(chunk.count - lineStart)
+                partial.withUnsafeBufferPointer { emitLine($0, start: partialStart, end: end, now: now, into: &records, counts: &counts) }
                 partial.removeAll(keepingCapacity: true)
                 skippingLongLine = true
             }
         }
     }
 
-    private func emitLine(_ raw: ArraySlice<UInt8>, start: Int64, end: Int64, now: Int64, into records: inout [Record], stats: AgentStats) {
-        stats.add(\.linesRead, 1)
+    private func emitLine(_ raw: UnsafeBufferPointer<UInt8>, start: Int64, end: Int64, now: Int64, into records: inout [Record],
+                          counts: inout AgentStats.Counters) {
+        counts.linesRead += 1
         var bytes = raw
         var tags: [String] = []
-        if bytes.last == 13 { bytes = bytes.dropLast() }  // CRLF
+        if bytes.last == 13 { bytes = UnsafeBufferPointer(rebasing: bytes.dropLast()) }  // CRLF
         if bytes.count > maxLineBytes {
-            bytes = bytes.prefix(maxLineBytes)
+            bytes = UnsafeBufferPointer(rebasing: bytes.prefix(maxLineBytes))
             tags.append("truncated")
-            stats.add(\.truncatedLines, 1)
+            counts.truncatedLines += 1
         }
-        var line: String
-        let hasNUL = bytes.withUnsafeBytes { $0.isEmpty ? false : memchr($0.baseAddress!, 0, $0.count) != nil }
-        if !hasNUL, let valid = String(validating: bytes, as: UTF8.self) {
-            line = valid
+        let record: Record?
+        if Self.isPlainText(bytes) {
+            record = multiline.add(bytes: bytes, offset: start, endOffset: end, tags: tags, now: now)
         } else {
-            line = String(decoding: bytes, as: UTF8.self)
+            // Invalid UTF-8 becomes U+FFFD, and so does NUL (binary garbage); the line is flagged.
             tags.append("invalid_utf8")
-            stats.add(\.invalidUTF8Lines, 1)
+            counts.invalidUTF8Lines += 1
+            var repaired = String(decoding: bytes, as: UTF8.self)
+            if repaired.utf8.contains(0) { repaired = String(repaired.map { $0 == "\0" ? "\u{FFFD}" : $0 }) }
+            record = repaired.withUTF8 { multiline.add(bytes: $0, offset: start, endOffset: end, tags: tags, now: now) }
         }
-        if hasNUL {
-            line = String(line.map { $0 == "\0" ? "\u{FFFD}" : $0 })
-            if !tags.contains("invalid_utf8") { tags.append("invalid_utf8"); stats.add(\.invalidUTF8Lines, 1) }
+        if let record { records.append(record) }
+    }
+
+    /// Valid UTF-8 without NUL bytes. ASCII (the usual log line) is checked byte by byte without
+    /// decoding; anything else goes through the standard library's validation.
+    static func isPlainText(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        var index = 0
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        // Eight bytes at a time: a high bit (non-ASCII) or a zero byte sends the line to the slow path.
+        while index + 8 <= bytes.count {
+            let w = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            if (w & highs) | ((w &- ones) & ~w & highs) != 0 { break }
+            index += 8
         }
-        if let record = multiline.add(line, offset: start, endOffset: end, tags: tags, now: now) {
-            records.append(record)
+        var ascii = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 0 { return false }
+            if byte >= 0x80 { ascii = false; break }
+            index += 1
         }
+        if ascii { return true }
+        return memchr(bytes.baseAddress!, 0, bytes.count) == nil && String(validating: bytes, as: UTF8.self) != nil
     }
 
     func relocate(to newPath: String) { path = newPath }

@@ -1,0 +1,47 @@
+import Synchronization
+
+/// What each message in flight acknowledges: the record's place in its file's tracker and its
+/// input. The producer carries only the token (a slot number): nothing is allocated per message.
+final class DeliveryLedger: Sendable {
+    struct Entry {
+        var tracker: AckTracker
+        var sequence: Int
+        var pipeline: Int
+    }
+
+    private struct State {
+        var entries: [Entry?] = []
+        var free: [Int] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// A token (≥ 1) for the entry, until `close`.
+    func open(_ entry: Entry) -> UInt {
+        state.withLock { state in
+            if let slot = state.free.popLast() {
+                state.entries[slot] = entry
+                return UInt(slot + 1)
+            }
+            state.entries.append(entry)
+            return UInt(state.entries.count)
+        }
+    }
+
+    func close(_ token: UInt) -> Entry {
+        state.withLock { state in
+            let slot = Int(token) - 1
+            let entry = state.entries[slot]!
+            state.entries[slot] = nil
+            state.free.append(slot)
+            return entry
+        }
+    }
+}
+
+/// Delivery counts per input, bumped by the producer's report thread without a lock and moved
+/// into `AgentStats` by the agent loop.
+final class DeliveryCounts: Sendable {
+    let sent = Atomic<Int64>(0)
+    let failed = Atomic<Int64>(0)
+}
