@@ -44,6 +44,9 @@ public final class IndexerService: @unchecked Sendable {
         var consumerConfiguration = KafkaConsumerConfiguration(kafka: kafka, groupID: configuration.indexer.group,
                                                                assignor: configuration.kafka.assignor)
         consumerConfiguration.groupInstanceID = instanceID
+        consumerConfiguration.prefetchMessages = configuration.indexer.batchDocuments
+        consumerConfiguration.prefetchKBytes = max(configuration.indexer.batchBytes / 1024, 1024)
+        consumerConfiguration.idleFetchBackoffMs = 200
         consumer = try KafkaConsumer(
             consumerConfiguration,
             hooks: RebalanceHooks(
@@ -84,6 +87,7 @@ public final class IndexerService: @unchecked Sendable {
             if batch.isEmpty && !messages.isEmpty { batchStarted = Date() }
             batch.append(messages)
             dropRevoked(from: &batch)
+            consumer.resumeIdlePartitions()
             let due = batch.count >= configuration.indexer.batchDocuments || batch.bytes >= configuration.indexer.batchBytes
                 || Date().timeIntervalSince(batchStarted) * 1000 >= Double(configuration.indexer.flushIntervalMs)
             if !batch.isEmpty && due {

@@ -48,7 +48,7 @@ public struct ConsumerGroupInfo: Sendable {
 /// thread, or through the async wrappers, which use the admin's own executor.
 public final class KafkaAdmin: @unchecked Sendable {
     let handle: OpaquePointer
-    private let configuration: KafkaConfiguration
+    let configuration: KafkaConfiguration
     private let executor = BlockingExecutor(label: "logship.kafka.admin")
     public let timeoutMs: Int32
 

@@ -73,6 +73,15 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// Static membership (KIP-345): a member restarted with the same id takes its partitions
     /// back at once, without a rebalance. Static members do not leave the group on close.
     public var groupInstanceID: String?
+    /// How far librdkafka fetches ahead of the application (`queued.min.messages`,
+    /// `queued.max.messages.kbytes`); nil keeps librdkafka's defaults (100k messages, 64 MiB).
+    public var prefetchMessages: Int?
+    public var prefetchKBytes: Int?
+    /// When set, a partition whose end the application has reached is paused for this long
+    /// before it is fetched again: a client-side fetch wait, for brokers that answer an empty
+    /// fetch at once instead of waiting `fetch.wait.max.ms` (noida-db), where a caught-up
+    /// consumer would otherwise spin. See `KafkaConsumer.resumeIdlePartitions()`.
+    public var idleFetchBackoffMs: Int?
 
     public init(kafka: KafkaConfiguration, groupID: String, autoOffsetReset: String = "earliest",
                 assignor: String = "range,roundrobin", sessionTimeoutMs: Int = 10_000, maxPollIntervalMs: Int = 30_000) {
@@ -85,7 +94,11 @@ public struct KafkaConsumerConfiguration: Sendable {
     }
 
     var librdkafkaProperties: [String: String] {
-        kafka.merged([
+        var own: [String: String] = [:]
+        if let prefetchMessages { own["queued.min.messages"] = String(max(prefetchMessages, 1)) }
+        if let prefetchKBytes { own["queued.max.messages.kbytes"] = String(max(prefetchKBytes, 1)) }
+        if idleFetchBackoffMs != nil { own["enable.partition.eof"] = "true" }
+        return kafka.merged(own.merging([
             "group.id": groupID,
             "enable.auto.commit": "false",
             "enable.auto.offset.store": "false",
@@ -95,6 +108,6 @@ public struct KafkaConsumerConfiguration: Sendable {
             "max.poll.interval.ms": String(maxPollIntervalMs),
             "heartbeat.interval.ms": String(max(sessionTimeoutMs / 5, 100)),
             "topic.metadata.refresh.interval.ms": "5000",
-        ])
+        ]) { own, _ in own })
     }
 }

@@ -24,9 +24,13 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let executor = BlockingExecutor(label: "logship.kafka.consumer")
     private let closed = Atomic<Bool>(false)
     public let groupID: String
+    private let idleBackoff: Duration?
+    /// Partitions paused at their end (see `idleFetchBackoffMs`), with when.
+    private let idle = Mutex([TopicPartition: ContinuousClock.Instant]())
 
     public init(_ configuration: KafkaConsumerConfiguration, hooks: RebalanceHooks = RebalanceHooks()) throws {
         groupID = configuration.groupID
+        idleBackoff = configuration.idleFetchBackoffMs.map { .milliseconds($0) }
         let box = RebalanceBox(hooks: hooks)
         rebalance = box
         handle = try RDKafka.makeHandle(RD_KAFKA_CONSUMER, properties: configuration.librdkafkaProperties) { conf in
@@ -63,6 +67,14 @@ public final class KafkaConsumer: @unchecked Sendable {
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 messages.append(RDKafka.message(pointer))
             } else if err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                if idleBackoff != nil, let rkt = pointer.pointee.rkt {
+                    let tp = TopicPartition(String(cString: rd_kafka_topic_name(rkt)), pointer.pointee.partition)
+                    if (try? pause([tp])) != nil { idle.withLock { $0[tp] = .now } }
+                }
+                continue
+            } else if Self.topicNotYetThere.contains(err) {
+                // A subscribed pattern that matches no topic yet (a fresh cluster): not an error,
+                // the topics are picked up when they appear.
                 continue
             } else if err == RD_KAFKA_RESP_ERR__FATAL {
                 throw KafkaError(err, "consumer of group \(groupID) hit a fatal error")
@@ -77,6 +89,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         return messages
     }
+
+    static let topicNotYetThere: Set<rd_kafka_resp_err_t> = [
+        RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION,
+    ]
 
     public func poll(maxMessages: Int, timeoutMs: Int32) async throws -> [KafkaMessage] {
         try await executor.run { try self.pollBatch(maxMessages: maxMessages, timeoutMs: timeoutMs) }
@@ -129,6 +145,21 @@ public final class KafkaConsumer: @unchecked Sendable {
             result[tp] = max(high - (position >= 0 ? position : low), 0)
         }
         return result
+    }
+
+    /// Resumes the partitions paused at their end once the idle backoff has passed. Call it from
+    /// the polling loop; partitions no longer assigned are forgotten.
+    public func resumeIdlePartitions() {
+        guard let idleBackoff else { return }
+        let now = ContinuousClock.now
+        let due = idle.withLock { idle -> [TopicPartition] in
+            let due = idle.filter { now - $0.value >= idleBackoff }.map(\.key)
+            for tp in due { idle.removeValue(forKey: tp) }
+            return due
+        }
+        guard !due.isEmpty else { return }
+        let assigned = Set((try? assignment()) ?? [])
+        try? resume(due.filter { assigned.contains($0) })
     }
 
     /// Stops fetching from partitions (the group membership stays); `resume` restarts it.

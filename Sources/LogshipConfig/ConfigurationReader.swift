@@ -91,7 +91,7 @@ struct ConfigurationReader {
     mutating func durationMs(_ node: Any?, _ path: String) -> Int? {
         guard let node else { return nil }
         if let ms = node as? Int { return ms }
-        guard let text = node as? String, let ms = Duration.parseMilliseconds(text) else {
+        guard let text = node as? String, let ms = DurationText.parseMilliseconds(text) else {
             problem(path, "expected a duration like 500ms, 5s, 2m or 1h, found \(describe(node))")
             return nil
         }
@@ -133,8 +133,9 @@ struct ConfigurationReader {
     }
 }
 
-enum Duration {
-    static func parseMilliseconds(_ text: String) -> Int? {
+public enum DurationText {
+    /// `250ms`, `5s`, `2m`, `1h`, `7d`, or a bare number of milliseconds.
+    public static func parseMilliseconds(_ text: String) -> Int? {
         let units: [(String, Double)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {

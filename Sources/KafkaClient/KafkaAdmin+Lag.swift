@@ -1,0 +1,65 @@
+import CRdKafka
+import Foundation
+
+extension KafkaAdmin {
+    /// Log start and log end of many partitions in two ListOffsets requests (timestamps -2 and
+    /// -1 mean earliest and latest), instead of two round trips per partition. Brokers without
+    /// that lookup (the mock cluster) are asked partition by partition.
+    public func logOffsets(_ partitions: [TopicPartition]) throws -> [TopicPartition: (low: Int64, high: Int64)] {
+        guard !partitions.isEmpty else { return [:] }
+        do {
+            let low = try listOffsets(partitions, timestamp: -2)
+            let high = try listOffsets(partitions, timestamp: -1)
+            var result: [TopicPartition: (low: Int64, high: Int64)] = [:]
+            for tp in partitions { if let l = low[tp], let h = high[tp] { result[tp] = (l, h) } }
+            return result
+        } catch {
+            var result: [TopicPartition: (low: Int64, high: Int64)] = [:]
+            for tp in partitions { result[tp] = try watermarks(tp) }
+            return result
+        }
+    }
+
+    private func listOffsets(_ partitions: [TopicPartition], timestamp: Int64) throws -> [TopicPartition: Int64] {
+        let list = RDKafka.makeList(partitions.map { ($0, timestamp) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_offsets_for_times(handle, list, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "cannot list offsets") }
+        var result: [TopicPartition: Int64] = [:]
+        for (tp, offset, partErr) in RDKafka.read(list) where partErr == RD_KAFKA_RESP_ERR_NO_ERROR && offset >= 0 {
+            result[tp] = offset
+        }
+        return result
+    }
+
+    /// The timestamp (ms) of the message at each given offset, read with one throwaway consumer
+    /// that commits nothing. Partitions that give no message before the deadline are left out.
+    public func messageTimestamps(at offsets: [TopicPartition: Int64], timeoutMs: Int32 = 3_000) throws -> [TopicPartition: Int64] {
+        guard !offsets.isEmpty else { return [:] }
+        var properties = KafkaConsumerConfiguration(kafka: configuration, groupID: "logship-lag-probe").librdkafkaProperties
+        properties["client.id"] = configuration.clientID + "-probe"
+        properties["enable.partition.eof"] = "false"
+        properties["fetch.max.bytes"] = "1048576"
+        properties["max.partition.fetch.bytes"] = "65536"
+        let consumer = try RDKafka.makeHandle(RD_KAFKA_CONSUMER, properties: properties)
+        defer { rd_kafka_destroy(consumer) }
+        let list = RDKafka.makeList(offsets.map { ($0.key, $0.value) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_assign(consumer, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "cannot read first unconsumed messages") }
+        defer { _ = rd_kafka_assign(consumer, nil) }
+        var result: [TopicPartition: Int64] = [:]
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeoutMs))
+        while result.count < offsets.count, ContinuousClock.now < deadline {
+            guard let message = rd_kafka_consumer_poll(consumer, 100) else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR, let rkt = message.pointee.rkt else { continue }
+            let tp = TopicPartition(String(cString: rd_kafka_topic_name(rkt)), message.pointee.partition)
+            guard result[tp] == nil else { continue }
+            var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            let timestamp = rd_kafka_message_timestamp(message, &type)
+            if type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE { result[tp] = timestamp }
+        }
+        return result
+    }
+}

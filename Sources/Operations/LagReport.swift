@@ -1,0 +1,124 @@
+import Foundation
+import KafkaClient
+
+/// Consumer lag per group, topic and partition: what `logship lag` prints and the coordinator
+/// serves. Lag in messages is log end − committed (log start when the group never committed);
+/// lag in seconds is the age of the oldest unconsumed message (0 when caught up).
+public struct LagReport: Codable, Sendable {
+    public struct Partition: Codable, Sendable {
+        public var topic: String
+        public var partition: Int32
+        /// Nil: no commit; the lag counts from the log start.
+        public var committed: Int64?
+        public var logStart: Int64
+        public var logEnd: Int64
+        public var lag: Int64
+        public var lagSeconds: Double
+        /// The member owning the partition (client id @ host), when the broker tells it.
+        public var owner: String?
+        public var status: LagStatus?
+    }
+
+    public struct TopicTotal: Codable, Sendable {
+        public var topic: String
+        public var partitions: Int
+        public var lag: Int64
+        public var lagSeconds: Double
+    }
+
+    public struct Group: Codable, Sendable {
+        public var name: String
+        public var state: String
+        public var members: Int
+        public var lag: Int64
+        public var lagSeconds: Double
+        public var topics: [TopicTotal]
+        public var partitions: [Partition]
+        public var status: LagStatus?
+        /// Change of the group's lag per minute over the watch window.
+        public var trendPerMinute: Double?
+    }
+
+    public var generatedAt: String
+    public var groups: [Group]
+    /// Where groups could not be listed (a broker without ListGroups), why.
+    public var notes: [String]
+}
+
+/// Reads a `LagReport` from the cluster with a handful of requests, whatever the partition count.
+public struct LagCollector: Sendable {
+    public let admin: KafkaAdmin
+    public var now: @Sendable () -> Date = { Date() }
+
+    public init(admin: KafkaAdmin) { self.admin = admin }
+
+    /// `groups` empty: every group the broker lists, else `fallbackGroups`. `topicPattern`
+    /// (a regular expression) limits the topics; internal topics (`__…`) are never shown.
+    public func collect(groups requested: [String], topicPattern: String?, fallbackGroups: [String]) throws -> LagReport {
+        var notes: [String] = []
+        let filter = try topicPattern.map { try NSRegularExpression(pattern: $0) }
+        var infos: [String: ConsumerGroupInfo] = [:]
+        var names = requested
+        do {
+            for info in try admin.listGroups() where info.protocolType.isEmpty || info.protocolType == "consumer" {
+                infos[info.name] = info
+            }
+            if names.isEmpty { names = infos.keys.filter { $0 != "logship-lag-probe" }.sorted() }
+        } catch {
+            notes.append("cannot list groups (\(error)); showing \(requested.isEmpty ? "the configured logship groups" : "the named groups") without members")
+            if names.isEmpty { names = fallbackGroups }
+        }
+        let topics = try admin.metadata().topics.filter { topic in
+            guard !topic.name.hasPrefix("__") else { return false }
+            guard let filter else { return true }
+            return filter.firstMatch(in: topic.name, range: NSRange(topic.name.startIndex..., in: topic.name)) != nil
+        }
+        let allPartitions = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.name, $0.id) } }
+        let logOffsets = try admin.logOffsets(allPartitions)
+        let nowMs = Int64(now().timeIntervalSince1970 * 1000)
+
+        var groups: [LagReport.Group] = []
+        var probes: [TopicPartition: Int64] = [:]
+        for name in names {
+            let info = infos[name]
+            var owners: [TopicPartition: String] = [:]
+            for member in info?.members ?? [] {
+                for tp in member.assignment { owners[tp] = "\(member.clientID)@\(member.host)" }
+            }
+            let committed = try admin.committedOffsets(group: name, partitions: allPartitions)
+            var partitions: [LagReport.Partition] = []
+            for tp in allPartitions.sorted() {
+                let commit = committed[tp] ?? nil
+                guard commit != nil || owners[tp] != nil, let (low, high) = logOffsets[tp] else { continue }
+                let from = max(commit ?? low, low)
+                let lag = max(high - from, 0)
+                if lag > 0 { probes[tp] = from }
+                partitions.append(.init(topic: tp.topic, partition: tp.partition, committed: commit, logStart: low, logEnd: high,
+                                        lag: lag, lagSeconds: 0, owner: owners[tp], status: nil))
+            }
+            groups.append(.init(name: name, state: info?.state ?? "unknown", members: info?.members.count ?? 0, lag: 0,
+                                lagSeconds: 0, topics: [], partitions: partitions, status: nil, trendPerMinute: nil))
+        }
+        // One probe per lagging partition, shared by the groups behind at the same place or not.
+        let timestamps = try admin.messageTimestamps(at: probes)
+        for index in groups.indices {
+            for p in groups[index].partitions.indices {
+                let entry = groups[index].partitions[p]
+                let tp = TopicPartition(entry.topic, entry.partition)
+                guard entry.lag > 0, probes[tp] == max(entry.committed ?? entry.logStart, entry.logStart) else { continue }
+                if let ts = timestamps[tp] { groups[index].partitions[p].lagSeconds = max(Double(nowMs - ts) / 1000, 0) }
+            }
+            groups[index].topics = Self.totals(groups[index].partitions)
+            groups[index].lag = groups[index].partitions.reduce(0) { $0 + $1.lag }
+            groups[index].lagSeconds = groups[index].partitions.map(\.lagSeconds).max() ?? 0
+        }
+        return LagReport(generatedAt: ISO8601DateFormatter().string(from: now()), groups: groups, notes: notes)
+    }
+
+    static func totals(_ partitions: [LagReport.Partition]) -> [LagReport.TopicTotal] {
+        Dictionary(grouping: partitions, by: \.topic).map { topic, list in
+            LagReport.TopicTotal(topic: topic, partitions: list.count, lag: list.reduce(0) { $0 + $1.lag },
+                                 lagSeconds: list.map(\.lagSeconds).max() ?? 0)
+        }.sorted { $0.topic < $1.topic }
+    }
+}
