@@ -86,10 +86,13 @@ public struct LagCollector: Sendable {
                 for tp in member.assignment { owners[tp] = "\(member.clientID)@\(member.host)" }
             }
             let committed = try admin.committedOffsets(group: name, partitions: allPartitions)
+            // The group's topics: where it committed or owns a partition. Its other partitions of
+            // those topics count too (from the log start when never committed).
+            let consumed = Set(allPartitions.filter { (committed[$0] ?? nil) != nil || owners[$0] != nil }.map(\.topic))
             var partitions: [LagReport.Partition] = []
-            for tp in allPartitions.sorted() {
+            for tp in allPartitions.sorted() where consumed.contains(tp.topic) {
                 let commit = committed[tp] ?? nil
-                guard commit != nil || owners[tp] != nil, let (low, high) = logOffsets[tp] else { continue }
+                guard let (low, high) = logOffsets[tp] else { continue }
                 let from = max(commit ?? low, low)
                 let lag = max(high - from, 0)
                 if lag > 0 { probes[tp] = from }
