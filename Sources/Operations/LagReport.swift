@@ -4,8 +4,8 @@ import KafkaClient
 /// Consumer lag per group, topic and partition: what `logship lag` prints and the coordinator
 /// serves. Lag in messages is log end − committed (log start when the group never committed);
 /// lag in seconds is the age of the oldest unconsumed message (0 when caught up).
-public struct LagReport: Codable, Sendable {
-    public struct Partition: Codable, Sendable {
+public struct LagReport: Encodable, Sendable {
+    public struct Partition: Sendable {
         public var topic: String
         public var partition: Int32
         /// Nil: no commit; the lag counts from the log start.
@@ -24,9 +24,11 @@ public struct LagReport: Codable, Sendable {
         public var partitions: Int
         public var lag: Int64
         public var lagSeconds: Double
+
+        enum CodingKeys: String, CodingKey { case topic, partitions, lag, lagSeconds = "lag_seconds" }
     }
 
-    public struct Group: Codable, Sendable {
+    public struct Group: Sendable {
         public var name: String
         public var state: String
         public var members: Int
@@ -43,6 +45,50 @@ public struct LagReport: Codable, Sendable {
     public var groups: [Group]
     /// Where groups could not be listed (a broker without ListGroups), why.
     public var notes: [String]
+
+    /// The JSON contract (`lag --json`, the coordinator): `partitions`, one object per partition
+    /// with `group`, `topic`, `partition`, `committed`, `end`, `lag`, `lag_seconds`, `owner`,
+    /// `status`; `groups` with their totals and `status`.
+    public func encode(to encoder: Encoder) throws {
+        struct PartitionRow: Encodable {
+            var group, topic: String
+            var partition: Int32
+            var committed: Int64?
+            var start, end, lag: Int64
+            var lag_seconds: Double
+            var owner: String?
+            var status: String?
+
+            func encode(to encoder: Encoder) throws {
+                enum K: String, CodingKey { case group, topic, partition, committed, start, end, lag, lag_seconds, owner, status }
+                var c = encoder.container(keyedBy: K.self)
+                try c.encode(group, forKey: .group); try c.encode(topic, forKey: .topic)
+                try c.encode(partition, forKey: .partition); try c.encode(committed, forKey: .committed)
+                try c.encode(start, forKey: .start); try c.encode(end, forKey: .end); try c.encode(lag, forKey: .lag)
+                try c.encode(lag_seconds, forKey: .lag_seconds); try c.encode(owner, forKey: .owner); try c.encode(status, forKey: .status)
+            }
+        }
+        struct GroupRow: Encodable {
+            var group, state: String
+            var members: Int
+            var lag: Int64
+            var lag_seconds: Double
+            var status: String?
+            var trend_per_minute: Double?
+            var topics: [TopicTotal]
+        }
+        enum K: String, CodingKey { case generated_at, notes, groups, partitions }
+        var c = encoder.container(keyedBy: K.self)
+        try c.encode(generatedAt, forKey: .generated_at)
+        try c.encode(notes, forKey: .notes)
+        try c.encode(groups.map { GroupRow(group: $0.name, state: $0.state, members: $0.members, lag: $0.lag, lag_seconds: $0.lagSeconds,
+                                           status: $0.status?.rawValue, trend_per_minute: $0.trendPerMinute, topics: $0.topics) },
+                     forKey: .groups)
+        try c.encode(groups.flatMap { g in g.partitions.map {
+            PartitionRow(group: g.name, topic: $0.topic, partition: $0.partition, committed: $0.committed, start: $0.logStart, end: $0.logEnd,
+                         lag: $0.lag, lag_seconds: $0.lagSeconds, owner: $0.owner, status: $0.status?.rawValue)
+        } }, forKey: .partitions)
+    }
 }
 
 /// Reads a `LagReport` from the cluster with a handful of requests, whatever the partition count.

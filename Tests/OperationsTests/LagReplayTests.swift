@@ -29,20 +29,37 @@ import TestSupport
         try admin.commitOffsets(group: group, offsets: [TopicPartition(topic, 0): 100, TopicPartition(topic, 1): 40])
 
         let brokers = ["--brokers", server.kafkaBootstrap]
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
         let lag = try LogshipBinary.run(["lag", "--group", group, "--json"] + brokers)
+        let after = Int64(Date().timeIntervalSince1970 * 1000)
         #expect(lag.status == 0, "\(lag.stderr)")
-        let report = try JSONDecoder().decode(LagReport.self, from: Data(lag.stdout.utf8))
-        let entry = try #require(report.groups.first { $0.name == group })
-        let byPartition = Dictionary(uniqueKeysWithValues: entry.partitions.map { ($0.partition, $0) })
-        #expect(byPartition.mapValues(\.lag) == [0: 0, 1: 60, 2: 100])
-        #expect(byPartition[2]?.committed == nil)
-        #expect(byPartition[0]?.lagSeconds == 0)
-        // The oldest unconsumed messages: offset 40 (160 s old) and offset 0 (200 s old).
-        let age1 = try #require(byPartition[1]?.lagSeconds), age2 = try #require(byPartition[2]?.lagSeconds)
-        #expect(age1 >= 159 && age1 < 190, "\(age1)")
-        #expect(age2 >= 199 && age2 < 230, "\(age2)")
-        #expect(entry.lag == 160)
-        #expect(entry.topics.map(\.lag) == [160])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(lag.stdout.utf8)) as? [String: Any])
+        let rows = (report["partitions"] as? [[String: Any]] ?? []).filter { $0["group"] as? String == group }
+        let byPartition = Dictionary(uniqueKeysWithValues: rows.map { ($0["partition"] as? Int ?? -1, $0) })
+        // The same numbers as Python confluent-kafka reads for this group.
+        let probe = try ConfluentKafkaProbe.describe(bootstrap: server.kafkaBootstrap, group: group, topic: topic, partitions: 3,
+                                                     timestampMs: base)
+        for partition in 0..<3 {
+            let row = try #require(byPartition[partition])
+            let key = String(partition)
+            let committed = probe.committed[key] ?? nil
+            #expect(row["committed"] as? Int64 == committed.map { $0 } || (committed == nil && row["committed"] is NSNull))
+            #expect(row["end"] as? Int64 == probe.high[key])
+            #expect(row["lag"] as? Int64 == probe.high[key]! - (committed ?? probe.low[key]!))
+            #expect(row["owner"] is NSNull)
+            #expect(row["status"] as? String == "STOP" || row["lag"] as? Int64 == 0)
+        }
+        // Lag in seconds: the age of the oldest unconsumed message (offset 40, then offset 0),
+        // within a second of the truth while the command ran.
+        for (partition, offset) in [(1, Int64(40)), (2, Int64(0))] {
+            let seconds = try #require(byPartition[partition]?["lag_seconds"] as? Double)
+            let written = base + offset * 1000
+            #expect(seconds >= Double(before - written) / 1000 - 1 && seconds <= Double(after - written) / 1000 + 1, "\(seconds)")
+        }
+        #expect(byPartition[0]?["lag_seconds"] as? Double == 0)
+        let groupRow = try #require((report["groups"] as? [[String: Any]])?.first { $0["group"] as? String == group })
+        #expect(groupRow["lag"] as? Int64 == 160)
+        #expect(groupRow["status"] as? String == "ERR")
 
         #expect(try LogshipBinary.run(["lag", "--group", group, "--fail-above", "100"] + brokers).status == 3)
         #expect(try LogshipBinary.run(["lag", "--group", group, "--fail-above", "1000"] + brokers).status == 0)
@@ -64,6 +81,17 @@ import TestSupport
         #expect(executed.status == 0, "\(executed.stderr)")
         #expect(try admin.committedOffsets(group: group, partitions: partitions).values.allSatisfy { $0 == 50 })
 
+        // By duration: back from now to base + 70.2 s, i.e. offset 71 (wherever "now" fell while it ran).
+        let duration = Int64(Date().timeIntervalSince1970 * 1000) - (base + 70_200)
+        let startedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        let byDuration = try LogshipBinary.run(["replay", "--group", group, "--topic", "^logs\\.lagtest$", "--by-duration", "\(duration)ms",
+                                                "--execute"] + brokers)
+        let endedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(byDuration.status == 0, "\(byDuration.stderr)")
+        let earliest = (startedAt - duration - base + 999) / 1000, latest = (endedAt - duration - base + 999) / 1000
+        let moved = try admin.committedOffsets(group: group, partitions: partitions).values.compactMap { $0 }
+        #expect(moved.count == 3 && Set(moved).count == 1 && moved.allSatisfy { $0 >= earliest && $0 <= latest }, "\(moved)")
+
         // With a member running, the reset is refused and the owner shows in lag.
         let consumer = try KafkaConsumer(KafkaConsumerConfiguration(kafka: kafka, groupID: group, sessionTimeoutMs: 6_000))
         try consumer.subscribe([topic])
@@ -74,9 +102,10 @@ import TestSupport
         let refused = try LogshipBinary.run(["replay", "--group", group, "--topic", "^logs\\.lagtest$", "--to-latest", "--execute"] + brokers)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("active member"), "\(refused.stderr)")
-        let owned = try JSONDecoder().decode(LagReport.self, from: Data(try LogshipBinary.run(["lag", "--group", group, "--json"] + brokers).stdout.utf8))
-        #expect(owned.groups.first?.partitions.allSatisfy { $0.owner != nil } == true)
-        #expect(owned.groups.first?.members == 1)
+        let owned = try #require(try JSONSerialization.jsonObject(
+            with: Data(try LogshipBinary.run(["lag", "--group", group, "--json"] + brokers).stdout.utf8)) as? [String: Any])
+        #expect((owned["partitions"] as? [[String: Any]])?.allSatisfy { $0["owner"] is String } == true)
+        #expect((owned["groups"] as? [[String: Any]])?.first?["members"] as? Int == 1)
         consumer.closeBlocking()
 
         // Usage errors: no target, two targets.

@@ -43,7 +43,8 @@ struct LagCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError("cannot read lag from \(config.kafka.brokers.joined(separator: ",")): \(error)")
             }
-            if watch != nil { Self.judge(&report, window: &window) }
+            // One sample judges little (OK, or STOP when nobody owns the lag); --watch adds a trend.
+            Self.judge(&report, window: &window)
             if json {
                 try printJSON(report)
             } else {

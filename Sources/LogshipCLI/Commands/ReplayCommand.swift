@@ -25,7 +25,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Go back this long from now (30m, 2h, 1d).") var byDuration: String?
     @Flag(help: "To the log start.") var toEarliest = false
     @Flag(help: "To the log end (skip everything unread).") var toLatest = false
-    @Option(help: "Move by N messages (negative re-reads).") var shiftBy: Int64?
+    @Option(help: "Move by N messages; negative re-reads (write it --shift-by=-100).") var shiftBy: Int64?
     @Option(help: "To this offset in every partition.") var toOffset: Int64?
     @Flag(help: "Commit the new offsets (default: only show them).") var execute = false
     @Flag(help: "Print JSON.") var json = false
