@@ -51,7 +51,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Operator tasks shared by the CLI and the coordinator: lag, replay.
-        .target(name: "Operations", dependencies: ["KafkaClient", "LogModel"]),
+        .target(name: "Operations", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "Codecs"]),
         .target(name: "LogshipCLI", dependencies: [
             "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent", "Indexer", "Telemetry", "Operations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

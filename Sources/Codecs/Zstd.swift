@@ -19,31 +19,42 @@ public enum Zstd {
     }
 
     /// Decompresses every frame in `input`. A truncated or corrupt input throws, saying how many
-    /// bytes decoded cleanly first, so callers can keep what came before the damage.
+    /// bytes decoded cleanly first.
     public static func decompress(_ input: [UInt8]) throws -> [UInt8] {
-        guard let stream = ZSTD_createDStream() else { throw Error(description: "zstd: out of memory") }
+        let (output, error) = decompressPartially(input)
+        if let error { throw error }
+        return output
+    }
+
+    /// Decompresses as much as decodes cleanly: the bytes, and the error that stopped it (nil
+    /// when the whole input was sound). Callers keep what came before the damage.
+    public static func decompressPartially(_ input: [UInt8]) -> (bytes: [UInt8], error: Error?) {
+        guard let stream = ZSTD_createDStream() else { return ([], Error(description: "zstd: out of memory")) }
         defer { ZSTD_freeDStream(stream) }
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
         var lastResult = 0
-        try input.withUnsafeBytes { source in
+        var failure: Error?
+        input.withUnsafeBytes { source in
             var inBuffer = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
-            while inBuffer.pos < inBuffer.size {
-                let produced = try chunk.withUnsafeMutableBytes { target -> Int in
+            // Until the input is used up and the decoder has no more output to give.
+            while failure == nil {
+                let produced = chunk.withUnsafeMutableBytes { target -> Int in
                     var outBuffer = ZSTD_outBuffer(dst: target.baseAddress, size: target.count, pos: 0)
                     let result = ZSTD_decompressStream(stream, &outBuffer, &inBuffer)
                     if ZSTD_isError(result) != 0 {
-                        throw Error(description: "zstd: corrupt data after \(output.count) decoded bytes: \(String(cString: ZSTD_getErrorName(result)))")
+                        failure = Error(description: "zstd: corrupt data after \(output.count) decoded bytes: \(String(cString: ZSTD_getErrorName(result)))")
                     }
                     lastResult = result
                     return outBuffer.pos
                 }
                 output.append(contentsOf: chunk[0..<produced])
+                if inBuffer.pos == inBuffer.size && produced < chunk.count { break }
             }
         }
-        if lastResult != 0 {
-            throw Error(description: "zstd: input truncated after \(output.count) decoded bytes")
+        if failure == nil, lastResult != 0 {
+            failure = Error(description: "zstd: input truncated after \(output.count) decoded bytes")
         }
-        return output
+        return (output, failure)
     }
 }

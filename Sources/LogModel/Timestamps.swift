@@ -101,6 +101,9 @@ public enum Timestamps {
     }
 
     /// Howard Hinnant's days-from-civil: days since 1970-01-01 of a proleptic Gregorian date.
+    /// Days since 1970-01-01 of a calendar date (proleptic Gregorian).
+    public static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int { daysFromCivil(year: year, month: month, day: day) }
+
     static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400

@@ -20,3 +20,18 @@ import Testing
         #expect(throws: Zstd.Error.self) { try Zstd.decompress(Array(packed.dropLast(3))) }
     }
 }
+
+@Suite struct ZstdPartialTests {
+    /// Archive segments are written as a run of small frames, so a cut loses at most the frame it hits.
+    @Test func aTruncatedRunOfFramesStillGivesTheFramesBeforeTheCut() throws {
+        let chunks = (0..<4).map { chunk in Array((0..<5_000).map { "record \(chunk * 5_000 + $0)\n" }.joined().utf8) }
+        let input = chunks.flatMap { $0 }
+        let packed = try chunks.flatMap { try Zstd.compress($0) }
+        let (prefix, error) = Zstd.decompressPartially(Array(packed.prefix(packed.count * 6 / 10)))
+        #expect(error != nil)
+        #expect(prefix.count >= chunks[0].count + chunks[1].count && prefix.count < input.count)
+        #expect(Array(input.prefix(prefix.count)) == prefix)
+        let whole = Zstd.decompressPartially(packed)
+        #expect(whole.error == nil && whole.bytes == input)
+    }
+}
