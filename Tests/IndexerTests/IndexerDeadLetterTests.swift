@@ -43,10 +43,11 @@ import TestSupport
         #expect(lines.filter { $0.contains("error.class=undecodable") }.count == 3)
         #expect(indexer.terminate() == 0)
 
-        // Reset the group to the start and run again: every document is already there.
-        let admin = try KafkaAdmin(KafkaConfiguration(brokers: [server.kafkaBootstrap]))
-        let partitions = try admin.metadata().topics.first { $0.name == "logs.alpha" }!.partitions.map { TopicPartition("logs.alpha", $0.id) }
-        try admin.commitOffsets(group: "logship-indexer", offsets: Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(0)) }))
+        // Replay the topic (logship replay, the operator's way) and run again: every document is already there.
+        let replay = try LogshipBinary.run(["replay", "--brokers", server.kafkaBootstrap, "--group", "logship-indexer",
+                                            "--topic", "^logs\\.alpha$", "--to-earliest", "--execute"])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdout.contains("2007 messages to read again"), "\(replay.stdout)")
         #expect(try IndexerFixture.groupLag("logship-indexer", topics: ["logs.alpha"], brokers: server.kafkaBootstrap) == 2_007)
         let metricsPort = try FreePort.next()
         let again = fixture.indexer("indexer-b", config: config, metricsPort: metricsPort)

@@ -17,17 +17,19 @@ import TestSupport
     }
 
     @Test func exportDeleteImportGivesTheSameRecordsAndATruncatedSegmentKeepsItsHead() async throws {
-        let server = try NoidaDB.start(services: ["kafka"])
+        let server = try NoidaDB.start()
         defer { server.destroy() }
         let kafka = KafkaConfiguration(brokers: [server.kafkaBootstrap])
         let admin = try KafkaAdmin(kafka)
         let topic = "logs.archived"
         try admin.createTopic(topic, partitions: 3)
         let base = Int64(Date().timeIntervalSince1970 * 1000) - 100_000
+        let day = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
         let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 5_000))
         for index in 0..<3_000 {
             // One binary value among the JSON events: it must survive too (base64 in the segment).
-            let value = index == 7 ? [0xFF, 0x00, 0xFE] : Array(#"{"message":"event \#(index)","n":\#(index)}"#.utf8)
+            let value = index == 7 ? [0xFF, 0x00, 0xFE] : Array(
+                #"{"@timestamp":"\#(day)T10:00:00.000Z","message":"event \#(index)","event":{"id":"\#(String(format: "%032x", index + 1))"}}"#.utf8)
             try producer.enqueue(topic: topic, key: Array("k\(index % 11)".utf8), value: value, partition: Int32(index % 3),
                                  timestampMs: base + Int64(index)) { _ in }
         }
@@ -38,6 +40,10 @@ import TestSupport
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("archive-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let brokers = ["--brokers", server.kafkaBootstrap]
+        let cluster = brokers + ["--es-url", server.elasticsearchURL]
+        // The documents as indexed from the original topic.
+        let before = try LogshipBinary.run(["reindex", "--service", "archived", "--suffix", "before", "--json"] + cluster)
+        #expect(before.status == 0, "\(before.stderr)")
         let export = try LogshipBinary.run(["archive", "export", "--topic", "^logs\\.archived$", "--out", dir.path, "--json"] + brokers)
         #expect(export.status == 0, "\(export.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any]
@@ -48,6 +54,23 @@ import TestSupport
         let imported = try LogshipBinary.run(["archive", "import", dir.path, "--json"] + brokers)
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(try contents(admin, topic, partitions: 3) == original)
+        // Indexed again from the imported topic: the same documents, under the same ids.
+        let after = try LogshipBinary.run(["reindex", "--service", "archived", "--suffix", "after", "--json"] + cluster)
+        #expect(after.status == 0, "\(after.stderr)")
+        let counts = try [before, after].map { run -> [String: Int] in
+            let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            return ["documents": json?["documents"] as? Int ?? -1, "created": json?["created"] as? Int ?? -1,
+                    "rejected": json?["rejected"] as? Int ?? -1]
+        }
+        #expect(counts[0] == ["documents": 3_000, "created": 2_999, "rejected": 1] && counts[1] == counts[0])
+        let indexBefore = "logs-archived-\(day.replacingOccurrences(of: "-", with: "."))-before"
+        let indexAfter = indexBefore.replacingOccurrences(of: "-before", with: "-after")
+        for index in [indexBefore, indexAfter] {
+            _ = try Subprocess.run("/usr/bin/curl", ["-sf", "-XPOST", "\(server.elasticsearchURL)/\(index)/_refresh"])
+        }
+        let documentsBefore = try Self.documents(server, indexBefore)
+        #expect(documentsBefore.count == 2_999)
+        #expect(try Self.documents(server, indexAfter) == documentsBefore)
 
         // Renamed on the way in, from a segment cut in half: the head is imported, the file named.
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("manifest.json"))) as? [String: Any]
@@ -91,6 +114,20 @@ import TestSupport
         let run = try LogshipBinary.run(["retention", "--days", "30", "--execute"] + es)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try Self.indices(server) == Set([recent, "unrelated-2020.01.01"]))
+    }
+
+    /// Every document of an index as id → source, read with one search.
+    static func documents(_ server: NoidaDB, _ index: String) throws -> [String: String] {
+        let result = try Subprocess.run("/usr/bin/curl", ["-sf", "-H", "Content-Type: application/json",
+                                                          "\(server.elasticsearchURL)/\(index)/_search", "-d", #"{"size": 10000}"#])
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let hits = (json?["hits"] as? [String: Any])?["hits"] as? [[String: Any]] ?? []
+        var out: [String: String] = [:]
+        for hit in hits {
+            let source = try JSONSerialization.data(withJSONObject: hit["_source"] ?? [:], options: [.sortedKeys])
+            out[hit["_id"] as? String ?? ""] = String(decoding: source, as: UTF8.self)
+        }
+        return out
     }
 
     static func todayIndex(_ prefix: String) -> String {
