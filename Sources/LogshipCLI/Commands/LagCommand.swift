@@ -51,6 +51,7 @@ struct LagCommand: AsyncParsableCommand {
                 if watch != nil { print("\u{1B}[H\u{1B}[2J", terminator: "") }
                 print(Self.render(report))
             }
+            fflush(nil)  // every C stream: a redraw must reach a pipe at once
             if let limit, let over = report.groups.first(where: { limit.exceeded(by: $0) }) {
                 throw CLIError("group \(over.name) is over the limit: lag \(over.lag) messages, "
                                + String(format: "%.1f s", over.lagSeconds) + " (limit \(failAbove!))", status: ExitStatus.checkFailed)
