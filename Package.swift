@@ -50,10 +50,12 @@ let package = Package(
             "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Windowed anomaly detection: pure logic, events in, alerts out.
+        .target(name: "Detector", dependencies: ["LogModel"]),
         // Operator tasks shared by the CLI and the coordinator: lag, replay.
         .target(name: "Operations", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "Codecs"]),
         .target(name: "LogshipCLI", dependencies: [
-            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent", "Indexer", "Telemetry", "Operations",
+            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent", "Indexer", "Telemetry", "Operations", "Detector",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -67,6 +69,7 @@ let package = Package(
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "TestSupport"]),
         .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+        .testTarget(name: "DetectorTests", dependencies: ["Detector", "LogModel"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "KafkaClient", "TestSupport"]),
         .testTarget(name: "IndexerTests", dependencies: ["Indexer", "LogModel", "KafkaClient", "ElasticClient", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),

@@ -50,12 +50,23 @@ func makeLogger(_ label: String, level: String) -> Logger {
 func runUntilSignalled(stop: @escaping @Sendable () -> Void, metrics: MetricsServer? = nil,
                        _ body: @escaping @Sendable () throws -> Void) async throws {
     let serving = metrics.map { server in Task { try await server.run() } }
-    defer { serving?.cancel() }
+    // The metrics server goes first, and is waited for (2 s at most), before the role shuts
+    // down: its event-loop thread then cannot race the role's teardown (a member that left the
+    // scaling test crashed in NIO's loop once in a while when both wound down together).
+    let stopServerThenRole: @Sendable () -> Void = {
+        if let serving {
+            serving.cancel()
+            let done = DispatchSemaphore(value: 0)
+            Task { _ = await serving.result; done.signal() }
+            _ = done.wait(timeout: .now() + 2)
+        }
+        stop()
+    }
     signal(SIGTERM, SIG_IGN)
     signal(SIGINT, SIG_IGN)
     let sources = [SIGTERM, SIGINT].map { signalNumber -> DispatchSourceSignal in
         let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-        source.setEventHandler { stop() }
+        source.setEventHandler { stopServerThenRole() }
         source.resume()
         return source
     }

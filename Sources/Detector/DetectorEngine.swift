@@ -1,0 +1,176 @@
+import LogModel
+
+/// An alert as produced to `logship.alerts` (JSON) and sent to the destinations.
+public struct Alert: Codable, Sendable, Equatable {
+    public struct Window: Codable, Sendable, Equatable {
+        public var start: String
+        public var end: String
+    }
+
+    public struct RelatedEvent: Codable, Sendable, Equatable {
+        public var time: String
+        public var message: String
+        public var traceID: String?
+
+        enum CodingKeys: String, CodingKey { case time, message, traceID = "trace_id" }
+    }
+
+    public struct Context: Codable, Sendable, Equatable {
+        public var events: [RelatedEvent]
+        public var traceURL: String?
+        public var owner: String?
+
+        enum CodingKeys: String, CodingKey { case events, owner, traceURL = "trace_url" }
+    }
+
+    /// Stable for the same incident and state: a restarted detector that re-derives it produces
+    /// the same id, and destinations use it as the idempotency key.
+    public var id: String
+    public var rule: String
+    public var service: String
+    /// `firing` or `resolved`.
+    public var state: String
+    public var severity: String
+    public var observed: Double
+    public var baseline: Double
+    public var window: Window
+    public var context: Context
+}
+
+/// The detector's logic, without I/O: events in, alerts out. Event-time windows per service; a
+/// window closes when the watermark (largest event time seen anywhere, less the allowed
+/// lateness) passes its end, or when `advance(toMs:)` says time has moved on (so a silent
+/// service is noticed). Each closed window runs the rules; suppression decides what is sent.
+public final class DetectorEngine {
+    public let settings: DetectorSettings
+    let owners: [String: String]
+    private var services: [String: ServiceState] = [:]
+    private var watermarkMs: Int64 = .min
+    /// Start of the first window not yet closed everywhere.
+    private var openFrom: Int64 = .min
+    public private(set) var suppressed = 0
+
+    final class ServiceState {
+        var windows: ServiceWindows
+        var history: [WindowCounts] = []
+        var recentErrors: [DetectorEvent] = []
+        var rules: [String: RuleState] = [:]
+        init(_ settings: DetectorSettings) {
+            windows = ServiceWindows(windowMs: settings.windowMs, latenessMs: settings.latenessMs, slowNs: settings.slowMs * 1_000_000)
+        }
+    }
+
+    struct RuleState {
+        var firingSince: Int64
+        var lastSentMs: Int64
+        var severity: String
+        var clearRuns = 0
+    }
+
+    public init(settings: DetectorSettings = DetectorSettings(), owners: [String: String] = [:]) {
+        self.settings = settings
+        self.owners = owners
+    }
+
+    /// Events that came after their window had closed, per service (counted, not dropped silently).
+    public var lateEvents: [String: Int] { services.mapValues { $0.windows.late } }
+
+    /// Counts one event; returns the alerts of the windows this event's time closed.
+    public func ingest(_ event: DetectorEvent) -> [Alert] {
+        let state: ServiceState
+        if let existing = services[event.service] {
+            state = existing
+        } else {
+            state = ServiceState(settings)
+            services[event.service] = state
+        }
+        guard state.windows.add(event) else { return [] }
+        if event.isError {
+            state.recentErrors.append(event)
+            if state.recentErrors.count > 3 { state.recentErrors.removeFirst() }
+        }
+        let mark = event.timestampMs - settings.latenessMs
+        guard mark > watermarkMs else { return [] }
+        watermarkMs = mark
+        // Most events stay inside the open window: only crossing a boundary closes anything.
+        guard state.windows.windowStart(mark) > openFrom else { return [] }
+        return closeWindows(upTo: mark)
+    }
+
+    /// Moves the watermark (event time, or the wall clock when no events arrive) and evaluates
+    /// every window that closes.
+    public func advance(toMs mark: Int64) -> [Alert] {
+        guard mark > watermarkMs else { return [] }
+        watermarkMs = mark
+        return closeWindows(upTo: mark)
+    }
+
+    private func closeWindows(upTo mark: Int64) -> [Alert] {
+        let windowMs = settings.windowMs
+        openFrom = mark - ((mark % windowMs) + windowMs) % windowMs
+        var alerts: [Alert] = []
+        for (name, state) in services.sorted(by: { $0.key < $1.key }) {
+            for window in state.windows.close(upTo: mark) {
+                state.history.append(window)
+                let keep = settings.historyWindows + max(settings.http5xxRatio.spanWindows * 2, settings.errorSurge.spanWindows)
+                if state.history.count > keep { state.history.removeFirst(state.history.count - keep) }
+                alerts += judge(name, state, window)
+            }
+        }
+        return alerts
+    }
+
+    private func judge(_ service: String, _ state: ServiceState, _ window: WindowCounts) -> [Alert] {
+        let end = window.startMs + settings.windowMs
+        var alerts: [Alert] = []
+        for verdict in Rules.evaluate(state.history, settings) {
+            var rule = state.rules[verdict.rule]
+            if verdict.firing {
+                if var current = rule {
+                    current.clearRuns = 0
+                    let escalated = current.severity == "warning" && verdict.severity == "critical"
+                    if escalated || end - current.lastSentMs >= settings.suppressMs {
+                        current.lastSentMs = end
+                        current.severity = escalated ? verdict.severity : current.severity
+                        alerts.append(alert(service, state, verdict, state: "firing", since: current.firingSince, end: end,
+                                            sequence: end))
+                    } else {
+                        suppressed += 1
+                    }
+                    rule = current
+                } else {
+                    rule = RuleState(firingSince: window.startMs, lastSentMs: end, severity: verdict.severity)
+                    alerts.append(alert(service, state, verdict, state: "firing", since: window.startMs, end: end, sequence: end))
+                }
+            } else if var current = rule {
+                current.clearRuns += 1
+                if current.clearRuns >= settings.clearBeforeResolve {
+                    alerts.append(alert(service, state, verdict, state: "resolved", since: current.firingSince, end: end, sequence: end))
+                    rule = nil
+                } else {
+                    rule = current
+                }
+            }
+            state.rules[verdict.rule] = rule
+        }
+        return alerts
+    }
+
+    private func alert(_ service: String, _ state: ServiceState, _ verdict: RuleVerdict, state alertState: String,
+                       since: Int64, end: Int64, sequence: Int64) -> Alert {
+        var hash = StableHash()
+        hash.add("\(verdict.rule)|\(service)|\(since)|\(alertState)|\(sequence)")
+        var second = StableHash(seed: 0x84222325_cbf29ce4)
+        second.add("\(verdict.rule)|\(service)|\(since)|\(alertState)|\(sequence)")
+        let related = state.recentErrors.reversed().map {
+            Alert.RelatedEvent(time: Timestamps.format(epochMillis: $0.timestampMs), message: String($0.message.prefix(300)), traceID: $0.traceID)
+        }
+        let trace = state.recentErrors.last(where: { $0.traceID != nil })?.traceID
+        let url = trace.flatMap { id in settings.traceURL.map { $0.replacingOccurrences(of: "{trace_id}", with: id) } }
+        return Alert(id: hash.hex + second.hex, rule: verdict.rule, service: service, state: alertState,
+                     severity: alertState == "resolved" ? "info" : verdict.severity,
+                     observed: verdict.observed, baseline: verdict.baseline,
+                     window: .init(start: Timestamps.format(epochMillis: since), end: Timestamps.format(epochMillis: end)),
+                     context: .init(events: alertState == "resolved" ? [] : related, traceURL: url, owner: owners[service]))
+    }
+}

@@ -1,0 +1,118 @@
+/// What the detector needs of one event (decoded once from the JSON in Kafka).
+public struct DetectorEvent: Sendable, Equatable {
+    public enum Level: UInt8, Sendable { case debug, info, warn, error, critical, unknown }
+
+    public var service: String
+    public var timestampMs: Int64
+    public var level: Level
+    public var httpStatus: Int?
+    public var durationNs: Int64?
+    public var traceID: String?
+    public var message: String
+
+    public init(service: String, timestampMs: Int64, level: Level, httpStatus: Int? = nil, durationNs: Int64? = nil,
+                traceID: String? = nil, message: String = "") {
+        self.service = service
+        self.timestampMs = timestampMs
+        self.level = level
+        self.httpStatus = httpStatus
+        self.durationNs = durationNs
+        self.traceID = traceID
+        self.message = message
+    }
+
+    public var isError: Bool { level == .error || level == .critical }
+}
+
+/// Counts of one event-time window of one service.
+public struct WindowCounts: Sendable, Equatable {
+    public var startMs: Int64
+    public var total = 0
+    public var errors = 0
+    public var warnings = 0
+    public var requests = 0
+    public var serverErrors = 0
+    public var slow = 0
+    /// Errors of one trace count once (a request that logs ten errors is one failure).
+    var errorTraces: Set<String> = []
+
+    public init(startMs: Int64) { self.startMs = startMs }
+
+    mutating func add(_ event: DetectorEvent, slowNs: Int64) {
+        total += 1
+        switch event.level {
+        case .error, .critical:
+            if let trace = event.traceID {
+                if errorTraces.insert(trace).inserted { errors += 1 }
+            } else {
+                errors += 1
+            }
+        case .warn: warnings += 1
+        default: break
+        }
+        if let status = event.httpStatus {
+            requests += 1
+            if status >= 500 { serverErrors += 1 }
+        }
+        if let duration = event.durationNs, duration > slowNs { slow += 1 }
+    }
+}
+
+/// Tumbling event-time windows of one service. A window closes when the watermark (the largest
+/// event time seen, less the allowed lateness) passes its end; an event for a closed window is
+/// late: counted, never silently dropped. Pure state: the caller supplies every time.
+public struct ServiceWindows: Sendable {
+    public let windowMs: Int64
+    public let latenessMs: Int64
+    public let slowNs: Int64
+    /// Open windows by start, at most a few (lateness / window + 1).
+    private(set) var open: [Int64: WindowCounts] = [:]
+    public private(set) var maxEventMs: Int64 = .min
+    /// Windows before this start are closed.
+    public private(set) var closedBefore: Int64 = .min
+    public private(set) var late = 0
+
+    public init(windowMs: Int64, latenessMs: Int64, slowNs: Int64) {
+        self.windowMs = max(windowMs, 1)
+        self.latenessMs = max(latenessMs, 0)
+        self.slowNs = slowNs
+    }
+
+    public func windowStart(_ timestampMs: Int64) -> Int64 {
+        let remainder = timestampMs % windowMs
+        return timestampMs - (remainder < 0 ? remainder + windowMs : remainder)
+    }
+
+    /// Adds an event; returns false when it was late (its window had closed).
+    @discardableResult
+    public mutating func add(_ event: DetectorEvent) -> Bool {
+        let start = windowStart(event.timestampMs)
+        guard start >= closedBefore else {
+            late += 1
+            return false
+        }
+        open[start, default: WindowCounts(startMs: start)].add(event, slowNs: slowNs)
+        maxEventMs = max(maxEventMs, event.timestampMs)
+        return true
+    }
+
+    /// Closes every window that ends at or before `watermarkMs`, empty ones included (a quiet
+    /// minute is a zero, which the silence rule needs), oldest first.
+    public mutating func close(upTo watermarkMs: Int64) -> [WindowCounts] {
+        let limit = windowStart(watermarkMs)  // windows starting before this have ended
+        guard limit > closedBefore else { return [] }
+        var first = closedBefore == .min ? (open.keys.min() ?? limit) : closedBefore
+        first = min(first, limit)
+        var closed: [WindowCounts] = []
+        var start = first
+        while start < limit {
+            closed.append(open.removeValue(forKey: start) ?? WindowCounts(startMs: start))
+            start += windowMs
+        }
+        closedBefore = limit
+        return closed
+    }
+
+    /// This service's own watermark.
+    public var watermarkMs: Int64 { maxEventMs == .min ? .min : maxEventMs - latenessMs }
+}

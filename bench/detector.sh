@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Detector windowing path (issue 7): events/s of ingest + window close + rules on one core,
+# release build. Target: >= 1,000,000 events/s. Run on demand: bench/detector.sh [EVENTS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product logship >/dev/null
+LOGSHIP=$(swift build -c release --show-bin-path)/logship
+for run in 1 2 3; do taskset -c 0 "$LOGSHIP" detect bench --events "${1:-5000000}"; done
