@@ -8,8 +8,11 @@ extension KafkaAdmin {
     public func logOffsets(_ partitions: [TopicPartition]) throws -> [TopicPartition: (low: Int64, high: Int64)] {
         guard !partitions.isEmpty else { return [:] }
         do {
-            let low = try listOffsets(partitions, timestamp: -2)
-            let high = try listOffsets(partitions, timestamp: -1)
+            func usable(_ entries: [(TopicPartition, Int64, rd_kafka_resp_err_t)]) -> [TopicPartition: Int64] {
+                Dictionary(entries.filter { $0.2 == RD_KAFKA_RESP_ERR_NO_ERROR && $0.1 >= 0 }.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+            }
+            let low = usable(try listOffsets(partitions, timestamp: -2))
+            let high = usable(try listOffsets(partitions, timestamp: -1))
             var result: [TopicPartition: (low: Int64, high: Int64)] = [:]
             for tp in partitions { if let l = low[tp], let h = high[tp] { result[tp] = (l, h) } }
             return result
@@ -18,18 +21,6 @@ extension KafkaAdmin {
             for tp in partitions { result[tp] = try watermarks(tp) }
             return result
         }
-    }
-
-    private func listOffsets(_ partitions: [TopicPartition], timestamp: Int64) throws -> [TopicPartition: Int64] {
-        let list = RDKafka.makeList(partitions.map { ($0, timestamp) })
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = rd_kafka_offsets_for_times(handle, list, timeoutMs)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "cannot list offsets") }
-        var result: [TopicPartition: Int64] = [:]
-        for (tp, offset, partErr) in RDKafka.read(list) where partErr == RD_KAFKA_RESP_ERR_NO_ERROR && offset >= 0 {
-            result[tp] = offset
-        }
-        return result
     }
 
     /// The timestamp (ms) of the message at each given offset, read with one throwaway consumer

@@ -181,16 +181,21 @@ public final class KafkaAdmin: @unchecked Sendable {
     /// For each partition, the earliest offset whose timestamp is at or after `timestampMs`;
     /// the log-end offset when no such message exists (Kafka's ListOffsets semantics).
     public func offsetsForTimes(_ partitions: [TopicPartition], timestampMs: Int64) throws -> [TopicPartition: Int64] {
-        let list = RDKafka.makeList(partitions.map { ($0, timestampMs) })
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = rd_kafka_offsets_for_times(handle, list, timeoutMs)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "cannot look up offsets for time \(timestampMs)") }
         var result: [TopicPartition: Int64] = [:]
-        for (tp, offset, partErr) in RDKafka.read(list) {
+        for (tp, offset, partErr) in try listOffsets(partitions, timestamp: timestampMs) {
             guard partErr == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(partErr, "offsets for time on \(tp)") }
             result[tp] = offset == Int64(RD_KAFKA_OFFSET_END) ? try watermarks(tp).high : offset
         }
         return result
+    }
+
+    /// One ListOffsets request for many partitions (timestamp -1: log end, -2: log start).
+    func listOffsets(_ partitions: [TopicPartition], timestamp: Int64) throws -> [(TopicPartition, Int64, rd_kafka_resp_err_t)] {
+        let list = RDKafka.makeList(partitions.map { ($0, timestamp) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_offsets_for_times(handle, list, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "cannot look up offsets for time \(timestamp)") }
+        return RDKafka.read(list)
     }
 
     /// A group's committed offsets; nil for a partition without a commit.
