@@ -150,8 +150,18 @@ public enum ConfigurationLoader {
     }
 
     static func readDetector(_ node: Any?, into detector: inout LogshipConfiguration.Detector, _ r: inout ConfigurationReader) {
-        guard let map = r.mapping(node, "detector", known: ["group", "notify"]) else { return }
+        guard let map = r.mapping(node, "detector", known: ["group", "notify", "window", "allowed_lateness", "suppress",
+                                                             "slow_threshold", "trace_url"]) else { return }
         detector.group = r.string(map["group"], "detector.group") ?? detector.group
+        detector.windowMs = r.durationMs(map["window"], "detector.window") ?? detector.windowMs
+        detector.allowedLatenessMs = r.durationMs(map["allowed_lateness"], "detector.allowed_lateness") ?? detector.allowedLatenessMs
+        detector.suppressMs = r.durationMs(map["suppress"], "detector.suppress") ?? detector.suppressMs
+        detector.slowThresholdMs = r.durationMs(map["slow_threshold"], "detector.slow_threshold") ?? detector.slowThresholdMs
+        if map["window"] != nil && detector.windowMs < 1_000 { r.problem("detector.window", "must be at least 1s") }
+        if let template = r.string(map["trace_url"], "detector.trace_url") {
+            if !template.contains("{trace_id}") { r.problem("detector.trace_url", "must contain {trace_id}, where the trace id goes") }
+            detector.traceURL = template
+        }
         guard let notify = map["notify"] else { return }
         guard let list = notify as? [Any] else {
             r.problem("detector.notify", "expected a list of destinations")

@@ -71,6 +71,13 @@ public struct LogshipConfiguration: Sendable, Equatable {
     public struct Detector: Sendable, Equatable {
         public var group = "logship-detector"
         public var notify: [Notify] = []
+        /// Event-time window length, allowed lateness, suppress window, slow-request threshold.
+        public var windowMs = 60_000
+        public var allowedLatenessMs = 30_000
+        public var suppressMs = 3_600_000
+        public var slowThresholdMs = 1_000
+        /// Link from an alert to its trace; `{trace_id}` is replaced.
+        public var traceURL: String?
     }
 
     public struct Coordinator: Sendable, Equatable {

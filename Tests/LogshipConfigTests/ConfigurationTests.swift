@@ -89,6 +89,24 @@ import Testing
         #expect(error.description.contains("4 problems"))
     }
 
+    @Test func detectorSettingsAreReadAndChecked() throws {
+        let config = try ConfigurationLoader.parse("""
+        detector:
+          window: 30s
+          allowed_lateness: 10s
+          suppress: 2h
+          slow_threshold: 750ms
+          trace_url: "http://kibana:5601/app/discover#/?_a=(query:(query:'trace.id:{trace_id}'))"
+        """)
+        #expect(config.detector.windowMs == 30_000 && config.detector.allowedLatenessMs == 10_000)
+        #expect(config.detector.suppressMs == 7_200_000 && config.detector.slowThresholdMs == 750)
+        #expect(config.detector.traceURL?.contains("{trace_id}") == true)
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse("detector: {window: 10ms, trace_url: \"http://x/no-placeholder\", suppres: 1h}")
+        }
+        #expect(error.problems.map(\.path).sorted() == ["detector.suppres", "detector.trace_url", "detector.window"])
+    }
+
     @Test func badYamlIsOneProblemNotACrash() {
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.parse("kafka: [unclosed") }
     }

@@ -3,6 +3,17 @@ import Detector
 import Foundation
 import LogshipConfig
 
+extension DetectorSettings {
+    init(_ configuration: LogshipConfiguration.Detector) {
+        self.init()
+        windowMs = Int64(configuration.windowMs)
+        latenessMs = Int64(configuration.allowedLatenessMs)
+        suppressMs = Int64(configuration.suppressMs)
+        slowMs = Int64(configuration.slowThresholdMs)
+        traceURL = configuration.traceURL
+    }
+}
+
 struct DetectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect",
@@ -24,7 +35,9 @@ struct DetectCommand: AsyncParsableCommand {
         @Option(help: "Events, one JSON object per line (e.g. an Elasticsearch export).") var input: String?
         @Option(help: "A timestamp,value count series (CSV).") var series: String?
         @Option(help: "Labelled incidents: service,start,end per line.") var labels: String?
-        @Option(help: "Window length (default 1m).") var window: String?
+        @Option(help: "Window length (default: detector.window, 1m).") var window: String?
+        @Option(name: .shortAndLong, help: "logship.yml whose detector settings apply (window, lateness, suppress, slow_threshold, trace_url, services' owners).")
+        var config: String?
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
@@ -32,6 +45,15 @@ struct DetectCommand: AsyncParsableCommand {
                 throw CLIError("give exactly one of --input FILE.jsonl or --series FILE.csv", status: ExitStatus.usage)
             }
             var settings = DetectorSettings()
+            var owners: [String: String] = [:]
+            if let config {
+                let loaded: LogshipConfiguration
+                do { loaded = try ConfigurationLoader.load(path: config) } catch let error as ConfigurationError {
+                    throw CLIError(error.description, status: ExitStatus.usage)
+                }
+                settings = DetectorSettings(loaded.detector)
+                owners = loaded.services.compactMapValues(\.owner)
+            }
             if let window {
                 guard let ms = DurationText.parseMilliseconds(window), ms > 0 else {
                     throw CLIError("--window: expected a duration like 1m, found \(window)", status: ExitStatus.usage)
@@ -53,7 +75,7 @@ struct DetectCommand: AsyncParsableCommand {
             } catch let error as BacktestError {
                 throw CLIError(error.description, status: ExitStatus.usage)
             }
-            let engine = DetectorEngine(settings: settings)
+            let engine = DetectorEngine(settings: settings, owners: owners)
             var alerts: [Alert] = []
             for event in events { alerts += engine.ingest(event) }
             if let last = events.last { alerts += engine.advance(toMs: last.timestampMs + settings.windowMs) }
