@@ -20,6 +20,7 @@ import Testing
         ("id ssn-123-45-6789 found", "id [MASKED] found"),
         ("login password=\"two words\" ok", "login password=\"[MASKED]\" ok"),
         (#"{"token": 12345, "n": 1}"#, #"{"token": "[MASKED]", "n": 1}"#),
+        (#"{"db_password": 42}"#, #"{"db_password": "[MASKED]"}"#),
         (#"{"secret": "a\"b c", "n": 1}"#, #"{"secret": "[MASKED]", "n": 1}"#),
     ])
     func masksKnownSecrets(input: String, expected: String) {

@@ -131,7 +131,10 @@ public struct SecretMasker: @unchecked Sendable {
         }
         var j = matched
         while j < b.count, isWordByte(b[j]) || b[j] == 45 { j += 1 }  // db_password_hash, api-key
-        let quotedKey = j < b.count && b[j] == 34 && start > 0 && b[start - 1] == 34
+        // A JSON key ("db_password"): the whole key token, prefix included, sits between quotes.
+        var keyStart = start
+        while keyStart > 0, isWordByte(b[keyStart - 1]) || b[keyStart - 1] == 45 { keyStart -= 1 }
+        let quotedKey = j < b.count && b[j] == 34 && keyStart > 0 && b[keyStart - 1] == 34
         if j < b.count, b[j] == 34 || b[j] == 39 { j += 1 }
         while j < b.count, b[j] == 32 { j += 1 }
         guard j < b.count, b[j] == 61 || b[j] == 58 else { return nil }
