@@ -52,10 +52,15 @@ let package = Package(
         ]),
         // Windowed anomaly detection: pure logic, events in, alerts out.
         .target(name: "Detector", dependencies: ["LogModel"]),
+        // The detector role: Kafka in, alerts out, state rebuilt from Kafka.
+        .target(name: "DetectorRole", dependencies: [
+            "Detector", "KafkaClient", "LogModel", "LogshipConfig",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Operator tasks shared by the CLI and the coordinator: lag, replay.
         .target(name: "Operations", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "Codecs"]),
         .target(name: "LogshipCLI", dependencies: [
-            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent", "Indexer", "Telemetry", "Operations", "Detector",
+            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent", "Indexer", "Telemetry", "Operations", "Detector", "DetectorRole",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -70,6 +75,7 @@ let package = Package(
         .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "LogModel"]),
+        .testTarget(name: "DetectorRoleTests", dependencies: ["KafkaClient", "TestSupport"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "KafkaClient", "TestSupport"]),
         .testTarget(name: "IndexerTests", dependencies: ["Indexer", "LogModel", "KafkaClient", "ElasticClient", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),

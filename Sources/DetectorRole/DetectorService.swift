@@ -1,0 +1,163 @@
+import Detector
+import Foundation
+import KafkaClient
+import LogModel
+import LogshipConfig
+import Logging
+import Synchronization
+
+/// `logship detector`: reads every `logs.*` partition, runs the detector engine and produces
+/// its alerts to `logship.alerts`, committing its read positions (group `detector.group`) only
+/// after Kafka acknowledged the alerts. State is rebuilt from Kafka, never from local files: on
+/// start the last `replay` of events before the committed positions is fed through the engine
+/// with sending off, and the ids already in `logship.alerts` are loaded; alert ids are
+/// deterministic in event time, so an alert re-derived after a crash is recognised and not
+/// sent twice.
+public final class DetectorService: @unchecked Sendable {
+    let configuration: LogshipConfiguration
+    let logger: Logger
+    let admin: KafkaAdmin
+    let producer: KafkaProducer
+    let engine: DetectorEngine
+    let running = Atomic<Bool>(true)
+    var sent = Set<String>()
+    public private(set) var alertsSent = 0
+
+    public init(configuration: LogshipConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let kafka = KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-detector",
+                                       properties: configuration.kafka.properties)
+        admin = try KafkaAdmin(kafka)
+        producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 10_000,
+                                                                createTopicsWithPartitions: configuration.kafka.partitions,
+                                                                replicationFactor: configuration.kafka.replicationFactor,
+                                                                messageTimeoutMs: 0), logger: logger)
+        var settings = DetectorSettings()
+        settings.windowMs = Int64(configuration.detector.windowMs)
+        settings.latenessMs = Int64(configuration.detector.allowedLatenessMs)
+        settings.suppressMs = Int64(configuration.detector.suppressMs)
+        settings.slowMs = Int64(configuration.detector.slowThresholdMs)
+        settings.traceURL = configuration.detector.traceURL
+        engine = DetectorEngine(settings: settings, owners: configuration.services.compactMapValues(\.owner))
+    }
+
+    public func stop() { running.store(false, ordering: .relaxed) }
+
+    var group: String { configuration.detector.group }
+    /// Event history replayed on start: the baselines' windows plus the longest span and lateness.
+    var replayMs: Int64 {
+        let s = engine.settings
+        return Int64(s.historyWindows + 2 * s.http5xxRatio.spanWindows + 2) * s.windowMs + s.latenessMs
+    }
+
+    /// Runs until `stop()`. Blocking.
+    public func run(pollIntervalMs: Int = 1_000) throws {
+        try loadSentAlerts()
+        var positions = try recover()
+        logger.info("detector started", metadata: ["kafka.group": "\(group)", "detector.partitions": "\(positions.count)",
+                                                   "detector.known_alerts": "\(sent.count)"])
+        while running.load(ordering: .relaxed) {
+            let started = ContinuousClock.now
+            positions = try step(positions)
+            let rest = Duration.milliseconds(pollIntervalMs) - (ContinuousClock.now - started)
+            if rest > .zero && running.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: Double(rest.components.attoseconds) / 1e18 + Double(rest.components.seconds)) }
+        }
+        _ = producer.flushBlocking(timeoutMs: 10_000)
+        logger.info("detector stopped", metadata: ["detector.alerts_sent": "\(alertsSent)"])
+    }
+
+    /// Ids of the alerts already in `logship.alerts` over the last two suppress windows.
+    func loadSentAlerts() throws {
+        guard let topic = try admin.metadata().topics.first(where: { $0.name == Naming.alertsTopic }) else { return }
+        let partitions = topic.partitions.map { TopicPartition(topic.name, $0.id) }
+        let since = try admin.offsetsForTimes(partitions, timestampMs: nowMs() - 2 * engine.settings.suppressMs - replayMs)
+        let ends = try admin.logOffsets(partitions)
+        var ranges: [TopicPartition: Range<Int64>] = [:]
+        for tp in partitions { if let end = ends[tp]?.high, let start = since[tp], start < end { ranges[tp] = start..<end } }
+        try admin.read(ranges) { message in
+            if let alert = try? JSONDecoder().decode(Alert.self, from: Data(message.value)) { sent.insert(alert.id) }
+        }
+    }
+
+    /// Rebuilds the engine from the events before the committed positions; returns the positions.
+    func recover() throws -> [TopicPartition: Int64] {
+        let partitions = try logPartitions()
+        let committed = try admin.committedOffsets(group: group, partitions: partitions)
+        let offsets = try admin.logOffsets(partitions)
+        let replayFrom = try admin.offsetsForTimes(partitions, timestampMs: nowMs() - replayMs)
+        var positions: [TopicPartition: Int64] = [:]
+        var ranges: [TopicPartition: Range<Int64>] = [:]
+        for tp in partitions {
+            guard let (low, _) = offsets[tp] else { continue }
+            let position = max((committed[tp] ?? nil) ?? low, low)
+            positions[tp] = position
+            let from = max(min(replayFrom[tp] ?? position, position), low)
+            if from < position { ranges[tp] = from..<position }
+        }
+        var events: [DetectorEvent] = []
+        try admin.read(ranges) { message in if let event = Backtest.decode(message.value) { events.append(event) } }
+        events.sort { $0.timestampMs < $1.timestampMs }
+        var rederived = 0
+        for event in events { rederived += engine.ingest(event).count }
+        logger.info("detector state rebuilt from Kafka", metadata: ["detector.events": "\(events.count)", "detector.alerts_rederived": "\(rederived)"])
+        return positions
+    }
+
+    /// Reads what is new, runs it through the engine, sends the alerts, then commits.
+    func step(_ positions: [TopicPartition: Int64]) throws -> [TopicPartition: Int64] {
+        var positions = positions
+        let partitions = try logPartitions()
+        let offsets = try admin.logOffsets(partitions)
+        var ranges: [TopicPartition: Range<Int64>] = [:]
+        for tp in partitions {
+            guard let (low, high) = offsets[tp] else { continue }
+            let position = max(positions[tp] ?? low, low)
+            positions[tp] = position
+            if position < high { ranges[tp] = position..<high }
+        }
+        var events: [DetectorEvent] = []
+        try admin.read(ranges) { message in if let event = Backtest.decode(message.value) { events.append(event) } }
+        events.sort { $0.timestampMs < $1.timestampMs }
+        var alerts: [Alert] = []
+        for event in events { alerts += engine.ingest(event) }
+        try send(alerts)
+        for (tp, range) in ranges { positions[tp] = range.upperBound }
+        if !ranges.isEmpty { try admin.commitOffsets(group: group, offsets: positions) }
+        return positions
+    }
+
+    func send(_ alerts: [Alert]) throws {
+        let fresh = alerts.filter { !sent.contains($0.id) }
+        guard !fresh.isEmpty else { return }
+        let failures = Mutex(0)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        for alert in fresh {
+            try producer.enqueue(topic: Naming.alertsTopic, key: Array(alert.service.utf8), value: Array(try encoder.encode(alert))) { result in
+                if case .failure = result { failures.withLock { $0 += 1 } }
+            }
+        }
+        guard producer.flushBlocking(timeoutMs: 30_000), failures.withLock({ $0 }) == 0 else {
+            throw DetectorRoleError("Kafka did not acknowledge \(fresh.count) alerts; positions not committed, they will be derived again")
+        }
+        for alert in fresh {
+            sent.insert(alert.id)
+            logger.notice("alert", metadata: ["alert.rule": "\(alert.rule)", "alert.service": "\(alert.service)",
+                                              "alert.state": "\(alert.state)", "alert.severity": "\(alert.severity)"])
+        }
+        alertsSent += fresh.count
+    }
+
+    func logPartitions() throws -> [TopicPartition] {
+        try admin.metadata().topics.filter { Naming.service(ofTopic: $0.name) != nil }
+            .flatMap { topic in topic.partitions.map { TopicPartition(topic.name, $0.id) } }.sorted()
+    }
+
+    func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+public struct DetectorRoleError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

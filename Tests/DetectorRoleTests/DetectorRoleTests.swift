@@ -1,0 +1,77 @@
+import Foundation
+import KafkaClient
+import Synchronization
+import Testing
+import TestSupport
+
+/// `logship detector` against noida-db: an error surge in event time, the detector SIGKILLed
+/// right after its first alert and restarted; every alert of the incident is in
+/// `logship.alerts` exactly once.
+@Suite(.serialized) struct DetectorRoleTests {
+
+    /// Minutes of "pay" traffic: 300 events a minute, 2 errors, 30 during minutes 60–69.
+    static func produce(minutes: Range<Int>, base: Date, brokers: String) throws {
+        let producer = try KafkaProducer(KafkaProducerConfiguration(
+            kafka: KafkaConfiguration(brokers: [brokers], properties: ["log_level": "0"]), maxInFlight: 20_000,
+            createTopicsWithPartitions: 3))
+        let acked = Mutex(0)
+        var count = 0
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for minute in minutes {
+            let errors = (60..<70).contains(minute) ? 30 : 2
+            for i in 0..<300 {
+                let at = formatter.string(from: base.addingTimeInterval(Double(minute * 60) + Double(i) * 0.2))
+                let level = i < errors ? "ERROR" : "INFO"
+                let value = #"{"@timestamp":"\#(at)","message":"m\#(minute).\#(i)","service":{"name":"pay"},"log":{"level":"\#(level)"}}"#
+                try producer.enqueue(topic: "logs.pay", key: nil, value: Array(value.utf8)) { result in
+                    if case .success = result { acked.withLock { $0 += 1 } }
+                }
+                count += 1
+            }
+        }
+        try waitUntil(timeout: 60, "the events to be acknowledged") { acked.withLock { $0 } == count }
+    }
+
+    static func alerts(_ brokers: String) throws -> [[String: Any]] {
+        let result = try LogshipBinary.run(["alerts", "--brokers", brokers, "--since", "1h", "--json"])
+        return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]) ?? []
+    }
+
+    @Test func aSurgeIsAlertedOnceAcrossASigkill() throws {
+        let server = try NoidaDB.start(services: ["kafka"])
+        defer { server.destroy() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("detector-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let config = dir.appendingPathComponent("logship.yml")
+        try """
+        kafka: {brokers: ["\(server.kafkaBootstrap)"], partitions: 3}
+        services: {pay: {owner: "@pay-oncall"}}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let now = Date().timeIntervalSince1970
+        let base = Date(timeIntervalSince1970: (now - 3 * 3600) - (now - 3 * 3600).truncatingRemainder(dividingBy: 60))
+
+        try Self.produce(minutes: 0..<63, base: base, brokers: server.kafkaBootstrap)
+        let arguments = ["detector", "--config", config.path, "--poll-interval", "300"]
+        let first = try SignalReset.launch(try LogshipBinary.path(), arguments, log: dir.appendingPathComponent("detector-1.log"))
+        try waitUntil(timeout: 90, interval: 0.1, "the first alert") { !(try Self.alerts(server.kafkaBootstrap)).isEmpty }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+
+        try Self.produce(minutes: 63..<90, base: base, brokers: server.kafkaBootstrap)
+        let second = try SignalReset.launch(try LogshipBinary.path(), arguments, log: dir.appendingPathComponent("detector-2.log"))
+        defer { _ = SignalReset.stop(second, grace: 10) }
+        try waitUntil(timeout: 90, interval: 0.2, "the resolved alert") {
+            try Self.alerts(server.kafkaBootstrap).contains { $0["state"] as? String == "resolved" }
+        }
+        let alerts = try Self.alerts(server.kafkaBootstrap)
+        let summary = alerts.map { "\($0["rule"] as? String ?? "") \($0["state"] as? String ?? "") \($0["severity"] as? String ?? "")" }
+        #expect(summary == ["error_surge firing warning", "error_surge firing critical", "error_surge resolved info"],
+                "\(summary); log: \((try? String(contentsOf: dir.appendingPathComponent("detector-2.log"), encoding: .utf8)) ?? "")")
+        #expect(Set(alerts.compactMap { $0["id"] as? String }).count == alerts.count)
+        let context = alerts.first?["context"] as? [String: Any]
+        #expect(context?["owner"] as? String == "@pay-oncall")
+        #expect((context?["events"] as? [[String: Any]])?.count == 3)
+        #expect(SignalReset.stop(second, grace: 10) == 0)
+    }
+}
