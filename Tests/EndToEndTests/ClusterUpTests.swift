@@ -62,7 +62,7 @@ import TestSupport
         let allPids = try FileManager.default.contentsOfDirectory(atPath: pids.path).compactMap {
             Int32((try? String(contentsOf: pids.appendingPathComponent($0), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
         }
-        #expect(allPids.count == 5, "noida, demo, agent, two indexers")
+        #expect(allPids.count == 6, "noida, demo, agent, two indexers, detector")
         let down = try Subprocess.run(root.appendingPathComponent("cluster/down").path, [], environment: env, timeout: 120)
         #expect(down.status == 0)
         for pid in allPids { #expect(kill(pid, 0) != 0, "pid \(pid) still running after cluster/down") }
