@@ -33,13 +33,8 @@ public final class DetectorService: @unchecked Sendable {
                                                                 createTopicsWithPartitions: configuration.kafka.partitions,
                                                                 replicationFactor: configuration.kafka.replicationFactor,
                                                                 messageTimeoutMs: 0), logger: logger)
-        var settings = DetectorSettings()
-        settings.windowMs = Int64(configuration.detector.windowMs)
-        settings.latenessMs = Int64(configuration.detector.allowedLatenessMs)
-        settings.suppressMs = Int64(configuration.detector.suppressMs)
-        settings.slowMs = Int64(configuration.detector.slowThresholdMs)
-        settings.traceURL = configuration.detector.traceURL
-        engine = DetectorEngine(settings: settings, owners: configuration.services.compactMapValues(\.owner))
+        engine = DetectorEngine(settings: DetectorSettings(configuration.detector),
+                                owners: configuration.services.compactMapValues(\.owner))
     }
 
     public func stop() { running.store(false, ordering: .relaxed) }
@@ -69,15 +64,18 @@ public final class DetectorService: @unchecked Sendable {
 
     /// Ids of the alerts already in `logship.alerts` over the last two suppress windows.
     func loadSentAlerts() throws {
-        guard let topic = try admin.metadata().topics.first(where: { $0.name == Naming.alertsTopic }) else { return }
-        let partitions = topic.partitions.map { TopicPartition(topic.name, $0.id) }
-        let since = try admin.offsetsForTimes(partitions, timestampMs: nowMs() - 2 * engine.settings.suppressMs - replayMs)
-        let ends = try admin.logOffsets(partitions)
-        var ranges: [TopicPartition: Range<Int64>] = [:]
-        for tp in partitions { if let end = ends[tp]?.high, let start = since[tp], start < end { ranges[tp] = start..<end } }
-        try admin.read(ranges) { message in
-            if let alert = try? JSONDecoder().decode(Alert.self, from: Data(message.value)) { sent.insert(alert.id) }
+        let since = nowMs() - 2 * engine.settings.suppressMs - replayMs
+        sent.formUnion(try Self.alerts(admin: admin, sinceMs: since).map(\.id))
+    }
+
+    /// The alerts in `logship.alerts` written since `sinceMs`, oldest window first.
+    public static func alerts(admin: KafkaAdmin, sinceMs: Int64) throws -> [Alert] {
+        let partitions = try admin.partitions(matching: "^" + NSRegularExpression.escapedPattern(for: Naming.alertsTopic) + "$")
+        var found: [Alert] = []
+        try admin.read(try admin.offsetRanges(partitions, fromMs: sinceMs, toMs: nil)) { message in
+            if let alert = try? JSONDecoder().decode(Alert.self, from: Data(message.value)) { found.append(alert) }
         }
+        return found.sorted { ($0.window.end, $0.service, $0.rule) < ($1.window.end, $1.service, $1.rule) }
     }
 
     /// Rebuilds the engine from the events before the committed positions; returns the positions.
@@ -155,6 +153,18 @@ public final class DetectorService: @unchecked Sendable {
     }
 
     func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+extension DetectorSettings {
+    /// The engine's settings from `logship.yml`'s `detector` section.
+    public init(_ configuration: LogshipConfiguration.Detector) {
+        self.init()
+        windowMs = Int64(configuration.windowMs)
+        latenessMs = Int64(configuration.allowedLatenessMs)
+        suppressMs = Int64(configuration.suppressMs)
+        slowMs = Int64(configuration.slowThresholdMs)
+        traceURL = configuration.traceURL
+    }
 }
 
 public struct DetectorRoleError: Error, CustomStringConvertible {

@@ -62,20 +62,15 @@ public final class Reindexer: @unchecked Sendable {
         let meta = try admin.metadata(topic: topic)
         guard let partitions = meta.topics.first(where: { $0.name == topic })?.partitions.map({ TopicPartition(topic, $0.id) }),
               !partitions.isEmpty else { throw IndexerError("topic \(topic) does not exist: nothing to reindex for \(options.service)") }
-        let logOffsets = try admin.logOffsets(partitions)
-        let starts = try options.fromMs.map { try admin.offsetsForTimes(partitions, timestampMs: $0) } ?? [:]
-        let ends = try options.toMs.map { try admin.offsetsForTimes(partitions, timestampMs: $0) } ?? [:]
+        let wanted = try admin.offsetRanges(partitions, fromMs: options.fromMs, toMs: options.toMs)
         let resumed = try admin.committedOffsets(group: group, partitions: partitions)
         var ranges: [TopicPartition: Range<Int64>] = [:]
         var total: Int64 = 0, done: Int64 = 0
-        for tp in partitions {
-            guard let (low, high) = logOffsets[tp] else { continue }
-            let first = max(starts[tp] ?? low, low), last = min(ends[tp] ?? high, high)
-            guard first < last else { continue }
-            let resumeAt = min(max((resumed[tp] ?? nil) ?? first, first), last)
-            total += last - first
-            done += resumeAt - first
-            if resumeAt < last { ranges[tp] = resumeAt..<last }
+        for (tp, range) in wanted {
+            let resumeAt = min(max((resumed[tp] ?? nil) ?? range.lowerBound, range.lowerBound), range.upperBound)
+            total += Int64(range.count)
+            done += resumeAt - range.lowerBound
+            if resumeAt < range.upperBound { ranges[tp] = resumeAt..<range.upperBound }
         }
         var state = Progress(done: done, total: total, created: 0, existed: 0, rejected: 0)
         var indices = Set<String>()

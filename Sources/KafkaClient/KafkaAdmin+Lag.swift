@@ -54,3 +54,31 @@ extension KafkaAdmin {
         return result
     }
 }
+
+extension KafkaAdmin {
+    /// The partitions of the non-internal topics whose names match `pattern` (a regular
+    /// expression), sorted; all of them when the pattern is nil.
+    public func partitions(matching pattern: String?) throws -> [TopicPartition] {
+        let filter = try pattern.map { try NSRegularExpression(pattern: $0) }
+        return try metadata().topics.filter { topic in
+            guard !topic.name.hasPrefix("__") else { return false }
+            guard let filter else { return true }
+            return filter.firstMatch(in: topic.name, range: NSRange(topic.name.startIndex..., in: topic.name)) != nil
+        }.flatMap { topic in topic.partitions.map { TopicPartition(topic.name, $0.id) } }.sorted()
+    }
+
+    /// Per partition, the offsets of the messages written in [fromMs, toMs) (the whole log
+    /// where a bound is nil), kept inside the log; empty ranges are left out.
+    public func offsetRanges(_ partitions: [TopicPartition], fromMs: Int64?, toMs: Int64?) throws -> [TopicPartition: Range<Int64>] {
+        let log = try logOffsets(partitions)
+        let starts = try fromMs.map { try offsetsForTimes(partitions, timestampMs: $0) } ?? [:]
+        let ends = try toMs.map { try offsetsForTimes(partitions, timestampMs: $0) } ?? [:]
+        var ranges: [TopicPartition: Range<Int64>] = [:]
+        for tp in partitions {
+            guard let (low, high) = log[tp] else { continue }
+            let lower = max(starts[tp] ?? low, low), upper = min(ends[tp] ?? high, high)
+            if lower < upper { ranges[tp] = lower..<upper }
+        }
+        return ranges
+    }
+}

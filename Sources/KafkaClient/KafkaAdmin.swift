@@ -181,6 +181,7 @@ public final class KafkaAdmin: @unchecked Sendable {
     /// For each partition, the earliest offset whose timestamp is at or after `timestampMs`;
     /// the log-end offset when no such message exists (Kafka's ListOffsets semantics).
     public func offsetsForTimes(_ partitions: [TopicPartition], timestampMs: Int64) throws -> [TopicPartition: Int64] {
+        guard !partitions.isEmpty else { return [:] }
         var result: [TopicPartition: Int64] = [:]
         for (tp, offset, partErr) in try listOffsets(partitions, timestamp: timestampMs) {
             guard partErr == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(partErr, "offsets for time on \(tp)") }

@@ -1,6 +1,7 @@
 import Codecs
 import Foundation
 import KafkaClient
+import Synchronization
 
 /// Topic archives: zstd-compressed JSONL segments, one record per line with topic, partition,
 /// offset and timestamp, and a `manifest.json`. How an index is rebuilt after Kafka's retention
@@ -54,24 +55,12 @@ public enum Archive {
     /// [fromMs, toMs) (all when nil) into `directory`. `progress` gets the records written so far.
     public static func export(admin: KafkaAdmin, topicPattern: String, fromMs: Int64?, toMs: Int64?, to directory: URL,
                               progress: (Int) -> Void = { _ in }) throws -> Manifest {
-        let filter = try NSRegularExpression(pattern: topicPattern)
-        let topics = try admin.metadata().topics.filter {
-            !$0.name.hasPrefix("__") && filter.firstMatch(in: $0.name, range: NSRange($0.name.startIndex..., in: $0.name)) != nil
-        }
-        guard !topics.isEmpty else { throw OperationsError("no topic matches \(topicPattern)") }
+        let partitions = try admin.partitions(matching: topicPattern)
+        guard !partitions.isEmpty else { throw OperationsError("no topic matches \(topicPattern)") }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let partitions = topics.flatMap { t in t.partitions.map { TopicPartition(t.name, $0.id) } }
-        let logOffsets = try admin.logOffsets(partitions)
-        let starts = try fromMs.map { try admin.offsetsForTimes(partitions, timestampMs: $0) } ?? [:]
-        let ends = try toMs.map { try admin.offsetsForTimes(partitions, timestampMs: $0) } ?? [:]
-        var ranges: [TopicPartition: Range<Int64>] = [:]
-        for tp in partitions {
-            guard let (low, high) = logOffsets[tp] else { continue }
-            let lower = max(starts[tp] ?? low, low), upper = min(ends[tp] ?? high, high)
-            if lower < upper { ranges[tp] = lower..<upper }
-        }
+        let ranges = try admin.offsetRanges(partitions, fromMs: fromMs, toMs: toMs)
         var manifest = Manifest(created: ISO8601DateFormatter().string(from: Date()),
-                                topics: Dictionary(uniqueKeysWithValues: topics.map { ($0.name, $0.partitions.count) }), segments: [])
+                                topics: Dictionary(grouping: partitions, by: \.topic).mapValues(\.count), segments: [])
         var open: [TopicPartition: (lines: [UInt8], first: Int64, last: Int64, count: Int)] = [:]
         var written = 0
         let encoder = JSONEncoder()
@@ -141,7 +130,7 @@ public enum Archive {
             try admin.createTopic(topicMap[topic] ?? topic, partitions: partitions, ignoreExisting: true)
         }
         var result = ImportResult()
-        let failures = FailureCount()
+        let failures = Mutex(0)
         let decoder = JSONDecoder()
         for segment in manifest.segments {
             let path = directory.appendingPathComponent(segment.file).path
@@ -164,7 +153,7 @@ public enum Archive {
                 let key = record.key.map { Array($0.utf8) } ?? record.keyBase64.flatMap { Data(base64Encoded: $0) }.map { Array($0) }
                 try producer.enqueue(topic: topicMap[record.topic] ?? record.topic, key: key, value: value, partition: record.partition,
                                      timestampMs: record.timestamp ?? 0) { outcome in
-                    if case .failure = outcome { failures.add() }
+                    if case .failure = outcome { failures.withLock { $0 += 1 } }
                 }
                 result.imported += 1
                 importedHere += 1
@@ -176,17 +165,11 @@ public enum Archive {
             }
         }
         guard producer.flushBlocking(timeoutMs: 60_000) else { throw OperationsError("Kafka did not acknowledge the import within 60 s") }
-        if failures.value > 0 { throw OperationsError("Kafka refused \(failures.value) imported records") }
+        let refused = failures.withLock { $0 }
+        if refused > 0 { throw OperationsError("Kafka refused \(refused) imported records") }
         progress(result.imported)
         return result
     }
-}
-
-final class FailureCount: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
 
 extension JSONEncoder {

@@ -102,7 +102,6 @@ public struct LagCollector: Sendable {
     /// (a regular expression) limits the topics; internal topics (`__…`) are never shown.
     public func collect(groups requested: [String], topicPattern: String?, fallbackGroups: [String]) throws -> LagReport {
         var notes: [String] = []
-        let filter = try topicPattern.map { try NSRegularExpression(pattern: $0) }
         var infos: [String: ConsumerGroupInfo] = [:]
         var names = requested
         do {
@@ -114,12 +113,7 @@ public struct LagCollector: Sendable {
             notes.append("cannot list groups (\(error)); showing \(requested.isEmpty ? "the configured logship groups" : "the named groups") without members")
             if names.isEmpty { names = fallbackGroups }
         }
-        let topics = try admin.metadata().topics.filter { topic in
-            guard !topic.name.hasPrefix("__") else { return false }
-            guard let filter else { return true }
-            return filter.firstMatch(in: topic.name, range: NSRange(topic.name.startIndex..., in: topic.name)) != nil
-        }
-        let allPartitions = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.name, $0.id) } }
+        let allPartitions = try admin.partitions(matching: topicPattern)
         let logOffsets = try admin.logOffsets(allPartitions)
         let nowMs = Int64(now().timeIntervalSince1970 * 1000)
 
@@ -136,7 +130,7 @@ public struct LagCollector: Sendable {
             // those topics count too (from the log start when never committed).
             let consumed = Set(allPartitions.filter { (committed[$0] ?? nil) != nil || owners[$0] != nil }.map(\.topic))
             var partitions: [LagReport.Partition] = []
-            for tp in allPartitions.sorted() where consumed.contains(tp.topic) {
+            for tp in allPartitions where consumed.contains(tp.topic) {
                 let commit = committed[tp] ?? nil
                 guard let (low, high) = logOffsets[tp] else { continue }
                 let from = max(commit ?? low, low)

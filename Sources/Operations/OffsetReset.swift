@@ -56,11 +56,7 @@ public struct OffsetReset: Sendable {
 
     /// Plans the reset of `group` on the topics matching `topicPattern` (a regular expression).
     public func plan(group: String, topicPattern: String, target: ResetTarget, nowMs: Int64) throws -> ResetPlan {
-        let filter = try NSRegularExpression(pattern: topicPattern)
-        let partitions = try admin.metadata().topics.filter { topic in
-            !topic.name.hasPrefix("__")
-                && filter.firstMatch(in: topic.name, range: NSRange(topic.name.startIndex..., in: topic.name)) != nil
-        }.flatMap { topic in topic.partitions.map { TopicPartition(topic.name, $0.id) } }.sorted()
+        let partitions = try admin.partitions(matching: topicPattern)
         guard !partitions.isEmpty else { throw OperationsError("no topic matches \(topicPattern)") }
         let committed = try admin.committedOffsets(group: group, partitions: partitions)
         let logOffsets = try admin.logOffsets(partitions)

@@ -1,18 +1,8 @@
 import ArgumentParser
 import Detector
+import DetectorRole
 import Foundation
 import LogshipConfig
-
-extension DetectorSettings {
-    init(_ configuration: LogshipConfiguration.Detector) {
-        self.init()
-        windowMs = Int64(configuration.windowMs)
-        latenessMs = Int64(configuration.allowedLatenessMs)
-        suppressMs = Int64(configuration.suppressMs)
-        slowMs = Int64(configuration.slowThresholdMs)
-        traceURL = configuration.traceURL
-    }
-}
 
 struct DetectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

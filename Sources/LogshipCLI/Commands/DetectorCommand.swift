@@ -49,19 +49,8 @@ struct AlertsCommand: AsyncParsableCommand {
             throw CLIError("--since: expected a duration like 1h, found \(since)", status: ExitStatus.usage)
         }
         let admin = try KafkaAdmin(config.kafkaConfiguration(clientID: "logship-cli"))
-        let alerts: [Alert] = try await admin.run { admin in
-            guard let topic = try admin.metadata().topics.first(where: { $0.name == Naming.alertsTopic }) else { return [] }
-            let partitions = topic.partitions.map { TopicPartition(topic.name, $0.id) }
-            let from = try admin.offsetsForTimes(partitions, timestampMs: Int64(Date().timeIntervalSince1970 * 1000) - Int64(ms))
-            let ends = try admin.logOffsets(partitions)
-            var ranges: [TopicPartition: Range<Int64>] = [:]
-            for tp in partitions { if let end = ends[tp]?.high, let start = from[tp], start < end { ranges[tp] = start..<end } }
-            var found: [Alert] = []
-            try admin.read(ranges) { message in
-                if let alert = try? JSONDecoder().decode(Alert.self, from: Data(message.value)) { found.append(alert) }
-            }
-            return found.sorted { ($0.window.end, $0.service, $0.rule) < ($1.window.end, $1.service, $1.rule) }
-        }
+        let since = Int64(Date().timeIntervalSince1970 * 1000) - Int64(ms)
+        let alerts = try await admin.run { admin in try DetectorService.alerts(admin: admin, sinceMs: since) }
         if json {
             try printJSON(alerts)
             return
