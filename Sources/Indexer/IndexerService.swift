@@ -94,6 +94,9 @@ public final class IndexerService: @unchecked Sendable {
                 try flush(batch, stopping: false)
                 batch = Batch()
                 batchStarted = Date()
+                // Revocations seen during the write concerned that batch only; records polled
+                // from now on belong to the current assignment.
+                revoked.withLock { $0.removeAll() }
             }
             recordLag()
         }

@@ -27,6 +27,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let idleBackoff: Duration?
     /// Partitions paused at their end (see `idleFetchBackoffMs`), with when.
     private let idle = Mutex([TopicPartition: ContinuousClock.Instant]())
+    /// A record that arrived in the same librdkafka poll as a rebalance: it belongs to the new
+    /// assignment, so it opens the next `pollBatch` instead of joining records from before.
+    private let carried = Mutex<KafkaMessage?>(nil)
 
     public init(_ configuration: KafkaConsumerConfiguration, hooks: RebalanceHooks = RebalanceHooks()) throws {
         groupID = configuration.groupID
@@ -56,25 +59,39 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Reads up to `maxMessages`, waiting at most `timeoutMs` for the first one. Blocking.
+    /// A batch ends where a rebalance ran: every record in it was read before the rebalance hooks
+    /// of this call, and records of the new assignment come from the next call. So a caller that
+    /// drops what `onRevoke` named after each call drops exactly the records read before.
     public func pollBatch(maxMessages: Int, timeoutMs: Int32) throws -> [KafkaMessage] {
         var messages: [KafkaMessage] = []
-        var wait = timeoutMs
+        if let first = carried.withLock({ $0.take() }) { messages.append(first) }
+        var wait = messages.isEmpty ? timeoutMs : 0
         while messages.count < maxMessages {
-            guard let pointer = rd_kafka_consumer_poll(handle, wait) else { break }
+            let generation = rebalance.generation.load(ordering: .acquiring)
+            let polled = rd_kafka_consumer_poll(handle, wait)
+            let rebalanced = rebalance.generation.load(ordering: .acquiring) != generation
+            guard let pointer = polled else { break }
             defer { rd_kafka_message_destroy(pointer) }
             wait = 0
             let err = pointer.pointee.err
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                messages.append(RDKafka.message(pointer))
+                let message = RDKafka.message(pointer)
+                if rebalanced {
+                    carried.withLock { $0 = message }
+                    break
+                }
+                messages.append(message)
             } else if err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 if idleBackoff != nil, let rkt = pointer.pointee.rkt {
                     let tp = TopicPartition(String(cString: rd_kafka_topic_name(rkt)), pointer.pointee.partition)
                     if (try? pause([tp])) != nil { idle.withLock { $0[tp] = .now } }
                 }
+                if rebalanced { break }
                 continue
             } else if Self.topicNotYetThere.contains(err) {
                 // A subscribed pattern that matches no topic yet (a fresh cluster): not an error,
                 // the topics are picked up when they appear.
+                if rebalanced { break }
                 continue
             } else if err == RD_KAFKA_RESP_ERR__FATAL {
                 throw KafkaError(err, "consumer of group \(groupID) hit a fatal error")
@@ -204,6 +221,8 @@ public final class KafkaConsumer: @unchecked Sendable {
 
 final class RebalanceBox: Sendable {
     let hooks: RebalanceHooks
+    /// Counts rebalance callbacks, so a poll can tell that one ran inside it.
+    let generation = Atomic<Int>(0)
     init(hooks: RebalanceHooks) { self.hooks = hooks }
 }
 
@@ -214,6 +233,7 @@ private func rebalanceCallback(_ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t,
     let box = Unmanaged<RebalanceBox>.fromOpaque(opaque).takeUnretainedValue()
     let tps = RDKafka.read(partitions).map(\.0).sorted()
     let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+    defer { box.generation.add(1, ordering: .releasing) }
     switch err {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
         if cooperative {

@@ -18,12 +18,12 @@ struct IndexerFixture {
         self.elasticsearch = elasticsearch
     }
 
-    func writeConfig(batch: Int = 500, extra: String = "") throws -> String {
+    func writeConfig(batch: Int = 500, flushInterval: String = "300ms", extra: String = "") throws -> String {
         let path = dir.appendingPathComponent("logship.yml").path
         try """
         kafka: {brokers: ["\(kafka)"], partitions: 3, properties: {session.timeout.ms: "6000", max.poll.interval.ms: "12000"}}
         elasticsearch: {url: "\(elasticsearch)", timeout: 10s}
-        indexer: {batch_documents: \(batch), flush_interval: 300ms}
+        indexer: {batch_documents: \(batch), flush_interval: \(flushInterval)}
         coordinator: {heartbeat_interval: 1s}
         \(extra)
         """.write(toFile: path, atomically: true, encoding: .utf8)
