@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries, found through pkg-config; only the client modules import them.
@@ -54,8 +55,9 @@ let package = Package(
         .target(name: "Detector", dependencies: ["LogModel"]),
         // The detector role: Kafka in, alerts out, state rebuilt from Kafka.
         .target(name: "DetectorRole", dependencies: [
-            "Detector", "KafkaClient", "LogModel", "LogshipConfig",
+            "Detector", "KafkaClient", "ElasticClient", "LogModel", "LogshipConfig",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Operator tasks shared by the CLI and the coordinator: lag, replay.
         .target(name: "Operations", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "Codecs"]),
@@ -75,7 +77,7 @@ let package = Package(
         .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "LogModel"]),
-        .testTarget(name: "DetectorRoleTests", dependencies: ["KafkaClient", "TestSupport"]),
+        .testTarget(name: "DetectorRoleTests", dependencies: ["DetectorRole", "Detector", "LogshipConfig", "KafkaClient", "TestSupport"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "KafkaClient", "TestSupport"]),
         .testTarget(name: "IndexerTests", dependencies: ["Indexer", "LogModel", "KafkaClient", "ElasticClient", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),

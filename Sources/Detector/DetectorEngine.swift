@@ -5,6 +5,7 @@ public struct Alert: Codable, Sendable, Equatable {
     public struct Window: Codable, Sendable, Equatable {
         public var start: String
         public var end: String
+        public init(start: String, end: String) { self.start = start; self.end = end }
     }
 
     public struct RelatedEvent: Codable, Sendable, Equatable {
@@ -13,6 +14,7 @@ public struct Alert: Codable, Sendable, Equatable {
         public var traceID: String?
 
         enum CodingKeys: String, CodingKey { case time, message, traceID = "trace_id" }
+        public init(time: String, message: String, traceID: String?) { self.time = time; self.message = message; self.traceID = traceID }
     }
 
     public struct Context: Codable, Sendable, Equatable {
@@ -21,6 +23,7 @@ public struct Alert: Codable, Sendable, Equatable {
         public var owner: String?
 
         enum CodingKeys: String, CodingKey { case events, owner, traceURL = "trace_url" }
+        public init(events: [RelatedEvent], traceURL: String?, owner: String?) { self.events = events; self.traceURL = traceURL; self.owner = owner }
     }
 
     /// Stable for the same incident and state: a restarted detector that re-derives it produces
@@ -35,6 +38,19 @@ public struct Alert: Codable, Sendable, Equatable {
     public var baseline: Double
     public var window: Window
     public var context: Context
+
+    public init(id: String, rule: String, service: String, state: String, severity: String, observed: Double,
+                baseline: Double, window: Window, context: Context) {
+        self.id = id
+        self.rule = rule
+        self.service = service
+        self.state = state
+        self.severity = severity
+        self.observed = observed
+        self.baseline = baseline
+        self.window = window
+        self.context = context
+    }
 }
 
 /// The detector's logic, without I/O: events in, alerts out. Event-time windows per service; a
@@ -43,6 +59,8 @@ public struct Alert: Codable, Sendable, Equatable {
 /// service is noticed). Each closed window runs the rules; suppression decides what is sent.
 public final class DetectorEngine {
     public let settings: DetectorSettings
+    /// Rule parameters of services that differ from `settings` (window and lateness are global).
+    public let serviceSettings: [String: DetectorSettings]
     let owners: [String: String]
     private var services: [String: ServiceState] = [:]
     private var watermarkMs: Int64 = .min
@@ -67,10 +85,14 @@ public final class DetectorEngine {
         var clearRuns = 0
     }
 
-    public init(settings: DetectorSettings = DetectorSettings(), owners: [String: String] = [:]) {
+    public init(settings: DetectorSettings = DetectorSettings(), owners: [String: String] = [:],
+                serviceSettings: [String: DetectorSettings] = [:]) {
         self.settings = settings
         self.owners = owners
+        self.serviceSettings = serviceSettings
     }
+
+    public func settings(for service: String) -> DetectorSettings { serviceSettings[service] ?? settings }
 
     /// Events that came after their window had closed, per service (counted, not dropped silently).
     public var lateEvents: [String: Int] { services.mapValues { $0.windows.late } }
@@ -112,7 +134,7 @@ public final class DetectorEngine {
         for (name, state) in services.sorted(by: { $0.key < $1.key }) {
             for window in state.windows.close(upTo: mark) {
                 state.history.append(window)
-                let keep = settings.historyWindows + max(settings.http5xxRatio.spanWindows * 2, settings.errorSurge.spanWindows)
+                let keep = settings(for: name).historyToKeep
                 if state.history.count > keep { state.history.removeFirst(state.history.count - keep) }
                 alerts += judge(name, state, window)
             }
@@ -121,6 +143,7 @@ public final class DetectorEngine {
     }
 
     private func judge(_ service: String, _ state: ServiceState, _ window: WindowCounts) -> [Alert] {
+        let settings = settings(for: service)
         let end = window.startMs + settings.windowMs
         var alerts: [Alert] = []
         for verdict in Rules.evaluate(state.history, settings) {

@@ -17,6 +17,14 @@ public struct DetectorSettings: Sendable {
     public var silence = Silence(quietWindows: 5, minPerWindow: 5)
     /// Clear evaluations in a row before a firing alert resolves (no flapping at the edge).
     public var clearBeforeResolve = 2
+    /// Rules turned off (`enabled: false` in the configuration).
+    public var disabledRules: Set<String> = []
+
+    /// Closed windows a service must keep for every rule to judge.
+    public var historyToKeep: Int {
+        historyWindows + max(http5xxRatio.spanWindows * 2, errorSurge.spanWindows, slowRequests.spanWindows,
+                             errorRate.spanWindows, silence.quietWindows)
+    }
 
     public init() {}
 
@@ -70,7 +78,7 @@ public enum Rules {
         verdicts.append(ratio(windows, s.http5xxRatio))
         verdicts.append(share(windows, s.errorRate))
         verdicts.append(silence(windows, s.silence, s.minHistoryWindows))
-        return verdicts
+        return s.disabledRules.isEmpty ? verdicts : verdicts.filter { !s.disabledRules.contains($0.rule) }
     }
 
     static func surge(_ name: String, _ windows: [WindowCounts], _ p: DetectorSettings.Surge, _ minHistory: Int,

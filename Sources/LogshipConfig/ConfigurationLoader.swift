@@ -151,7 +151,9 @@ public enum ConfigurationLoader {
 
     static func readDetector(_ node: Any?, into detector: inout LogshipConfiguration.Detector, _ r: inout ConfigurationReader) {
         guard let map = r.mapping(node, "detector", known: ["group", "notify", "window", "allowed_lateness", "suppress",
-                                                             "slow_threshold", "trace_url"]) else { return }
+                                                             "slow_threshold", "trace_url", "rules", "notifier_group"]) else { return }
+        detector.rules = readRules(map["rules"], "detector.rules", &r)
+        detector.notifierGroup = r.string(map["notifier_group"], "detector.notifier_group") ?? detector.notifierGroup
         detector.group = r.string(map["group"], "detector.group") ?? detector.group
         detector.windowMs = r.durationMs(map["window"], "detector.window") ?? detector.windowMs
         detector.allowedLatenessMs = r.durationMs(map["allowed_lateness"], "detector.allowed_lateness") ?? detector.allowedLatenessMs
@@ -169,15 +171,63 @@ public enum ConfigurationLoader {
         }
         detector.notify = list.enumerated().compactMap { index, node in
             let path = "detector.notify[\(index)]"
-            guard let entry = r.mapping(node, path, known: ["type", "url", "secret"]) else { return nil }
+            guard let entry = r.mapping(node, path, known: ["type", "url", "secret", "name", "rate_limit"]) else { return nil }
             let type = r.string(entry["type"], "\(path).type") ?? ""
             if !["webhook", "wecom", "dingtalk", "slack"].contains(type) {
                 r.problem("\(path).type", "must be webhook, wecom, dingtalk or slack; found \"\(type)\"")
             }
             if entry["url"] == nil { r.problem("\(path).url", "is required") }
             let url = r.url(entry["url"], "\(path).url") ?? ""
-            return LogshipConfiguration.Notify(type: type, url: url, secret: r.string(entry["secret"], "\(path).secret"))
+            let secret = r.string(entry["secret"], "\(path).secret")
+            if type == "dingtalk" && secret == nil { r.problem("\(path).secret", "is required for dingtalk (the robot's signing secret)") }
+            var rateLimit: LogshipConfiguration.Notify.RateLimit? = ["wecom", "dingtalk"].contains(type) ? .init(count: 20, perMs: 60_000) : nil
+            if let text = r.string(entry["rate_limit"], "\(path).rate_limit") {
+                let parts = text.split(separator: "/", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let per = parts.count == 2 ? (["s": "1s", "sec": "1s", "min": "1m", "m": "1m", "h": "1h"][parts[1]] ?? parts[1]) : ""
+                if parts.count == 2, let count = Int(parts[0]), count > 0, let ms = DurationText.parseMilliseconds(per), ms > 0 {
+                    rateLimit = .init(count: count, perMs: ms)
+                } else {
+                    r.problem("\(path).rate_limit", "expected COUNT/PERIOD like 20/min or 5/10s, found \"\(text)\"")
+                }
+            }
+            let name = r.string(entry["name"], "\(path).name") ?? "\(type)-\(index)"
+            return LogshipConfiguration.Notify(type: type, url: url, secret: secret, name: name, rateLimit: rateLimit)
         }
+        let names = detector.notify.map(\.name)
+        for name in Set(names) where names.filter({ $0 == name }).count > 1 {
+            r.problem("detector.notify", "destination name \"\(name)\" is used twice")
+        }
+    }
+
+    /// `rules: {error_surge: {increase: 3, min_count: 10}, silence: {enabled: false}}`.
+    static func readRules(_ node: Any?, _ path: String, _ r: inout ConfigurationReader) -> LogshipConfiguration.RuleParameters {
+        guard let map = r.mapping(node, path, known: Set(LogshipConfiguration.ruleParameterNames.keys)) else { return [:] }
+        var rules: LogshipConfiguration.RuleParameters = [:]
+        for (rule, value) in map {
+            let rulePath = "\(path).\(rule)"
+            guard let known = LogshipConfiguration.ruleParameterNames[rule],
+                  let parameters = r.mapping(value, rulePath, known: known) else { continue }
+            for (name, raw) in parameters {
+                let number: Double?
+                switch raw {
+                case let flag as Bool: number = flag ? 1 : 0
+                case let int as Int: number = Double(int)
+                case let double as Double: number = double
+                case let text as String: number = Double(text) ?? Bool(text).map { $0 ? 1 : 0 }
+                default: number = nil
+                }
+                guard let number, number >= 0 else {
+                    r.problem("\(rulePath).\(name)", "expected a number ≥ 0\(name == "enabled" ? " or true/false" : ""), found \(raw)")
+                    continue
+                }
+                if ["span", "quiet_windows"].contains(name) && number < 1 {
+                    r.problem("\(rulePath).\(name)", "must be at least 1 window")
+                    continue
+                }
+                rules[rule, default: [:]][name] = number
+            }
+        }
+        return rules
     }
 
     static func readCoordinator(_ node: Any?, into coordinator: inout LogshipConfiguration.Coordinator, _ r: inout ConfigurationReader) {
@@ -191,9 +241,10 @@ public enum ConfigurationLoader {
         guard let map = r.mapping(node, "services", known: nil) else { return }
         for (name, value) in map {
             let path = "services.\(name)"
-            guard let entry = r.mapping(value ?? [:] as [AnyHashable: Any], path, known: ["owner", "debug"]) else { continue }
+            guard let entry = r.mapping(value ?? [:] as [AnyHashable: Any], path, known: ["owner", "debug", "rules"]) else { continue }
             services[name] = LogshipConfiguration.Service(owner: r.string(entry["owner"], "\(path).owner"),
-                                                          debug: r.bool(entry["debug"], "\(path).debug") ?? false)
+                                                          debug: r.bool(entry["debug"], "\(path).debug") ?? false,
+                                                          rules: readRules(entry["rules"], "\(path).rules", &r))
         }
     }
 

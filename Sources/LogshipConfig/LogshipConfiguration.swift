@@ -66,7 +66,38 @@ public struct LogshipConfiguration: Sendable, Equatable {
         public var type: String
         public var url: String
         public var secret: String?
+        /// Names the destination in logs and in its consumer group (`<type>-<index>` by default).
+        public var name: String
+        /// At most `count` messages per `perMs`; what arrives beyond is sent as one digest when
+        /// the window frees. Defaults: 20/min for wecom and dingtalk, none for the others.
+        public var rateLimit: RateLimit?
+
+        public struct RateLimit: Sendable, Equatable {
+            public var count: Int
+            public var perMs: Int
+            public init(count: Int, perMs: Int) { self.count = count; self.perMs = perMs }
+        }
+
+        public init(type: String, url: String, secret: String? = nil, name: String, rateLimit: RateLimit? = nil) {
+            self.type = type
+            self.url = url
+            self.secret = secret
+            self.name = name
+            self.rateLimit = rateLimit
+        }
     }
+
+    /// Parameters of the detector's rules by rule name (`error_surge`, `http_5xx_ratio`,
+    /// `error_rate`, `slow_requests`, `silence`), e.g. `["error_surge": ["increase": 3]]`.
+    /// `enabled: false` turns a rule off.
+    public typealias RuleParameters = [String: [String: Double]]
+    public static let ruleParameterNames: [String: Set<String>] = [
+        "error_surge": ["enabled", "span", "increase", "min_count"],
+        "slow_requests": ["enabled", "span", "increase", "min_count"],
+        "http_5xx_ratio": ["enabled", "span", "factor", "min_requests", "min_ratio"],
+        "error_rate": ["enabled", "span", "threshold", "min_events"],
+        "silence": ["enabled", "quiet_windows", "min_per_window"],
+    ]
 
     public struct Detector: Sendable, Equatable {
         public var group = "logship-detector"
@@ -78,6 +109,10 @@ public struct LogshipConfiguration: Sendable, Equatable {
         public var slowThresholdMs = 1_000
         /// Link from an alert to its trace; `{trace_id}` is replaced.
         public var traceURL: String?
+        /// Rule parameters for every service; `services.<name>.rules` overrides them per service.
+        public var rules: RuleParameters = [:]
+        /// Group of the notifier (one member per destination: `<group>.<destination name>`).
+        public var notifierGroup = "logship-notifier"
     }
 
     public struct Coordinator: Sendable, Equatable {
@@ -89,10 +124,13 @@ public struct LogshipConfiguration: Sendable, Equatable {
     public struct Service: Sendable, Equatable {
         public var owner: String?
         public var debug = false
+        /// Detector rule parameters for this service, over `detector.rules`.
+        public var rules: RuleParameters = [:]
 
-        public init(owner: String? = nil, debug: Bool = false) {
+        public init(owner: String? = nil, debug: Bool = false, rules: RuleParameters = [:]) {
             self.owner = owner
             self.debug = debug
+            self.rules = rules
         }
     }
 

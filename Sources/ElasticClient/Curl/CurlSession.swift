@@ -25,9 +25,11 @@ final class CurlSession {
         var body: [UInt8]
     }
 
-    func perform(method: String, path: String, body: [UInt8]?, contentType: String) throws -> Response {
+    /// `path` is appended to the configured base URL, unless `absoluteURL` is given.
+    func perform(method: String, path: String, body: [UInt8]?, contentType: String,
+                 headers extraHeaders: [String] = [], absoluteURL: String? = nil) throws -> Response {
         curl_easy_reset(handle)
-        let url = configuration.url + (path.hasPrefix("/") ? path : "/" + path)
+        let url = absoluteURL ?? configuration.url + (path.hasPrefix("/") ? path : "/" + path)
         _ = logship_curl_set_string(handle, CURLOPT_URL, url)
         _ = logship_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = logship_curl_set_long(handle, CURLOPT_TIMEOUT_MS, configuration.requestTimeoutMs)
@@ -44,6 +46,7 @@ final class CurlSession {
         if let apiKey = configuration.apiKey {
             headers = curl_slist_append(headers, "Authorization: ApiKey \(apiKey)")
         }
+        for header in extraHeaders { headers = curl_slist_append(headers, header) }
         defer { curl_slist_free_all(headers) }
         _ = logship_curl_set_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headers))
 
@@ -73,7 +76,8 @@ final class CurlSession {
         guard code == CURLE_OK else {
             let reason = String(cString: curl_easy_strerror(code))
             throw ElasticError(kind: .connection, code: Int(code.rawValue),
-                               message: "Elasticsearch at \(configuration.url) unreachable: \(method) \(path): \(reason)")
+                               message: absoluteURL.map { "\($0) unreachable: \(method): \(reason)" }
+                                   ?? "Elasticsearch at \(configuration.url) unreachable: \(method) \(path): \(reason)")
         }
         var status = 0
         _ = logship_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)

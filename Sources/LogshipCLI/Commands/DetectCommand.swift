@@ -2,6 +2,7 @@ import ArgumentParser
 import Detector
 import DetectorRole
 import Foundation
+import KafkaClient
 import LogshipConfig
 
 struct DetectCommand: AsyncParsableCommand {
@@ -24,31 +25,27 @@ struct DetectCommand: AsyncParsableCommand {
         )
         @Option(help: "Events, one JSON object per line (e.g. an Elasticsearch export).") var input: String?
         @Option(help: "A timestamp,value count series (CSV).") var series: String?
+        @Option(help: "Read the events from Kafka: topics matching this regex (e.g. 'logs\\..*' or logs.payment).") var topic: String?
+        @Option(help: "With --topic: events written at or after this time (2026-11-25T00:00:00Z).") var from: String?
+        @Option(help: "With --topic: events written before this time.") var to: String?
         @Option(help: "Labelled incidents: service,start,end per line.") var labels: String?
         @Option(help: "Window length (default: detector.window, 1m).") var window: String?
-        @Option(name: .shortAndLong, help: "logship.yml whose detector settings apply (window, lateness, suppress, slow_threshold, trace_url, services' owners).")
-        var config: String?
+        @OptionGroup var cluster: ClusterOptions
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            guard (input == nil) != (series == nil) else {
-                throw CLIError("give exactly one of --input FILE.jsonl or --series FILE.csv", status: ExitStatus.usage)
+            guard [input, series, topic].compactMap({ $0 }).count == 1 else {
+                throw CLIError("give exactly one of --input FILE.jsonl, --series FILE.csv or --topic REGEX", status: ExitStatus.usage)
             }
-            var settings = DetectorSettings()
-            var owners: [String: String] = [:]
-            if let config {
-                let loaded: LogshipConfiguration
-                do { loaded = try ConfigurationLoader.load(path: config) } catch let error as ConfigurationError {
-                    throw CLIError(error.description, status: ExitStatus.usage)
-                }
-                settings = DetectorSettings(loaded.detector)
-                owners = loaded.services.compactMapValues(\.owner)
-            }
+            if topic == nil && (from != nil || to != nil) { throw CLIError("--from and --to go with --topic", status: ExitStatus.usage) }
+            // The detector settings of logship.yml apply (rules, per-service overrides, owners)
+            // when --config is given or ./logship.yml exists; the defaults otherwise.
+            var configuration = try cluster.load()
             if let window {
                 guard let ms = DurationText.parseMilliseconds(window), ms > 0 else {
                     throw CLIError("--window: expected a duration like 1m, found \(window)", status: ExitStatus.usage)
                 }
-                settings.windowMs = Int64(ms)
+                configuration.detector.windowMs = ms
             }
             var events: [DetectorEvent] = []
             var skipped = 0
@@ -58,14 +55,17 @@ struct DetectCommand: AsyncParsableCommand {
                     for line in Array(data).split(separator: 10) where !line.isEmpty {
                         if let event = Detector.Backtest.decode(Array(line)) { events.append(event) } else { skipped += 1 }
                     }
-                    events.sort { $0.timestampMs < $1.timestampMs }
                 } else if let series {
                     events = try Detector.Backtest.series(try String(contentsOfFile: series, encoding: .utf8))
+                } else if let topic {
+                    (events, skipped) = try readTopic(topic, configuration)
                 }
             } catch let error as BacktestError {
                 throw CLIError(error.description, status: ExitStatus.usage)
             }
-            let engine = DetectorEngine(settings: settings, owners: owners)
+            events.sort { $0.timestampMs < $1.timestampMs }
+            let engine = DetectorEngine(configuration)
+            let settings = engine.settings
             var alerts: [Alert] = []
             for event in events { alerts += engine.ingest(event) }
             if let last = events.last { alerts += engine.advance(toMs: last.timestampMs + settings.windowMs) }
@@ -88,6 +88,20 @@ struct DetectCommand: AsyncParsableCommand {
                 print(String(format: "precision %.2f  recall %.2f  F1 %.2f  (%d of %d alerts right, %d of %d incidents found)",
                              score.precision, score.recall, score.f1, score.truePositives, score.alerts, score.detected, score.incidents))
             }
+        }
+
+        /// The events of the matching topics written between --from and --to (Kafka timestamps).
+        func readTopic(_ pattern: String, _ configuration: LogshipConfiguration) throws -> ([DetectorEvent], Int) {
+            let fromMs = try from.map { try parseTime($0, "--from") }, toMs = try to.map { try parseTime($0, "--to") }
+            let admin = try KafkaAdmin(configuration.kafkaConfiguration(clientID: "logship-backtest"))
+            let partitions = try admin.partitions(matching: "^(" + pattern + ")$")
+            guard !partitions.isEmpty else { throw CLIError("no topic matches \(pattern)", status: ExitStatus.failure) }
+            var events: [DetectorEvent] = []
+            var skipped = 0
+            try admin.read(try admin.offsetRanges(partitions, fromMs: fromMs, toMs: toMs)) { message in
+                if let event = Detector.Backtest.decode(message.value) { events.append(event) } else { skipped += 1 }
+            }
+            return (events, skipped)
         }
 
         struct Output: Encodable {

@@ -15,20 +15,69 @@ struct DetectorCommand: AsyncParsableCommand {
         the rules (see README, "The detector"). Its read positions are committed under
         detector.group only after Kafka acknowledged the alerts. On start the state is rebuilt
         from Kafka (recent events and the alerts already sent), so a restart neither repeats nor
-        misses an alert. SIGTERM: finish the step in hand, exit 0.
-        Not yet: delivery to webhooks/WeCom/DingTalk/Slack (read logship.alerts, or `logship alerts`).
+        misses an alert. Alerts and read positions go to Kafka in one transaction.
+        With destinations in detector.notify, the notifier runs in the same process (see
+        `logship notifier --help`); --no-notify leaves delivery to a separate `logship notifier`.
+        SIGTERM: finish the step in hand, exit 0.
         """
     )
 
     @OptionGroup var cluster: ClusterOptions
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
     @Option(help: "How often to read new events, in milliseconds.") var pollInterval: Int = 1_000
+    @Flag(help: "Do not deliver alerts from this process.") var noNotify = false
 
     func run() async throws {
         let config = try cluster.load()
-        let service = try DetectorService(configuration: config, logger: makeLogger("logship.detector", level: logLevel))
+        let logger = makeLogger("logship.detector", level: logLevel)
+        let service = try DetectorService(configuration: config, logger: logger)
+        let notifier = config.detector.notify.isEmpty || noNotify ? nil : Notifier(configuration: config, logger: logger)
         let interval = pollInterval
-        try await runUntilSignalled(stop: { service.stop() }) { try service.run(pollIntervalMs: interval) }
+        try await runUntilSignalled(stop: { service.stop(); notifier?.stop() }) {
+            let delivering = DispatchGroup()
+            if let notifier {
+                delivering.enter()
+                Thread {
+                    defer { delivering.leave() }
+                    do { try notifier.run() } catch { logger.error("notifier failed", metadata: ["error": "\(error)"]) }
+                }.start()
+            }
+            defer { notifier?.stop(); delivering.wait() }
+            try service.run(pollIntervalMs: interval)
+        }
+    }
+}
+
+struct NotifierCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notifier",
+        abstract: "Deliver the alerts of logship.alerts to webhooks, WeCom, DingTalk and Slack.",
+        discussion: """
+        Destinations come from detector.notify in logship.yml:
+          notify:
+            - {type: webhook, url: "https://hooks.example/alerts"}            # JSON, Idempotency-Key header
+            - {type: wecom, url: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"}
+            - {type: dingtalk, url: "https://oapi.dingtalk.com/robot/send?access_token=…", secret: "SEC…"}
+            - {type: slack, url: "https://hooks.slack.com/services/…", rate_limit: 1/s}
+        Each destination keeps its own position (group <detector.notifier_group>.<name>), so one
+        that is down holds back only itself. Retries back off up to a minute; an answer that
+        refuses the alert for good (wrong token, bad signature) is retried 5 times and logged.
+        Rate limits (default 20/min for WeCom and DingTalk) turn the excess into one digest
+        message when a slot frees, never into drops. A destination seen for the first time starts
+        with the alerts of the last 5 minutes. `logship detector` runs this itself unless --no-notify.
+        """
+    )
+
+    @OptionGroup var cluster: ClusterOptions
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+
+    func run() async throws {
+        let config = try cluster.load()
+        guard !config.detector.notify.isEmpty else {
+            throw CLIError("no destinations: add detector.notify to the configuration (see --help)", status: ExitStatus.usage)
+        }
+        let notifier = Notifier(configuration: config, logger: makeLogger("logship.notifier", level: logLevel))
+        try await runUntilSignalled(stop: { notifier.stop() }) { try notifier.run() }
     }
 }
 
@@ -49,8 +98,8 @@ struct AlertsCommand: AsyncParsableCommand {
             throw CLIError("--since: expected a duration like 1h, found \(since)", status: ExitStatus.usage)
         }
         let admin = try KafkaAdmin(config.kafkaConfiguration(clientID: "logship-cli"))
-        let since = Int64(Date().timeIntervalSince1970 * 1000) - Int64(ms)
-        let alerts = try await admin.run { admin in try DetectorService.alerts(admin: admin, sinceMs: since) }
+        let sinceMs = Int64(Date().timeIntervalSince1970 * 1000) - Int64(ms)
+        let alerts = try await admin.run { admin in try DetectorService.alerts(admin: admin, sinceMs: sinceMs) }
         if json {
             try printJSON(alerts)
             return
