@@ -7,8 +7,8 @@ import Logging
 import Synchronization
 
 /// `logship detector`: reads every `logs.*` partition, runs the detector engine and produces
-/// its alerts to `logship.alerts`, committing its read positions (group `detector.group`) only
-/// after Kafka acknowledged the alerts. State is rebuilt from Kafka, never from local files: on
+/// its alerts to `logship.alerts` in one Kafka transaction with its read positions (group
+/// `detector.group`): both are committed, or neither. State is rebuilt from Kafka, never from local files: on
 /// start the last `replay` of events before the committed positions is fed through the engine
 /// with sending off, and the ids already in `logship.alerts` are loaded; alert ids are
 /// deterministic in event time, so an alert re-derived after a crash is recognised and not
@@ -29,10 +29,13 @@ public final class DetectorService: @unchecked Sendable {
         let kafka = KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-detector",
                                        properties: configuration.kafka.properties)
         admin = try KafkaAdmin(kafka)
-        producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 10_000,
-                                                                createTopicsWithPartitions: configuration.kafka.partitions,
-                                                                replicationFactor: configuration.kafka.replicationFactor,
-                                                                messageTimeoutMs: 0), logger: logger)
+        var producerConfiguration = KafkaProducerConfiguration(kafka: kafka, maxInFlight: 10_000,
+                                                               createTopicsWithPartitions: configuration.kafka.partitions,
+                                                               replicationFactor: configuration.kafka.replicationFactor,
+                                                               messageTimeoutMs: 60_000)
+        // One transactional id per detector group: a second detector of the group fences the first.
+        producerConfiguration.transactionalID = configuration.detector.group
+        producer = try KafkaProducer(producerConfiguration, logger: logger)
         engine = DetectorEngine(configuration)
     }
 
@@ -47,6 +50,7 @@ public final class DetectorService: @unchecked Sendable {
 
     /// Runs until `stop()`. Blocking.
     public func run(pollIntervalMs: Int = 1_000) throws {
+        try producer.initTransactions()
         try loadSentAlerts()
         var positions = try recover()
         logger.info("detector started", metadata: ["kafka.group": "\(group)", "detector.partitions": "\(positions.count)",
@@ -118,25 +122,31 @@ public final class DetectorService: @unchecked Sendable {
         events.sort { $0.timestampMs < $1.timestampMs }
         var alerts: [Alert] = []
         for event in events { alerts += engine.ingest(event) }
-        try send(alerts)
         for (tp, range) in ranges { positions[tp] = range.upperBound }
-        if !ranges.isEmpty { try admin.commitOffsets(group: group, offsets: positions) }
+        try send(alerts, positions: ranges.isEmpty ? [:] : positions)
         return positions
     }
 
-    func send(_ alerts: [Alert]) throws {
+    /// Produces the alerts not sent before and commits `positions`, in one transaction.
+    func send(_ alerts: [Alert], positions: [TopicPartition: Int64]) throws {
         let fresh = alerts.filter { !sent.contains($0.id) }
-        guard !fresh.isEmpty else { return }
+        guard !fresh.isEmpty || !positions.isEmpty else { return }
         let failures = Mutex(0)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        for alert in fresh {
-            try producer.enqueue(topic: Naming.alertsTopic, key: Array(alert.service.utf8), value: Array(try encoder.encode(alert))) { result in
-                if case .failure = result { failures.withLock { $0 += 1 } }
+        do {
+            try producer.inTransaction(offsets: positions, group: group) {
+                for alert in fresh {
+                    try producer.enqueue(topic: Naming.alertsTopic, key: Array(alert.service.utf8), value: Array(try encoder.encode(alert))) { result in
+                        if case .failure = result { failures.withLock { $0 += 1 } }
+                    }
+                }
+                guard producer.flushBlocking(timeoutMs: 30_000), failures.withLock({ $0 }) == 0 else {
+                    throw DetectorRoleError("Kafka did not acknowledge \(fresh.count) alerts")
+                }
             }
-        }
-        guard producer.flushBlocking(timeoutMs: 30_000), failures.withLock({ $0 }) == 0 else {
-            throw DetectorRoleError("Kafka did not acknowledge \(fresh.count) alerts; positions not committed, they will be derived again")
+        } catch {
+            throw DetectorRoleError("alerts and positions not committed (\(error)); a restart derives them again")
         }
         for alert in fresh {
             sent.insert(alert.id)

@@ -36,6 +36,9 @@ public struct KafkaProducerConfiguration: Sendable {
     public var replicationFactor: Int
     /// librdkafka's `message.timeout.ms`; 0 = never give up on a message (the agent's choice).
     public var messageTimeoutMs: Int
+    /// Makes the producer transactional (`KafkaProducer.inTransaction`); a second producer with
+    /// the same id fences the first.
+    public var transactionalID: String?
 
     public init(kafka: KafkaConfiguration, maxInFlight: Int = 100_000,
                 createTopicsWithPartitions: Int? = nil, replicationFactor: Int = -1,
@@ -55,7 +58,7 @@ public struct KafkaProducerConfiguration: Sendable {
             "linger.ms": "5",
             "message.timeout.ms": String(messageTimeoutMs),
             "queue.buffering.max.messages": String(max(maxInFlight, 1000)),
-        ])
+        ].merging(transactionalID.map { ["transactional.id": $0] } ?? [:]) { a, _ in a })
     }
 }
 

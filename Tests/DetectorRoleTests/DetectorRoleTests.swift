@@ -73,5 +73,10 @@ import TestSupport
         #expect(context?["owner"] as? String == "@pay-oncall")
         #expect((context?["events"] as? [[String: Any]])?.count == 3)
         #expect(SignalReset.stop(second, grace: 10) == 0)
+        // The positions went with the alerts in the transactions: the group has read everything.
+        let admin = try KafkaAdmin(KafkaConfiguration(brokers: [server.kafkaBootstrap], properties: ["log_level": "0"]))
+        let partitions = try admin.partitions(matching: "^logs\\.pay$")
+        let committed = try admin.committedOffsets(group: "logship-detector", partitions: partitions)
+        for (tp, range) in try admin.logOffsets(partitions) { #expect((committed[tp] ?? nil) == range.high, "\(tp)") }
     }
 }
