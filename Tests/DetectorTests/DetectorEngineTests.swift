@@ -55,6 +55,24 @@ import Testing
         #expect(firing.window.start.hasSuffix(":00.000Z"))
     }
 
+    /// The same surge in two services: one keeps the defaults; the other has error_surge turned
+    /// off and a lower error_rate threshold of its own.
+    @Test func perServiceRuleParametersApplyToTheirServiceOnly() {
+        let stream = events(["pay", "ship"].map { service in
+            Traffic(service: service, minutes: 0..<90) { m in (300, (60..<70).contains(m) ? 30 : 2, 0, 0) }
+        })
+        var ship = DetectorSettings()
+        ship.disabledRules = ["error_surge"]
+        ship.errorRate.threshold = 0.05
+        let engine = DetectorEngine(settings: DetectorSettings(), serviceSettings: ["ship": ship])
+        var alerts: [Alert] = []
+        for event in stream { alerts += engine.ingest(event) }
+        alerts += engine.advance(toMs: Self.t0 + 90 * Self.minute)
+        #expect(summary(alerts.filter { $0.service == "pay" }) == ["pay error_surge firing warning", "pay error_surge firing critical", "pay error_surge resolved info"])
+        #expect(summary(alerts.filter { $0.service == "ship" }) == ["ship error_rate firing warning", "ship error_rate firing critical", "ship error_rate resolved info"])
+        #expect(alerts.first { $0.service == "ship" }?.baseline == 0.05)
+    }
+
     @Test func aDoubledFiveXXRatioAlerts() {
         let stream = events([Traffic(service: "api", minutes: 0..<60) { m in (200, 0, m >= 40 ? 20 : 4, 0) }])
         let (_, alerts) = run(stream, until: 62)

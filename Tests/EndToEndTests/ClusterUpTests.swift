@@ -4,19 +4,20 @@ import KafkaClient
 import Testing
 import TestSupport
 
-/// What cluster/up does, on private ports: 60 s of demo traffic with the incident through one
-/// agent and two indexers; every event the demo wrote is in Elasticsearch exactly once.
+/// What cluster/up does, on private ports: 2 minutes of demo traffic with the payment incident
+/// (at +75 s) through one agent and two indexers; every event the demo wrote is in
+/// Elasticsearch exactly once, and the detector raised the incident's alert.
 @Suite(.serialized) struct ClusterUpTests {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test func sixtySecondsOfDemoTrafficArriveExactlyOnceAndDownLeavesNothing() throws {
+    @Test func twoMinutesOfDemoTrafficArriveExactlyOnceRaiseTheIncidentAlertAndDownLeavesNothing() throws {
         let run = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-\(UUID().uuidString.prefix(8))")
         let env = ["LOGSHIP_RUN_DIR": run.path, "LOGSHIP_BIN": try LogshipBinary.path()]
         defer {
             _ = try? Subprocess.run(root.appendingPathComponent("cluster/down").path, ["--purge"], environment: env, timeout: 120)
         }
         let up = try Subprocess.run(root.appendingPathComponent("cluster/up").path,
-                                    ["--indexers", "2", "--rate", "20", "--demo-duration", "60s"], environment: env, timeout: 600)
+                                    ["--indexers", "2", "--rate", "20", "--demo-duration", "120s"], environment: env, timeout: 600)
         #expect(up.status == 0, "cluster/up failed: \(up.stdout)\(up.stderr)")
         #expect(up.stdout.contains("logship is up") && up.stdout.contains("cluster/down"), "next commands printed")
 
@@ -26,7 +27,7 @@ import TestSupport
         let pids = run.appendingPathComponent("pids")
         let demoPid = try #require(Int32(try String(contentsOf: pids.appendingPathComponent("demo.pid"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)))
-        try waitUntil(timeout: 120, interval: 0.5, "the 60 s of demo traffic to end") { kill(demoPid, 0) != 0 }
+        try waitUntil(timeout: 180, interval: 0.5, "the 2 minutes of demo traffic to end") { kill(demoPid, 0) != 0 }
 
         let counts = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("demo/demo-counts.json"))) as? [String: Int])
         #expect(counts.keys.sorted() == ["gateway", "inventory", "orders", "payment"])
@@ -46,6 +47,22 @@ import TestSupport
         // The incident left its mark: payment errors with stack traces.
         let errors = try es.count("logs-payment", query: ["term": ["log.level": "ERROR"]])
         #expect(errors > 10)
+
+        // The detector saw the incident: a firing alert for payment, with its owner and context.
+        var alerts: [[String: Any]] = []
+        try waitUntil(timeout: 60, interval: 1, "the detector's alert for the payment incident") {
+            let listed = try LogshipBinary.run(["alerts", "--config", run.appendingPathComponent("logship.yml").path, "--json"], timeout: 60)
+            alerts = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]) ?? []
+            return alerts.contains { $0["service"] as? String == "payment" && $0["state"] as? String == "firing" }
+        }
+        let incident = try #require(alerts.first { $0["service"] as? String == "payment" && $0["state"] as? String == "firing" })
+        #expect(["error_surge", "error_rate", "http_5xx_ratio"].contains(incident["rule"] as? String ?? ""))
+        let context = incident["context"] as? [String: Any] ?? [:]
+        #expect(context["owner"] as? String == "@pay-oncall")
+        let related = context["events"] as? [[String: Any]] ?? []
+        #expect(related.count == 3 && related.allSatisfy { ($0["message"] as? String ?? "").contains("503") }, "the last errors: \(related)")
+        #expect(!alerts.contains { $0["service"] as? String == "inventory" && $0["state"] as? String == "firing" },
+                "no alert for a service without an incident: \(alerts)")
 
         // The group catches up to lag 0.
         let admin = try KafkaAdmin(KafkaConfiguration(brokers: [String(brokers)], properties: ["log_level": "0"]))

@@ -107,6 +107,38 @@ import Testing
         #expect(error.problems.map(\.path).sorted() == ["detector.suppres", "detector.trace_url", "detector.window"])
     }
 
+    @Test func ruleParametersAndDestinationsAreReadAndChecked() throws {
+        let config = try ConfigurationLoader.parse("""
+        detector:
+          rules:
+            error_surge: {increase: 2.5, min_count: 20}
+            silence: {enabled: false}
+          notify:
+            - {type: dingtalk, url: "https://oapi.dingtalk.com/robot/send?access_token=t", secret: "SECx"}
+            - {type: slack, url: "https://hooks.slack.com/services/x", rate_limit: 1/s, name: ops}
+        services:
+          payment: {owner: "@pay", rules: {error_rate: {threshold: 0.05}}}
+        """)
+        #expect(config.detector.rules == ["error_surge": ["increase": 2.5, "min_count": 20], "silence": ["enabled": 0]])
+        #expect(config.services["payment"]?.rules == ["error_rate": ["threshold": 0.05]])
+        #expect(config.detector.notify.map(\.name) == ["dingtalk-0", "ops"])
+        #expect(config.detector.notify[0].rateLimit == .init(count: 20, perMs: 60_000), "DingTalk's 20/min by default")
+        #expect(config.detector.notify[1].rateLimit == .init(count: 1, perMs: 1_000))
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse("""
+            detector:
+              rules: {error_surge: {increse: 2}, spike: {}, error_rate: {threshold: high}, silence: {quiet_windows: 0}}
+              notify: [{type: dingtalk, url: "https://x.example/robot"}, {type: wecom, url: "https://y.example", rate_limit: lots}]
+            services: {pay: {rules: {http_5xx_ratio: {factor: -1}}}}
+            """)
+        }
+        #expect(error.problems.map(\.path).sorted() == [
+            "detector.notify[0].secret", "detector.notify[1].rate_limit", "detector.rules.error_rate.threshold",
+            "detector.rules.error_surge.increse", "detector.rules.silence.quiet_windows", "detector.rules.spike",
+            "services.pay.rules.http_5xx_ratio.factor",
+        ])
+    }
+
     @Test func badYamlIsOneProblemNotACrash() {
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.parse("kafka: [unclosed") }
     }
