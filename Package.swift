@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "LogModel"]),
         .testTarget(name: "DetectorRoleTests", dependencies: ["DetectorRole", "Detector", "LogshipConfig", "KafkaClient", "TestSupport"]),
-        .testTarget(name: "OperationsTests", dependencies: ["Operations", "KafkaClient", "TestSupport"]),
+        .testTarget(name: "OperationsTests", dependencies: ["Operations", "KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),
         .testTarget(name: "IndexerTests", dependencies: ["Indexer", "LogModel", "KafkaClient", "ElasticClient", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "LogModel", "KafkaClient", "TestSupport"]),
