@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "logship", targets: ["logship"]),
+        // For Swift services: a swift-log handler writing what the agent parses best.
+        .library(name: "LogshipLogging", targets: ["LogshipLogging"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -13,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-service-context", from: "1.0.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; only the client modules import them.
@@ -67,11 +70,21 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "logship", dependencies: ["LogshipCLI"]),
+        // Client side for Swift services: JSON lines with trace ids from the task-local ServiceContext.
+        .target(name: "LogshipLogging", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceContextModule", package: "swift-service-context"),
+        ]),
 
         // Test backends: noida-db on free loopback ports, librdkafka's mock cluster.
         .target(name: "TestSupport", dependencies: ["KafkaClient"]),
 
         .testTarget(name: "LogModelTests", dependencies: ["LogModel"]),
+        .testTarget(name: "LogshipLoggingTests", dependencies: [
+            "LogshipLogging", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceContextModule", package: "swift-service-context"),
+        ]),
         .testTarget(name: "LogshipConfigTests", dependencies: ["LogshipConfig"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "TestSupport"]),
         .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
