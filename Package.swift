@@ -58,14 +58,20 @@ let package = Package(
         .target(name: "Detector", dependencies: ["LogModel"]),
         // The detector role: Kafka in, alerts out, state rebuilt from Kafka.
         .target(name: "DetectorRole", dependencies: [
-            "Detector", "KafkaClient", "ElasticClient", "LogModel", "LogshipConfig",
+            "Detector", "KafkaClient", "ElasticClient", "LogModel", "LogshipConfig", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Operator tasks shared by the CLI and the coordinator: lag, replay.
         .target(name: "Operations", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "Codecs"]),
+        // Cluster health from heartbeats, metadata, lag and Elasticsearch; HTTP API and dashboard.
+        .target(name: "Coordinator", dependencies: [
+            "KafkaClient", "ElasticClient", "LogModel", "LogshipConfig", "Operations", "Detector", "DetectorRole",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .target(name: "LogshipCLI", dependencies: [
-            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent", "Indexer", "Telemetry", "Operations", "Detector", "DetectorRole",
+            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent", "Indexer", "Telemetry", "Operations", "Detector", "DetectorRole", "Coordinator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -91,6 +97,7 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "LogModel"]),
         .testTarget(name: "DetectorRoleTests", dependencies: ["DetectorRole", "Detector", "LogshipConfig", "KafkaClient", "TestSupport"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "LogModel", "KafkaClient", "TestSupport"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),
         .testTarget(name: "IndexerTests", dependencies: ["Indexer", "LogModel", "KafkaClient", "ElasticClient", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),

@@ -5,6 +5,7 @@ import LogModel
 import LogshipConfig
 import Logging
 import Synchronization
+import Telemetry
 
 /// `logship detector`: reads every `logs.*` partition, runs the detector engine and produces
 /// its alerts to `logship.alerts` in one Kafka transaction with its read positions (group
@@ -22,6 +23,9 @@ public final class DetectorService: @unchecked Sendable {
     let running = Atomic<Bool>(true)
     var sent = Set<String>()
     public private(set) var alertsSent = 0
+    var heartbeat: HeartbeatPublisher?
+    let healthProducer: KafkaProducer
+    let health = DetectorHealth()
 
     public init(configuration: LogshipConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -37,6 +41,14 @@ public final class DetectorService: @unchecked Sendable {
         producerConfiguration.transactionalID = configuration.detector.group
         producer = try KafkaProducer(producerConfiguration, logger: logger)
         engine = DetectorEngine(configuration)
+        let host = ProcessInfo.processInfo.hostName
+        let health = self.health
+        // Heartbeats go outside the transactions, through a producer of their own.
+        healthProducer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 100), logger: logger)
+        heartbeat = HeartbeatPublisher(producer: healthProducer, id: "detector@\(host):\(getpid())", role: "detector", host: host,
+                                       version: "0.1.0", intervalMs: configuration.coordinator.heartbeatIntervalMs, logger: logger) {
+            (health.counters.withLock { $0 }, [], health.lastError.withLock { $0 })
+        }
     }
 
     public func stop() { running.store(false, ordering: .relaxed) }
@@ -51,6 +63,8 @@ public final class DetectorService: @unchecked Sendable {
     /// Runs until `stop()`. Blocking.
     public func run(pollIntervalMs: Int = 1_000) throws {
         try producer.initTransactions()
+        heartbeat?.start()
+        defer { heartbeat?.stop(); _ = healthProducer.flushBlocking(timeoutMs: 5_000) }
         try loadSentAlerts()
         var positions = try recover()
         logger.info("detector started", metadata: ["kafka.group": "\(group)", "detector.partitions": "\(positions.count)",
@@ -122,6 +136,7 @@ public final class DetectorService: @unchecked Sendable {
         events.sort { $0.timestampMs < $1.timestampMs }
         var alerts: [Alert] = []
         for event in events { alerts += engine.ingest(event) }
+        health.counters.withLock { $0["events", default: 0] += Int64(events.count) }
         for (tp, range) in ranges { positions[tp] = range.upperBound }
         try send(alerts, positions: ranges.isEmpty ? [:] : positions)
         return positions
@@ -146,8 +161,10 @@ public final class DetectorService: @unchecked Sendable {
                 }
             }
         } catch {
+            health.lastError.withLock { $0 = "\(error)" }
             throw DetectorRoleError("alerts and positions not committed (\(error)); a restart derives them again")
         }
+        health.counters.withLock { $0["alerts", default: 0] += Int64(fresh.count) }
         for alert in fresh {
             sent.insert(alert.id)
             logger.notice("alert", metadata: ["alert.rule": "\(alert.rule)", "alert.service": "\(alert.service)",
@@ -217,6 +234,12 @@ extension DetectorEngine {
         }
         self.init(settings: global, owners: configuration.services.compactMapValues(\.owner), serviceSettings: perService)
     }
+}
+
+/// What the detector's heartbeats report.
+final class DetectorHealth: Sendable {
+    let counters = Mutex(["events": Int64(0), "alerts": Int64(0)])
+    let lastError = Mutex<String?>(nil)
 }
 
 public struct DetectorRoleError: Error, CustomStringConvertible {

@@ -165,3 +165,23 @@ public struct LagCollector: Sendable {
         }.sorted { $0.topic < $1.topic }
     }
 }
+
+extension LagReport {
+    /// Adds this report's samples to the window and fills in statuses and trends (one sample
+    /// judges little: OK, or STOP when nobody owns the lag; more samples add the trend).
+    public mutating func judge(window: inout SampleWindow<String>, atMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) {
+        for g in groups.indices {
+            var keys: [String] = []
+            for p in groups[g].partitions.indices {
+                let entry = groups[g].partitions[p]
+                let key = "\(groups[g].name)|\(entry.topic)|\(entry.partition)"
+                keys.append(key)
+                window.add(.init(atMs: atMs, committed: entry.committed, logEnd: entry.logEnd, lag: entry.lag,
+                                 owned: entry.owner != nil), for: key)
+                groups[g].partitions[p].status = window.status(of: key)
+            }
+            groups[g].status = LagStatus.group(groups[g].partitions.compactMap(\.status))
+            groups[g].trendPerMinute = window.trendPerMinute(keys)
+        }
+    }
+}

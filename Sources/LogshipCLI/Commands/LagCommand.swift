@@ -44,7 +44,7 @@ struct LagCommand: AsyncParsableCommand {
                 throw CLIError("cannot read lag from \(config.kafka.brokers.joined(separator: ",")): \(error)")
             }
             // One sample judges little (OK, or STOP when nobody owns the lag); --watch adds a trend.
-            Self.judge(&report, window: &window)
+            report.judge(window: &window)
             if json {
                 try printJSON(report)
             } else {
@@ -58,24 +58,6 @@ struct LagCommand: AsyncParsableCommand {
             }
             guard let watch else { return }
             try await Task.sleep(for: .milliseconds(Int(watch * 1000)))
-        }
-    }
-
-    /// Adds this report's samples to the window and fills in statuses and trends.
-    static func judge(_ report: inout LagReport, window: inout SampleWindow<String>) {
-        let atMs = Int64(Date().timeIntervalSince1970 * 1000)
-        for g in report.groups.indices {
-            var keys: [String] = []
-            for p in report.groups[g].partitions.indices {
-                let entry = report.groups[g].partitions[p]
-                let key = "\(report.groups[g].name)|\(entry.topic)|\(entry.partition)"
-                keys.append(key)
-                window.add(.init(atMs: atMs, committed: entry.committed, logEnd: entry.logEnd, lag: entry.lag,
-                                 owned: entry.owner != nil), for: key)
-                report.groups[g].partitions[p].status = window.status(of: key)
-            }
-            report.groups[g].status = LagStatus.group(report.groups[g].partitions.compactMap(\.status))
-            report.groups[g].trendPerMinute = window.trendPerMinute(keys)
         }
     }
 

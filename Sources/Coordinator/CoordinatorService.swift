@@ -1,0 +1,175 @@
+import Detector
+import DetectorRole
+import ElasticClient
+import Foundation
+import KafkaClient
+import LogModel
+import LogshipConfig
+import Logging
+import Operations
+import Synchronization
+
+/// `logship coordinator`: builds the live view of the cluster from Kafka (the `logship.health`
+/// heartbeats, read from the beginning; metadata; group offsets; `logship.alerts`) and from
+/// Elasticsearch's health, about once a second. Everything it shows comes from there, so any
+/// number of coordinators can run and a restarted one shows the same components at once. Only
+/// the chart history (lag and events/s over the last hour) is built up in memory.
+public final class CoordinatorService: @unchecked Sendable {
+    public struct Snapshot: Sendable {
+        public var cluster: ClusterReport
+        public var components: [ComponentView]
+        public var lag: LagReport?
+        public var alerts: [Alert]
+        public var history: [HistoryPoint]
+    }
+
+    /// One point of the dashboard's charts.
+    public struct HistoryPoint: Codable, Sendable {
+        public var at: String
+        public var lag: [String: Int64]
+        public var eventsPerSecond: [String: Double]
+
+        enum CodingKeys: String, CodingKey { case at, lag, eventsPerSecond = "events_per_second" }
+    }
+
+    let configuration: LogshipConfiguration
+    let logger: Logger
+    let admin: KafkaAdmin
+    let es: ElasticClient
+    let running = Atomic<Bool>(true)
+    let state = Mutex<Snapshot?>(nil)
+
+    var beats: [String: ComponentBeat] = [:]
+    var healthPositions: [TopicPartition: Int64] = [:]
+    var window = SampleWindow<String>(capacity: 10)
+    var lastEnds: (atMs: Int64, ends: [String: Int64])?
+    var rates: [String: Double] = [:]
+    var errorPcts: [String: Double] = [:]
+    var alerts: [Alert] = []
+    var history: [HistoryPoint] = []
+    var lastSlowRefreshMs: Int64 = 0
+
+    public init(configuration: LogshipConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        var properties = configuration.kafka.properties
+        if properties["log_level"] == nil { properties["log_level"] = "3" }
+        admin = try KafkaAdmin(KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-coordinator", properties: properties))
+        es = try ElasticClient(ElasticConfiguration(
+            url: configuration.elasticsearch.url, username: configuration.elasticsearch.username,
+            password: configuration.elasticsearch.password, apiKey: configuration.elasticsearch.apiKey,
+            requestTimeoutMs: 5_000, connectTimeoutMs: 2_000))
+    }
+
+    public func stop() { running.store(false, ordering: .relaxed) }
+    public var snapshot: Snapshot? { state.withLock { $0 } }
+
+    /// Refreshes until `stop()`. Blocking.
+    public func run(refreshMs: Int = 1_000) {
+        logger.info("coordinator started", metadata: ["kafka.brokers": "\(configuration.kafka.brokers)", "es.url": "\(configuration.elasticsearch.url)"])
+        while running.load(ordering: .relaxed) {
+            let started = Date()
+            refresh()
+            let rest = Double(refreshMs) / 1000 - Date().timeIntervalSince(started)
+            if rest > 0 { Thread.sleep(forTimeInterval: rest) }
+        }
+    }
+
+    /// One pass over every source; failures become part of the view (reachable: false).
+    public func refresh() {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        var kafka = ClusterReport.Backend(reachable: true, status: "ok", detail: "")
+        var lag: LagReport?
+        do {
+            let metadata = try admin.metadata()
+            kafka.detail = "\(metadata.brokers.count) broker(s), \(metadata.topics.count) topic(s)"
+            try readBeats()
+            var report = try LagCollector(admin: admin).collect(groups: [configuration.indexer.group, configuration.detector.group],
+                                                               topicPattern: "^logs\\..*", fallbackGroups: [])
+            report.judge(window: &window, atMs: nowMs)
+            lag = report
+            try measureRates(nowMs: nowMs)
+            if nowMs - lastSlowRefreshMs >= 10_000 {
+                alerts = (try? DetectorService.alerts(admin: admin, sinceMs: nowMs - 3_600_000)) ?? alerts
+            }
+        } catch {
+            kafka = .init(reachable: false, status: "unreachable", detail: "\(error)")
+        }
+        var elastic = ClusterReport.Backend(reachable: true, status: "unknown", detail: "")
+        do {
+            let health = try es.call("GET", "/_cluster/health")
+            elastic.status = health["status"]?.string ?? "unknown"
+            elastic.detail = "\(health["number_of_nodes"]?.int ?? 0) node(s)"
+            if nowMs - lastSlowRefreshMs >= 10_000 {
+                let rows = try Investigate.errors(es, periodMs: 300_000, nowMs: nowMs, service: nil)
+                errorPcts = Dictionary(uniqueKeysWithValues: rows.map { ($0.service, $0.errorPct) })
+            }
+        } catch {
+            elastic = .init(reachable: false, status: "unreachable", detail: "\(error)")
+        }
+        if nowMs - lastSlowRefreshMs >= 10_000 { lastSlowRefreshMs = nowMs }
+
+        let components = HealthRules.components(Array(beats.values), nowMs: nowMs)
+        let groups = (lag?.groups ?? []).map { group in
+            let role = group.name == configuration.detector.group ? "detector" : "indexer"
+            let partitions = group.partitions.count
+            return GroupView(name: group.name, members: group.members, partitions: partitions, lag: group.lag, lagSeconds: group.lagSeconds,
+                             status: group.status?.rawValue ?? "unknown", trendPerMinute: group.trendPerMinute,
+                             advice: HealthRules.advice(role: role, members: group.members, partitions: partitions,
+                                                        trendPerMinute: group.trendPerMinute, lag: group.lag))
+        }
+        let services = Set(rates.keys).union(errorPcts.keys).sorted().map {
+            ServiceView(name: $0, eventsPerSecond: rates[$0] ?? 0, errorPct: errorPcts[$0] ?? 0, owner: configuration.services[$0]?.owner)
+        }
+        let (status, reasons) = HealthRules.verdict(components: components, kafka: kafka, elasticsearch: elastic, groups: groups)
+        var counts: [String: [String: Int]] = [:]
+        for component in components { counts[component.role, default: [:]][component.status, default: 0] += 1 }
+        let cluster = ClusterReport(status: status, reasons: reasons, components: counts, kafka: kafka, elasticsearch: elastic,
+                                    groups: groups, services: services, recentAlerts: alerts.count)
+        if history.last.map({ nowMs - (Timestamps.epochMillis(of: $0.at) ?? 0) >= 10_000 }) ?? true {
+            history.append(HistoryPoint(at: Timestamps.format(epochMillis: nowMs),
+                                        lag: Dictionary(uniqueKeysWithValues: groups.map { ($0.name, $0.lag) }), eventsPerSecond: rates))
+            if history.count > 360 { history.removeFirst(history.count - 360) }
+        }
+        let snapshot = Snapshot(cluster: cluster, components: components, lag: lag, alerts: alerts, history: history)
+        state.withLock { $0 = snapshot }
+    }
+
+    /// New beats of `logship.health` since the last pass (from the beginning on the first);
+    /// the newest per component id wins, as compaction would keep it.
+    func readBeats() throws {
+        let partitions = try admin.partitions(matching: "^" + NSRegularExpression.escapedPattern(for: Naming.healthTopic) + "$")
+        guard !partitions.isEmpty else { return }
+        var ranges: [TopicPartition: Range<Int64>] = [:]
+        for (tp, offsets) in try admin.logOffsets(partitions) {
+            let from = max(healthPositions[tp] ?? offsets.low, offsets.low)
+            if from < offsets.high { ranges[tp] = from..<offsets.high }
+        }
+        try admin.read(ranges) { message in
+            if let beat = try? JSONDecoder().decode(ComponentBeat.self, from: Data(message.value)) {
+                if let known = beats[beat.id], known.sentAt > beat.sentAt { return }
+                beats[beat.id] = beat
+            }
+        }
+        for (tp, range) in ranges { healthPositions[tp] = range.upperBound }
+    }
+
+    /// Events/s per service from the growth of its topic's log end offsets between passes.
+    func measureRates(nowMs: Int64) throws {
+        let partitions = try admin.partitions(matching: "^logs\\..*")
+        var ends: [String: Int64] = [:]
+        for (tp, offsets) in try admin.logOffsets(partitions) {
+            guard let service = Naming.service(ofTopic: tp.topic) else { continue }
+            ends[service, default: 0] += offsets.high
+        }
+        if let last = lastEnds, nowMs - last.atMs >= 5_000 {
+            let seconds = Double(nowMs - last.atMs) / 1000
+            rates = ends.mapValues { _ in 0 }
+            for (service, end) in ends { rates[service] = Double(max(end - (last.ends[service] ?? end), 0)) / seconds }
+            lastEnds = (nowMs, ends)
+        } else if lastEnds == nil {
+            lastEnds = (nowMs, ends)
+            rates = ends.mapValues { _ in 0 }
+        }
+    }
+}
