@@ -16,7 +16,7 @@ section{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 2px
 section.wide{grid-column:1/3}h2{font-size:15px;margin:0 0 8px}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:3px 8px;border-bottom:1px solid #eee}
 .up{color:#2e8b57}.stale{color:#c0392b;font-weight:600}.stopped{color:#777}svg{width:100%;height:200px}
-#reasons li{color:#c0392b}.legend span{margin-right:12px}
+#reasons li{color:#c0392b}#reasons li.ok{color:#2e8b57}.legend span{margin-right:12px}
 </style></head>
 <body>
 <header><h1>logship</h1><span id="status" class="starting">starting</span><span id="updated"></span></header>
@@ -64,7 +64,8 @@ async function refresh() {
     const status = document.getElementById("status");
     status.textContent = cluster.status; status.className = cluster.status;
     document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
-    document.getElementById("reasons").innerHTML = (cluster.reasons.length ? cluster.reasons : ["all good"]).map(r => "<li>" + esc(r) + "</li>").join("");
+    document.getElementById("reasons").innerHTML = cluster.reasons.length
+      ? cluster.reasons.map(r => "<li>" + esc(r) + "</li>").join("") : '<li class="ok">all good</li>';
     document.getElementById("advice").innerHTML = cluster.groups.filter(g => g.advice).map(g => "<p>" + esc(g.advice) + "</p>").join("");
     rows("services", "<tr><th>service</th><th>events/s</th><th>error %</th><th>owner</th></tr>", cluster.services,
          s => [esc(s.name), s.events_per_second.toFixed(1), s.error_pct.toFixed(2), esc(s.owner || "")]);

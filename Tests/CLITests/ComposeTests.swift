@@ -18,7 +18,7 @@ import Yams
     @Test func servicesFilesAndPortsAgreeWithTheConfig() throws {
         let file = try load()
         let services = try #require(file["services"] as? [String: [String: Any]])
-        for name in ["kafka-1", "kafka-2", "kafka-3", "elasticsearch", "kibana", "kibana-setup", "demo", "agent", "indexer", "detector"] {
+        for name in ["kafka-1", "kafka-2", "kafka-3", "elasticsearch", "kibana", "kibana-setup", "demo", "agent", "indexer", "detector", "coordinator"] {
             #expect(services[name] != nil, "service \(name) missing")
         }
         #expect((services["indexer"]?["deploy"] as? [String: Any])?["replicas"] as? Int == 2)
@@ -35,7 +35,7 @@ import Yams
                 #expect(FileManager.default.fileExists(atPath: compose.appendingPathComponent(source).path), "\(name): \(source)")
             }
             // Every logship command line parses as the CLI would parse it.
-            if let command = service["command"] as? [String], ["demo", "agent", "indexer", "detector"].contains(name) {
+            if let command = service["command"] as? [String], ["demo", "agent", "indexer", "detector", "coordinator"].contains(name) {
                 #expect(throws: Never.self, "\(name): \(command)") { _ = try LogshipCommand.parseAsRoot(command) }
             }
         }

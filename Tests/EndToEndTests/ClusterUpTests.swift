@@ -64,6 +64,21 @@ import TestSupport
         #expect(!alerts.contains { $0["service"] as? String == "inventory" && $0["state"] as? String == "firing" },
                 "no alert for a service without an incident: \(alerts)")
 
+        // The coordinator's dashboard, rendered by headless Chromium: the services by name, the
+        // charts drawn (their SVG lines in the DOM, and their colours in the screenshot).
+        let dashboard = try String(contentsOf: run.appendingPathComponent("coordinator.url"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try waitUntil(timeout: 60, interval: 1, "the coordinator to see the services") {
+            (try? Subprocess.run("curl", ["-s", dashboard + "/api/v1/cluster"], timeout: 10).stdout.contains("\"name\":\"payment\"")) == true
+        }
+        let shot = try PythonScript.run("dashboard_screenshot.py", [dashboard + "/", run.appendingPathComponent("dashboard.png").path])
+        let rendered = try #require(try JSONSerialization.jsonObject(with: Data(shot.utf8)) as? [String: Any])
+        let dom = rendered["dom"] as? String ?? ""
+        for service in counts.keys { #expect(dom.contains("<td>\(service)</td>"), "\(service) in the services table") }
+        #expect(dom.contains("<polyline") && dom.contains("id=\"lagChart\""), "charts drawn")
+        #expect((rendered["chart_pixels"] as? Int ?? 0) > 2_000, "non-empty chart area: \(rendered["chart_pixels"] ?? 0) series pixels")
+        try? FileManager.default.copyItem(at: run.appendingPathComponent("dashboard.png"),
+                                          to: FileManager.default.temporaryDirectory.appendingPathComponent("logship-dashboard-latest.png"))
+
         // The group catches up to lag 0.
         let admin = try KafkaAdmin(KafkaConfiguration(brokers: [String(brokers)], properties: ["log_level": "0"]))
         try waitUntil(timeout: 60, interval: 1, "the indexer group to reach lag 0") {
@@ -79,7 +94,7 @@ import TestSupport
         let allPids = try FileManager.default.contentsOfDirectory(atPath: pids.path).compactMap {
             Int32((try? String(contentsOf: pids.appendingPathComponent($0), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
         }
-        #expect(allPids.count == 6, "noida, demo, agent, two indexers, detector")
+        #expect(allPids.count == 7, "noida, demo, agent, two indexers, detector, coordinator")
         let down = try Subprocess.run(root.appendingPathComponent("cluster/down").path, [], environment: env, timeout: 120)
         #expect(down.status == 0)
         for pid in allPids { #expect(kill(pid, 0) != 0, "pid \(pid) still running after cluster/down") }
