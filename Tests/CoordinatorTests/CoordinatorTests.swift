@@ -124,9 +124,19 @@ import TestSupport
         #expect(second.terminate() == 0)
         let restarted = RoleProcess(["coordinator", "--config", config.path, "--listen", "127.0.0.1:\(ports[1])"], log: dir.appendingPathComponent("coordinator-3.log"))
         try restarted.start()
-        defer { _ = restarted.terminate() }
         try waitUntil(timeout: 30, interval: 0.2, "the restarted coordinator to answer") { Self.get(other + "/api/v1/cluster") != nil }
         #expect(Set(Self.components(other).keys).isSuperset(of: ["indexer-0", "indexer-1", "indexer-2"]))
+        // With a token, the API and /metrics want it; /health does not.
+        #expect(restarted.terminate() == 0)
+        let guarded = RoleProcess(["coordinator", "--config", config.path, "--listen", "127.0.0.1:\(ports[1])"], log: dir.appendingPathComponent("coordinator-4.log"))
+        try guarded.start(environment: ["LOGSHIP_COORDINATOR_TOKEN": "s3cret-token"])
+        defer { _ = guarded.terminate() }
+        func code(_ path: String, _ headers: [String] = []) -> String {
+            (try? Subprocess.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}"] + headers.flatMap { ["-H", $0] } + [other + path], timeout: 10).stdout) ?? ""
+        }
+        try waitUntil(timeout: 30, interval: 0.2, "the guarded coordinator to answer") { code("/health") == "200" }
+        #expect(code("/api/v1/cluster") == "401" && code("/metrics") == "401")
+        try waitUntil(timeout: 10, interval: 0.2, "an authorised answer") { code("/api/v1/cluster", ["Authorization: Bearer s3cret-token"]) == "200" }
         // Without any coordinator, `status` computes the same view itself.
         let direct = try LogshipBinary.run(["status", "--config", config.path, "--coordinator", "http://127.0.0.1:1", "--json"])
         #expect(direct.stdout.contains("\"source\" : \"direct\"") && direct.status == 0, "\(direct.stdout)\(direct.stderr)")
