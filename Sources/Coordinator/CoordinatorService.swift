@@ -78,6 +78,9 @@ public final class CoordinatorService: @unchecked Sendable {
     /// One pass over every source; failures become part of the view (reachable: false).
     public func refresh() {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        // Alerts and error rates change slowly and cost a search: every 10 s, not every pass.
+        let slowDue = nowMs - lastSlowRefreshMs >= 10_000
+        if slowDue { lastSlowRefreshMs = nowMs }
         var kafka = ClusterReport.Backend(reachable: true, status: "ok", detail: "")
         var lag: LagReport?
         do {
@@ -89,7 +92,7 @@ public final class CoordinatorService: @unchecked Sendable {
             report.judge(window: &window, atMs: nowMs)
             lag = report
             try measureRates(nowMs: nowMs)
-            if nowMs - lastSlowRefreshMs >= 10_000 {
+            if slowDue {
                 alerts = (try? DetectorService.alerts(admin: admin, sinceMs: nowMs - 3_600_000)) ?? alerts
             }
         } catch {
@@ -100,14 +103,13 @@ public final class CoordinatorService: @unchecked Sendable {
             let health = try es.call("GET", "/_cluster/health")
             elastic.status = health["status"]?.string ?? "unknown"
             elastic.detail = "\(health["number_of_nodes"]?.int ?? 0) node(s)"
-            if nowMs - lastSlowRefreshMs >= 10_000 {
+            if slowDue {
                 let rows = try Investigate.errors(es, periodMs: 300_000, nowMs: nowMs, service: nil)
                 errorPcts = Dictionary(uniqueKeysWithValues: rows.map { ($0.service, $0.errorPct) })
             }
         } catch {
             elastic = .init(reachable: false, status: "unreachable", detail: "\(error)")
         }
-        if nowMs - lastSlowRefreshMs >= 10_000 { lastSlowRefreshMs = nowMs }
 
         let components = HealthRules.components(Array(beats.values), nowMs: nowMs)
         let groups = (lag?.groups ?? []).map { group in
@@ -140,11 +142,7 @@ public final class CoordinatorService: @unchecked Sendable {
     func readBeats() throws {
         let partitions = try admin.partitions(matching: "^" + NSRegularExpression.escapedPattern(for: Naming.healthTopic) + "$")
         guard !partitions.isEmpty else { return }
-        var ranges: [TopicPartition: Range<Int64>] = [:]
-        for (tp, offsets) in try admin.logOffsets(partitions) {
-            let from = max(healthPositions[tp] ?? offsets.low, offsets.low)
-            if from < offsets.high { ranges[tp] = from..<offsets.high }
-        }
+        let ranges = try admin.newRanges(partitions, after: healthPositions)
         try admin.read(ranges) { message in
             if let beat = try? JSONDecoder().decode(ComponentBeat.self, from: Data(message.value)) {
                 if let known = beats[beat.id], known.sentAt > beat.sentAt { return }
@@ -162,14 +160,17 @@ public final class CoordinatorService: @unchecked Sendable {
             guard let service = Naming.service(ofTopic: tp.topic) else { continue }
             ends[service, default: 0] += offsets.high
         }
-        if let last = lastEnds, nowMs - last.atMs >= 5_000 {
-            let seconds = Double(nowMs - last.atMs) / 1000
-            rates = ends.mapValues { _ in 0 }
-            for (service, end) in ends { rates[service] = Double(max(end - (last.ends[service] ?? end), 0)) / seconds }
-            lastEnds = (nowMs, ends)
-        } else if lastEnds == nil {
+        guard let last = lastEnds else {
             lastEnds = (nowMs, ends)
             rates = ends.mapValues { _ in 0 }
+            return
         }
+        // Over at least 5 s, so one slow pass does not make a spike.
+        guard nowMs - last.atMs >= 5_000 else { return }
+        let seconds = Double(nowMs - last.atMs) / 1000
+        rates = Dictionary(uniqueKeysWithValues: ends.map { service, end in
+            (service, Double(max(end - (last.ends[service] ?? end), 0)) / seconds)
+        })
+        lastEnds = (nowMs, ends)
     }
 }

@@ -122,15 +122,7 @@ public final class DetectorService: @unchecked Sendable {
     /// Reads what is new, runs it through the engine, sends the alerts, then commits.
     func step(_ positions: [TopicPartition: Int64]) throws -> [TopicPartition: Int64] {
         var positions = positions
-        let partitions = try logPartitions()
-        let offsets = try admin.logOffsets(partitions)
-        var ranges: [TopicPartition: Range<Int64>] = [:]
-        for tp in partitions {
-            guard let (low, high) = offsets[tp] else { continue }
-            let position = max(positions[tp] ?? low, low)
-            positions[tp] = position
-            if position < high { ranges[tp] = position..<high }
-        }
+        let ranges = try admin.newRanges(try logPartitions(), after: positions)
         var events: [DetectorEvent] = []
         try admin.read(ranges) { message in if let event = Backtest.decode(message.value) { events.append(event) } }
         events.sort { $0.timestampMs < $1.timestampMs }

@@ -100,19 +100,17 @@ final class DestinationWorker: @unchecked Sendable {
         let pattern = "^" + NSRegularExpression.escapedPattern(for: Naming.alertsTopic) + "$"
         let partitions = try admin.partitions(matching: pattern)
         guard !partitions.isEmpty else { return }
-        let offsets = try admin.logOffsets(partitions)
         let missing = partitions.filter { positions[$0] == nil }
         if !missing.isEmpty {
+            let offsets = try admin.logOffsets(missing)
             let committed = try admin.committedOffsets(group: group, partitions: missing)
             let recent = try admin.offsetsForTimes(missing, timestampMs: Int64(Date().timeIntervalSince1970 * 1000) - 300_000)
             for tp in missing { positions[tp] = (committed[tp] ?? nil) ?? recent[tp] ?? offsets[tp]?.high ?? 0 }
         }
-        var ranges: [TopicPartition: Range<Int64>] = [:]
-        for tp in partitions {
-            guard let (low, high) = offsets[tp] else { continue }
-            let from = max(positions[tp] ?? low, low, (pending.last { $0.tp == tp }?.offset).map { $0 + 1 } ?? .min)
-            if from < high { ranges[tp] = from..<high }
-        }
+        // Past the committed position and past what is already waiting to be delivered.
+        var readFrom = positions
+        for entry in pending { readFrom[entry.tp] = max(readFrom[entry.tp] ?? 0, entry.offset + 1) }
+        let ranges = try admin.newRanges(partitions, after: readFrom)
         try admin.read(ranges) { message in
             if let alert = try? JSONDecoder().decode(Alert.self, from: Data(message.value)) {
                 pending.append((alert, message.topicPartition, message.offset))

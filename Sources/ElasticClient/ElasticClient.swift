@@ -34,9 +34,9 @@ public final class ElasticClient: @unchecked Sendable {
     /// Sends one request; any HTTP status comes back (it is the caller's to judge), connection
     /// failures throw.
     public func requestBlocking(_ method: String, _ path: String, body: [UInt8]? = nil,
-                                contentType: String = "application/json", headers: [String] = []) throws -> ElasticResponse {
+                                contentType: String = "application/json") throws -> ElasticResponse {
         try session.withLock { session in
-            let response = try session.perform(method: method, path: path, body: body, contentType: contentType, headers: headers)
+            let response = try session.perform(method: method, path: path, body: body, contentType: contentType)
             return ElasticResponse(status: response.status, body: response.body)
         }
     }

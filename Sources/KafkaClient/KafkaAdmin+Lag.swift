@@ -81,4 +81,16 @@ extension KafkaAdmin {
         }
         return ranges
     }
+
+    /// Per partition, the offsets from `positions` (the log start where a partition has none, or
+    /// where the log start has passed it) to the log end; empty ranges are left out. What a
+    /// reader that keeps its own positions has not read yet.
+    public func newRanges(_ partitions: [TopicPartition], after positions: [TopicPartition: Int64]) throws -> [TopicPartition: Range<Int64>] {
+        var ranges: [TopicPartition: Range<Int64>] = [:]
+        for (tp, (low, high)) in try logOffsets(partitions) {
+            let from = max(positions[tp] ?? low, low)
+            if from < high { ranges[tp] = from..<high }
+        }
+        return ranges
+    }
 }

@@ -117,23 +117,21 @@ public enum Investigate {
     /// they are computed here, exactly (nearest rank), from the matching documents.
     /// Failing groups (status ≥ 500) first, then by count.
     public static func slow(_ es: ElasticClient, minDurationMs: Double, fromMs: Int64, toMs: Int64, service: String?,
-                            top: Int, maxDocuments: Int = 200_000) throws -> (rows: [SlowRow], exact: Bool) {
+                            top: Int, maxDocuments: Int = 200_000) throws -> [SlowRow] {
         var filters: [JSONValue] = [range(fromMs, toMs), ["range": ["event.duration": ["gte": .number(minDurationMs * 1_000_000)]]]]
         if let service { filters.append(["term": ["service.name": .string(service)]]) }
         let query: JSONValue = ["bool": ["filter": .array(filters)]]
         var rows: [SlowRow]
-        var exact = false
         do {
             rows = try slowByAggregation(es, query)
         } catch let error as ElasticError where error.message.contains("percentiles") {
             rows = try slowByDocuments(es, query, maxDocuments: maxDocuments)
-            exact = true
         }
         rows.sort { a, b in
             let failingA = (a.status ?? 0) >= 500, failingB = (b.status ?? 0) >= 500
             return (failingA ? 1 : 0, a.count, b.path) > (failingB ? 1 : 0, b.count, a.path)
         }
-        return (Array(rows.prefix(top)), exact)
+        return Array(rows.prefix(top))
     }
 
     static func slowByAggregation(_ es: ElasticClient, _ query: JSONValue) throws -> [SlowRow] {

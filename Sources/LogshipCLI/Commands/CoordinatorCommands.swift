@@ -94,9 +94,9 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     func fetch(_ base: String, token: String?) throws -> Output {
-        let client = try ElasticClient(ElasticConfiguration(url: base, apiKey: nil, requestTimeoutMs: 3_000, connectTimeoutMs: 1_000))
+        let client = try WebClient(timeoutMs: 3_000, connectTimeoutMs: 1_000)
         func get<T: Decodable>(_ path: String, _ type: T.Type) throws -> T {
-            let response = try client.requestBlocking("GET", path, headers: token.map { ["Authorization: Bearer \($0)"] } ?? [])
+            let response = try client.get(base + path, headers: token.map { ["Authorization: Bearer \($0)"] } ?? [])
             guard response.isSuccess else { throw CLIError("\(base)\(path) answered \(response.status)") }
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         }

@@ -94,11 +94,9 @@ struct AlertsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try cluster.load()
-        guard let ms = DurationText.parseMilliseconds(since) else {
-            throw CLIError("--since: expected a duration like 1h, found \(since)", status: ExitStatus.usage)
-        }
+        let period = try durationOption(since, "--since")
         let admin = try KafkaAdmin(config.kafkaConfiguration(clientID: "logship-cli"))
-        let sinceMs = Int64(Date().timeIntervalSince1970 * 1000) - Int64(ms)
+        let sinceMs = nowMs() - period
         let alerts = try await admin.run { admin in try DetectorService.alerts(admin: admin, sinceMs: sinceMs) }
         if json {
             try printJSON(alerts)

@@ -98,7 +98,7 @@ struct SlowCommand: AsyncParsableCommand {
     func run() async throws {
         let period = try durationOption(since, "--since"), minimum = try durationOption(minDuration, "--min-duration")
         let now = nowMs()
-        let (rows, _) = try investigate(cluster) {
+        let rows = try investigate(cluster) {
             try Investigate.slow($0, minDurationMs: Double(minimum), fromMs: now - period, toMs: now, service: service, top: max(top, 1))
         }
         if json { return try printJSON(rows) }
