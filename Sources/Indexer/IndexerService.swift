@@ -21,6 +21,11 @@ public final class IndexerService: @unchecked Sendable {
     var consumer: KafkaConsumer!
     let running = Atomic<Bool>(true)
     let revoked = Mutex(Set<TopicPartition>())
+    /// Offsets of written batches whose commit the broker refused while a rebalance was in
+    /// progress. With a cooperative assignor the partitions stay here and are not read again, so
+    /// the commit is retried until it lands (or the partition goes to another member).
+    let uncommitted = Mutex([TopicPartition: Int64]())
+    var nextCommitRetry = Date.distantPast
     var knownIndices = Set<String>()
     var heartbeat: HeartbeatPublisher?
     let componentID: String
@@ -50,9 +55,13 @@ public final class IndexerService: @unchecked Sendable {
         consumer = try KafkaConsumer(
             consumerConfiguration,
             hooks: RebalanceHooks(
-                onAssign: { partitions in
-                    stats.update { $0.owned = partitions.map(\.description) }
-                    logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.map(\.description))"])
+                onAssign: { [weak self] partitions in
+                    // Eager assignors revoke everything first; cooperative ones add to what is owned.
+                    stats.update { $0.owned = Set($0.owned).union(partitions.map(\.description)).sorted() }
+                    logger.info("partitions assigned", metadata: [
+                        "kafka.partitions": "\(partitions.map(\.description))",
+                        "kafka.rebalance_protocol": "\(self?.consumer?.rebalanceProtocol ?? "NONE")",
+                    ])
                 },
                 onRevoke: { [weak self] partitions in self?.partitionsRevoked(partitions) }))
         heartbeat = HeartbeatPublisher(
@@ -98,9 +107,11 @@ public final class IndexerService: @unchecked Sendable {
                 // from now on belong to the current assignment.
                 revoked.withLock { $0.removeAll() }
             }
+            retryRefusedCommits()
             recordLag()
         }
         if !batch.isEmpty { try flush(batch, stopping: true) }
+        retryRefusedCommits()
         heartbeat?.stop()
         _ = producer.flushBlocking(timeoutMs: 5_000)
         consumer.closeBlocking()
@@ -140,6 +151,7 @@ public final class IndexerService: @unchecked Sendable {
 
     func partitionsRevoked(_ partitions: [TopicPartition]) {
         revoked.withLock { $0.formUnion(partitions) }
+        uncommitted.withLock { pending in for partition in partitions { pending.removeValue(forKey: partition) } }
         stats.update { $0.owned.removeAll { owned in partitions.contains { $0.description == owned } } }
         logger.info("partitions revoked", metadata: ["kafka.partitions": "\(partitions.map(\.description))"])
     }

@@ -179,6 +179,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         try? resume(due.filter { assigned.contains($0) })
     }
 
+    /// `EAGER` or `COOPERATIVE` once the group has an assignor chosen, `NONE` before.
+    public var rebalanceProtocol: String { String(cString: rd_kafka_rebalance_protocol(handle)) }
+
     /// Stops fetching from partitions (the group membership stays); `resume` restarts it.
     public func pause(_ partitions: [TopicPartition]) throws {
         try pauseResume(partitions, pause: true)
@@ -241,6 +244,9 @@ private func rebalanceCallback(_ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t,
         } else {
             rd_kafka_assign(rk, partitions)
         }
+        // A partition paused while owned before (at its end, or while a write was retried) keeps
+        // librdkafka's pause flag across a cooperative unassign/assign: fetch what is assigned now.
+        rd_kafka_resume_partitions(rk, partitions)
         box.hooks.onAssign(tps)
     default:
         // Revoke (or lost): the caller commits what is done before the partitions go.

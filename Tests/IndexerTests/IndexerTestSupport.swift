@@ -18,10 +18,11 @@ struct IndexerFixture {
         self.elasticsearch = elasticsearch
     }
 
-    func writeConfig(batch: Int = 500, flushInterval: String = "300ms", extra: String = "") throws -> String {
+    func writeConfig(batch: Int = 500, flushInterval: String = "300ms", assignor: String = "range,roundrobin",
+                     extra: String = "") throws -> String {
         let path = dir.appendingPathComponent("logship.yml").path
         try """
-        kafka: {brokers: ["\(kafka)"], partitions: 3, properties: {session.timeout.ms: "6000", max.poll.interval.ms: "12000"}}
+        kafka: {brokers: ["\(kafka)"], partitions: 3, assignor: "\(assignor)", properties: {session.timeout.ms: "6000", max.poll.interval.ms: "12000"}}
         elasticsearch: {url: "\(elasticsearch)", timeout: 10s}
         indexer: {batch_documents: \(batch), flush_interval: \(flushInterval)}
         coordinator: {heartbeat_interval: 1s}
