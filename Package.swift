@@ -16,7 +16,6 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-service-context", from: "1.0.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; only the client modules import them.
@@ -46,7 +45,6 @@ let package = Package(
             "LogModel", "KafkaClient",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "Agent", dependencies: [
             "LogModel", "LogshipConfig", "KafkaClient", "Telemetry",
@@ -68,7 +66,7 @@ let package = Package(
         .target(name: "Operations", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "Codecs"]),
         // Cluster health from heartbeats, metadata, lag and Elasticsearch; HTTP API and dashboard.
         .target(name: "Coordinator", dependencies: [
-            "KafkaClient", "ElasticClient", "LogModel", "LogshipConfig", "Operations", "Detector", "DetectorRole", "Telemetry",
+            "KafkaClient", "ElasticClient", "LogModel", "LogshipConfig", "Operations", "Detector", "DetectorRole",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),

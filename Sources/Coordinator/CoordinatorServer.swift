@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import Telemetry
 import Logging
 import Operations
 
@@ -72,7 +71,7 @@ public struct CoordinatorServer: Sendable {
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Dashboard.html)))
         }
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
-        try await serveUntilCancelled(app, logger: logger)
+        try await app.runService(gracefulShutdownSignals: [])
     }
 }
 

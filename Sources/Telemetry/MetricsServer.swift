@@ -1,6 +1,5 @@
 import Hummingbird
 import Logging
-import ServiceLifecycle
 
 /// Serves `/metrics` (Prometheus text format) for a role, from a closure that renders the
 /// role's current counters, and `/health` for liveness probes.
@@ -29,20 +28,6 @@ public struct MetricsServer: Sendable {
         }
         router.get("health") { _, _ in "ok\n" }
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
-        try await serveUntilCancelled(app, logger: logger)
-    }
-}
-
-/// Runs an HTTP application until the calling task is cancelled, then shuts it down gracefully
-/// (stops accepting, finishes requests in flight). Cancelling the server's own task instead makes
-/// HummingbirdCore log errors ("Waiting on child channel: CancellationError()") on a clean stop.
-public func serveUntilCancelled(_ app: some Service, logger: Logger) async throws {
-    let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-    // An unstructured task: the caller's cancellation reaches the group only as a graceful shutdown.
-    let serving = Task { try await group.run() }
-    try await withTaskCancellationHandler {
-        try await serving.value
-    } onCancel: {
-        Task { await group.triggerGracefulShutdown() }
+        try await app.runService(gracefulShutdownSignals: [])
     }
 }
