@@ -133,33 +133,34 @@ extension IndexerService {
         logger.warning("records dead-lettered", metadata: ["kafka.topic": "\(Naming.deadLetterTopic)", "count": "\(letters.count)"])
     }
 
-    /// Commits the batch's offsets, with any a rebalance refused before, for the partitions not
-    /// taken away meanwhile.
-    func commit(_ batch: Batch) { commit(batch.commitOffsets) }
-
-    func commit(_ offsets: [TopicPartition: Int64]) {
+    func commit(_ batch: Batch) {
         let gone = revoked.withLock { $0 }
-        let refused = uncommitted.withLock { pending in defer { pending.removeAll() }; return pending }
-        let offsets = refused.merging(offsets, uniquingKeysWith: max).filter { !gone.contains($0.key) }
+        let offsets = batch.commitOffsets.filter { !gone.contains($0.key) }
         guard !offsets.isEmpty else { return }
         do {
             try consumer.commitBlocking(offsets)
             stats.update { $0.commits += 1 }
+            uncommitted.withLock { pending in for (partition, offset) in offsets where pending[partition] ?? .max <= offset { pending.removeValue(forKey: partition) } }
         } catch {
             // Refused by a rebalance. An eager rebalance takes the partitions away and the new
             // owner re-reads these records (ids make that harmless); a cooperative one may leave
-            // them here, already read: keep the offsets and commit them again after the rebalance
-            // (`partitionsRevoked` forgets those of partitions that go).
-            uncommitted.withLock { $0.merge(offsets, uniquingKeysWith: max) }
+            // them here, already read: keep the offsets and commit them again after the rebalance.
+            uncommitted.withLock { pending in pending.merge(offsets, uniquingKeysWith: max) }
             logger.warning("commit refused; retried after the rebalance", metadata: ["kafka.error": "\(error)"])
         }
     }
 
-    /// Commits again what a rebalance refused (at most every 0.5 s while it is refused).
+    /// Commits again what a rebalance refused, for the partitions still owned.
     func retryRefusedCommits() {
-        guard Date() >= nextCommitRetry, !uncommitted.withLock({ $0.isEmpty }) else { return }
+        let pending = uncommitted.withLock { $0 }
+        guard !pending.isEmpty, Date() >= nextCommitRetry else { return }
         nextCommitRetry = Date().addingTimeInterval(0.5)
-        commit([:])
+        let owned = Set((try? consumer.assignment()) ?? [])
+        let offsets = pending.filter { owned.contains($0.key) }
+        uncommitted.withLock { current in for key in pending.keys where !owned.contains(key) { current.removeValue(forKey: key) } }
+        guard !offsets.isEmpty, (try? consumer.commitBlocking(offsets)) != nil else { return }
+        uncommitted.withLock { current in for (partition, offset) in offsets where current[partition] == offset { current.removeValue(forKey: partition) } }
+        stats.update { $0.commits += 1 }
     }
 
     /// Creates each new daily index with the service's read alias (idempotent).
