@@ -60,7 +60,21 @@ final class InputPipeline: @unchecked Sendable {
                  into output: OutputBuffer) -> Outcome {
         if record.bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return .drop(reason: \.droppedEmpty) }
         let (bytes, masked) = masker.mask(bytes: record.bytes)
-        var event = parser.parse(bytes: bytes, nowMillis: nowMillis)
+        // The usual record, one Python `logging` line, is encoded from its bytes directly.
+        let fast = bytes.withUnsafeBufferPointer { line -> Outcome? in
+            guard parser.mayBePythonLine(line), var view = parser.pythonView(line, nowMillis: nowMillis) else { return nil }
+            return finish(&view, record: record, masked: masked, fileIdentity: fileIdentity, filePath: filePath,
+                          stats: stats, into: output)
+        }
+        if let fast { return fast }
+        return parser.parse(bytes: bytes, nowMillis: nowMillis).withView { view in
+            finish(&view, record: record, masked: masked, fileIdentity: fileIdentity, filePath: filePath, stats: stats, into: output)
+        }
+    }
+
+    /// The DEBUG policy, enrichment with the file's facts and the event id, and the encoding.
+    private func finish(_ event: inout EventView, record: Record, masked: Int, fileIdentity: String, filePath: String,
+                        stats: AgentStats, into output: OutputBuffer) -> Outcome {
         if event.level == .debug && !allowDebug { return .drop(reason: \.droppedDebug) }
         if masked > 0 { stats.add(\.secretsMasked, Int64(masked), service: service) }
         event.filePath = filePath

@@ -8,19 +8,86 @@ extension LogEvent {
     }
 
     /// Writes the event's JSON into `out`, replacing its contents and reusing its storage.
+    public func encode(into out: OutputBuffer) {
+        withView { $0.encode(into: out) }
+    }
+
+    /// The event as an `EventView` (its message and logger borrowed for the duration of `body`).
+    public func withView<R>(_ body: (inout EventView) -> R) -> R {
+        var message = self.message
+        var logger = self.logger ?? ""
+        return message.withUTF8 { message in
+            logger.withUTF8 { loggerBytes in
+                var view = EventView(timestamp: timestamp, message: message, serviceName: serviceName)
+                view.hostName = hostName
+                view.level = level
+                view.logger = self.logger == nil ? nil : loggerBytes
+                view.filePath = filePath
+                view.fileOffset = fileOffset
+                view.traceID = traceID
+                view.spanID = spanID
+                view.errorType = errorType
+                view.errorMessage = errorMessage
+                view.stackTrace = stackTrace
+                view.httpMethod = httpMethod
+                view.httpStatus = httpStatus
+                view.urlPath = urlPath
+                view.durationNs = durationNs
+                view.eventID = eventID
+                view.original = original
+                view.labels = labels
+                view.tags = tags
+                return body(&view)
+            }
+        }
+    }
+}
+
+/// A `LogEvent` whose message and logger are borrowed bytes (of a record being shipped): the
+/// agent fills one per Python `logging` line without making a string of either. The one place
+/// where the event's JSON layout is written.
+public struct EventView {
+    public var timestamp: String
+    public var message: UnsafeBufferPointer<UInt8>
+    public var serviceName: String
+    public var hostName: String?
+    public var level: Level?
+    public var logger: UnsafeBufferPointer<UInt8>?
+    public var filePath: String?
+    public var fileOffset: Int64?
+    public var traceID: String?
+    public var spanID: String?
+    public var errorType: String?
+    public var errorMessage: String?
+    public var stackTrace: String?
+    public var httpMethod: String?
+    public var httpStatus: Int?
+    public var urlPath: String?
+    public var durationNs: Int64?
+    public var eventID: String?
+    public var original: String?
+    public var labels: [(String, String)] = []
+    public var tags: [String] = []
+
+    public init(timestamp: String, message: UnsafeBufferPointer<UInt8>, serviceName: String) {
+        self.timestamp = timestamp
+        self.message = message
+        self.serviceName = serviceName
+    }
+
     /// Straight-line code with begin/end pairs: closures here would copy the whole event.
     public func encode(into out: OutputBuffer) {
         var w = JSONWriter(out)
         defer { w.finish() }
         w.open()
         w.field("@timestamp", timestamp)
-        w.field("message", message)
+        w.key("message"); w.string(bytes: message)
         w.begin("service"); w.field("name", serviceName); w.close()
         if let hostName { w.begin("host"); w.field("name", hostName); w.close() }
         if level != nil || logger != nil || filePath != nil || fileOffset != nil {
             w.begin("log")
             if let level { w.field("level", level.rawValue) }
-            if let logger { w.field("logger", logger) }
+            if let logger { w.key("logger"); w.string(bytes: logger) }
             if let filePath { w.begin("file"); w.field("path", filePath); w.close() }
             if let fileOffset { w.field("offset", fileOffset) }
             w.close()
@@ -155,13 +222,18 @@ struct JSONWriter {
     mutating func close() { put(UInt8(ascii: "}")); needsComma = true }
 
     /// A key known at compile time (ASCII, nothing to escape): copied as is.
+    /// Keys are a few bytes long: a byte loop beats a call to memcpy, and one `reserve` covers it all.
     mutating func key(_ name: StaticString) {
-        reserve(name.utf8CodeUnitCount + 4)
-        if needsComma { put(UInt8(ascii: ",")) }
-        put(UInt8(ascii: "\""))
-        put(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        put(UInt8(ascii: "\""))
-        put(UInt8(ascii: ":"))
+        let length = name.utf8CodeUnitCount
+        reserve(length + 4)
+        if needsComma { base[count] = UInt8(ascii: ","); count += 1 }
+        let out = base + count
+        let source = name.utf8Start
+        out[0] = UInt8(ascii: "\"")
+        for k in 0..<length { out[k + 1] = source[k] }
+        out[length + 1] = UInt8(ascii: "\"")
+        out[length + 2] = UInt8(ascii: ":")
+        count += length + 3
         needsComma = true
     }
 

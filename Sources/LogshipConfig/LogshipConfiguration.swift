@@ -29,6 +29,11 @@ public struct LogshipConfiguration: Sendable, Equatable {
         public var startAt: String = "beginning"
         /// The Python `logging` format the service uses, when not the standard one.
         public var pythonFormat: String?
+
+        public init(service: String, paths: [String]) {
+            self.service = service
+            self.paths = paths
+        }
     }
 
     public enum Multiline: Sendable, Equatable {

@@ -1,6 +1,7 @@
 @testable import Agent
 import Foundation
 import LogModel
+import LogshipConfig
 import Testing
 
 @Suite struct ParsingTests {
@@ -117,6 +118,68 @@ import Testing
         let prefix = EventID.Prefix(host: "h1", fileIdentity: "abc")
         for offset: Int64 in [0, 7, 100, 123_456_789_012] {
             #expect(prefix.id(offset: offset) == EventID.make(host: "h1", fileIdentity: "abc", offset: offset))
+        }
+    }
+}
+
+/// The agent encodes one-line Python `logging` records from their bytes (`pythonView`) and
+/// everything else through a `LogEvent`: both must give the same JSON for the same record.
+@Suite struct PythonFastPathTests {
+    static let lines = [
+        "2026-11-25 10:00:00,123 WARNING [payment.api] charge slow trace_id=4BF92F3577B34DA6A3CE929D0E0E4736 span_id=00f067aa0ba902b7 POST /api/charge?x=1 status=502 duration_ms=1500",
+        "2026-11-25 10:00:00,124 INFO [auth] login password=hunter2 token=\"a b\" user=bob card 4111 1111 1111 1111",
+        "2026-11-25 10:00:00,125 ERROR [api] quote \" backslash \\ tab \t ctl \u{01} unicode ünï 😀 GET /ü",
+        "2026-11-25 10:00:00,126 DEBUG [api] debug traceparent=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "2026-11-25 10:00:00,127 CRITICAL [db] method=put url=/z latency=250us took=1.5s elapsed_ms=7.25",
+        "2026-11-25 10:00:00,128 INFO [] empty logger",
+        "2026-11-25 10:00:00 INFO [x] no milliseconds",
+        "2026-13-45 99:99:99,000 INFO [x] impossible date",
+        "not python at all status=200",
+        "   {\"event\": \"json\", \"level\": \"info\"}",
+        "{\"message\": \"json\", \"levelname\": \"ERROR\", \"trace_id\": \"0af7651916cd43dd8448eb211c80319c\"}",
+    ]
+
+    /// What the agent ships for `line` (nil when dropped), by `process`, and by the `LogEvent` path.
+    static func both(_ line: String, format: LogshipConfiguration.Input.Format, allowDebug: Bool) throws -> ([UInt8]?, [UInt8]?) {
+        var input = LogshipConfiguration.Input(service: "payment", paths: ["/tmp/x.log"])
+        input.format = format
+        input.fields = ["env": "prod", "zone": "b"]
+        let pipeline = try InputPipeline(input: input, index: 0, host: "h1", allowDebug: allowDebug, maskPatterns: [], pythonFormat: nil)
+        let record = Record(bytes: Array(line.utf8), offset: 42, endOffset: 42 + Int64(line.utf8.count) + 1, tags: ["truncated"])
+        let output = OutputBuffer()
+        let shipped: [UInt8]?
+        switch pipeline.process(record, fileIdentity: "f1", filePath: "/tmp/x.log", nowMillis: 1_700_000_000_000,
+                                stats: AgentStats(), into: output) {
+        case .ship: shipped = Array(output.bytes)
+        case .drop: shipped = nil
+        }
+        var event = pipeline.parser.parse(bytes: pipeline.masker.mask(bytes: record.bytes).0, nowMillis: 1_700_000_000_000)
+        if event.level == .debug && !allowDebug { return (shipped, nil) }
+        event.filePath = "/tmp/x.log"
+        event.fileOffset = 42
+        event.eventID = EventID.Prefix(host: "h1", fileIdentity: "f1").id(offset: 42)
+        event.tags = ["truncated"]
+        return (shipped, event.encoded())
+    }
+
+    @Test(arguments: [LogshipConfiguration.Input.Format.auto, .python])
+    func sameJSONAsTheEventPath(format: LogshipConfiguration.Input.Format) throws {
+        for line in Self.lines {
+            for allowDebug in [false, true] {
+                let (fast, slow) = try Self.both(line, format: format, allowDebug: allowDebug)
+                #expect(fast.map { String(decoding: $0, as: UTF8.self) } == slow.map { String(decoding: $0, as: UTF8.self) },
+                        "\(format) \(line)")
+            }
+        }
+        #expect(try Self.both(Self.lines[3], format: format, allowDebug: false).0 == nil, "DEBUG dropped")
+    }
+
+    @Test func theFastPathIsTaken() throws {
+        let parser = RecordParser(service: "s", host: "h", format: .auto)
+        for (line, expected) in [(Self.lines[0], true), (Self.lines[9], false), ("a\nb", false)] {
+            let bytes = Array(line.utf8)
+            let taken = bytes.withUnsafeBufferPointer { parser.mayBePythonLine($0) && parser.pythonView($0, nowMillis: 0) != nil }
+            #expect(taken == expected, "\(line)")
         }
     }
 }

@@ -76,20 +76,20 @@ public struct SecretMasker: @unchecked Sendable {
         while i < n {
             let c = b[i]
             guard isLetter(c) || isDigit(c) else { i += 1; continue }
-            if i == 0 || !(isLetter(b[i - 1]) || isDigit(b[i - 1])) {
-                if isLetter(c) {
-                    if let end = keyValueEnd(b, i) {
-                        i = replace(end.valueStart, end.valueEnd, quoted: end.quoteMarker)
-                        continue
-                    }
-                    if let end = awsKeyEnd(b, i) {
-                        i = replace(i, end)
-                        continue
-                    }
-                } else if let end = cardEnd(b, i) {
+            // b[i] starts a word: every path below leaves i on a byte that is no letter or digit
+            // (a replaced value ends at a separator), so no look-behind is needed.
+            if isLetter(c) {
+                if let end = keyValueEnd(b, i) {
+                    i = replace(end.valueStart, end.valueEnd, quoted: end.quoteMarker)
+                    continue
+                }
+                if let end = awsKeyEnd(b, i) {
                     i = replace(i, end)
                     continue
                 }
+            } else if let end = cardEnd(b, i) {
+                i = replace(i, end)
+                continue
             }
             i += 1
             while i < n, isLetter(b[i]) || isDigit(b[i]) { i += 1 }
@@ -233,7 +233,8 @@ public struct SecretMasker: @unchecked Sendable {
         return true
     }
 
-    @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
-    @inline(__always) static func isLetter(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) }
+    // Unsigned range checks by wrapping subtraction: one compare each, no branches.
+    @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c &- 48 < 10 }
+    @inline(__always) static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) &- 97 < 26 }
     @inline(__always) static func isWordByte(_ c: UInt8) -> Bool { isLetter(c) || isDigit(c) || c == 95 }
 }

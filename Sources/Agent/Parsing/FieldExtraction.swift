@@ -35,61 +35,72 @@ public enum FieldExtraction {
         scan(bytes: Array(message.utf8)[...])
     }
 
-    public static func scan(bytes b: ArraySlice<UInt8>) -> ExtractedFields {
+    public static func scan(bytes: ArraySlice<UInt8>) -> ExtractedFields {
+        bytes.withUnsafeBufferPointer { scan($0) }
+    }
+
+    /// The scan itself, over raw bytes: every shipped line goes through here, so no slices
+    /// (their bounds checks and reference counting cost more than the scan).
+    static func scan(_ b: UnsafeBufferPointer<UInt8>) -> ExtractedFields {
         var fields = ExtractedFields()
-        var i = b.startIndex
-        var previous: Range<Int>? = nil
-        while i < b.endIndex {
-            while i < b.endIndex, isSeparator(b[i]) { i += 1 }
+        let n = b.count
+        var i = 0
+        var previous = 0..<0
+        while i < n {
+            while i < n, isSeparator(b[i]) { i += 1 }
             let start = i
             var eq = -1
-            while i < b.endIndex, !isSeparator(b[i]) {
+            while i < n, !isSeparator(b[i]) {
                 if eq < 0 && b[i] == 61 { eq = i }
                 i += 1
             }
             guard i > start else { break }
-            let word = start..<i
-            if b[start] == 47, let method = previous, let name = methodName(b[method]) {  // "/path" after a method
+            if b[start] == 47, !previous.isEmpty, let name = methodName(UnsafeBufferPointer(rebasing: b[previous])) {  // "/path" after a method
                 fields.httpMethod = name
-                fields.urlPath = path(b[word])
+                fields.urlPath = path(UnsafeBufferPointer(rebasing: b[start..<i]))
             } else if eq > start {
                 var valueStart = eq + 1, valueEnd = i
                 if valueStart < valueEnd, b[valueStart] == 34 || b[valueStart] == 39 { valueStart += 1 }
                 if valueEnd > valueStart, b[valueEnd - 1] == 34 || b[valueEnd - 1] == 39 { valueEnd -= 1 }
-                if let key = key(b[start..<eq]) { apply(key, b[valueStart..<valueEnd], to: &fields) }
+                if let key = key(UnsafeBufferPointer(rebasing: b[start..<eq])) {
+                    apply(key, UnsafeBufferPointer(rebasing: b[valueStart..<valueEnd]), to: &fields)
+                }
             }
-            previous = word
+            previous = start..<i
         }
         return fields
     }
 
     @inline(__always) static func isSeparator(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 44 }
 
-    static func key(_ bytes: ArraySlice<UInt8>) -> Key? {
+    static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> Key? {
+        // No key is shorter than 3 or longer than 16 bytes: most words end here.
+        guard bytes.count >= 3, bytes.count <= 16 else { return nil }
         for (name, key) in keys where name.count == bytes.count {
             var equal = true
-            var k = 0
-            for c in bytes {
-                let lower = c >= 65 && c <= 90 ? c + 32 : c
-                if lower != name[k] { equal = false; break }
-                k += 1
+            for k in 0..<bytes.count {
+                let c = bytes[k]
+                if (c >= 65 && c <= 90 ? c + 32 : c) != name[k] { equal = false; break }
             }
             if equal { return key }
         }
         return nil
     }
 
-    static func methodName(_ bytes: ArraySlice<UInt8>) -> String? {
-        for method in methods where method.elementsEqual(bytes) { return String(decoding: method, as: UTF8.self) }
+    static let methodNames = methods.map { String(decoding: $0, as: UTF8.self) }
+
+    static func methodName(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard bytes.count >= 3, bytes.count <= 7, bytes[0] >= 65, bytes[0] <= 90 else { return nil }
+        for (index, method) in methods.enumerated() where method.elementsEqual(bytes) { return methodNames[index] }
         return nil
     }
 
-    static func path(_ bytes: ArraySlice<UInt8>) -> String {
-        let end = bytes.firstIndex(of: 63) ?? bytes.endIndex  // ?
-        return String(decoding: bytes[bytes.startIndex..<end], as: UTF8.self)
+    static func path(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let end = bytes.firstIndex(of: 63) ?? bytes.count  // ?
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
     }
 
-    static func apply(_ key: Key, _ value: ArraySlice<UInt8>, to fields: inout ExtractedFields) {
+    static func apply(_ key: Key, _ value: UnsafeBufferPointer<UInt8>, to fields: inout ExtractedFields) {
         switch key {
         case .trace: if isHex(value, count: 32) { fields.traceID = lowercased(value) }
         case .span: if isHex(value, count: 16) { fields.spanID = lowercased(value) }
@@ -114,7 +125,7 @@ public enum FieldExtraction {
         }
     }
 
-    static func integer(_ value: ArraySlice<UInt8>) -> Int? {
+    static func integer(_ value: UnsafeBufferPointer<UInt8>) -> Int? {
         guard !value.isEmpty, value.count < 10 else { return nil }
         var n = 0
         for c in value {
@@ -124,7 +135,7 @@ public enum FieldExtraction {
         return n
     }
 
-    static func lowercased(_ value: ArraySlice<UInt8>) -> String {
+    static func lowercased<C: Collection>(_ value: C) -> String where C.Element == UInt8 {
         String(unsafeUninitializedCapacity: value.count) { out in
             for (k, c) in value.enumerated() { out[k] = c >= 65 && c <= 90 ? c + 32 : c }
             return value.count

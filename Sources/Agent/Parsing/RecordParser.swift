@@ -30,16 +30,12 @@ public struct RecordParser: Sendable {
 
     /// The same on a record's UTF-8 bytes (the agent's path: no intermediate strings).
     public func parse(bytes: [UInt8], nowMillis: Int64) -> LogEvent {
-        var result: LogEvent
         let trimmedFirst = bytes.first { $0 != 32 && $0 != 9 }
         let tryJSON = format == .json || (format == .auto && trimmedFirst == UInt8(ascii: "{"))
-        if tryJSON, let event = parseJSON(String(decoding: bytes, as: UTF8.self)) {
-            result = event
-        } else if format == .python || format == .auto, let event = parsePython(bytes) {
-            result = event
-        } else {
-            result = parsePlain(String(decoding: bytes, as: UTF8.self))
-        }
+        // Each parser's event is moved, not copied, into the result (an event holds a dozen strings).
+        var result = (tryJSON ? parseJSON(String(decoding: bytes, as: UTF8.self)) : nil)
+            ?? (format == .python || format == .auto ? parsePython(bytes) : nil)
+            ?? parsePlain(String(decoding: bytes, as: UTF8.self))
         if result.timestamp.isEmpty { result.timestamp = Timestamps.format(epochMillis: nowMillis) }
         result.hostName = host
         if !staticFields.isEmpty { result.labels = staticFields + result.labels }
@@ -61,18 +57,34 @@ public struct RecordParser: Sendable {
         return event
     }
 
+    /// What a Python `logging` line (its first line, for a record with a traceback) holds.
+    struct PythonLine {
+        var fields: PythonLogFormat.Fields
+        var timestamp: String
+        var level: Level?
+        var extracted: ExtractedFields
+    }
+
+    func pythonLine(_ line: UnsafeBufferPointer<UInt8>) -> PythonLine? {
+        guard let fields = pythonFormat.matchRanges(line) else { return nil }
+        var timestamp = ""
+        if !fields.asctime.isEmpty {
+            timestamp = Timestamps.normalise(bytes: UnsafeBufferPointer(rebasing: line[fields.asctime])) ?? ""
+        }
+        let level = fields.levelname.isEmpty ? nil : Level(bytes: UnsafeBufferPointer(rebasing: line[fields.levelname]))
+        return PythonLine(fields: fields, timestamp: timestamp, level: level,
+                          extracted: FieldExtraction.scan(UnsafeBufferPointer(rebasing: line[fields.message])))
+    }
+
     func parsePython(_ bytes: [UInt8]) -> LogEvent? {
         bytes.withUnsafeBufferPointer { all -> LogEvent? in
             let firstLineEnd = all.firstIndex(of: 10) ?? all.count
             let line = UnsafeBufferPointer(rebasing: all[..<firstLineEnd])
-            guard let fields = pythonFormat.matchRanges(line) else { return nil }
+            guard let parts = pythonLine(line) else { return nil }
             func string(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self) }
-            var event = LogEvent(timestamp: "", message: string(fields.message), serviceName: service)
-            if !fields.asctime.isEmpty {
-                event.timestamp = Timestamps.normalise(bytes: UnsafeBufferPointer(rebasing: line[fields.asctime])) ?? ""
-            }
-            if !fields.levelname.isEmpty { event.level = Level(bytes: UnsafeBufferPointer(rebasing: line[fields.levelname])) }
-            if !fields.name.isEmpty { event.logger = string(fields.name) }
+            var event = LogEvent(timestamp: parts.timestamp, message: string(parts.fields.message), serviceName: service)
+            event.level = parts.level
+            if !parts.fields.name.isEmpty { event.logger = string(parts.fields.name) }
             if firstLineEnd < all.count {
                 let rest = String(decoding: UnsafeBufferPointer(rebasing: all[(firstLineEnd + 1)...]), as: UTF8.self)
                 event.stackTrace = rest
@@ -80,9 +92,37 @@ public struct RecordParser: Sendable {
                 event.errorType = type
                 event.errorMessage = errorMessage
             }
-            apply(FieldExtraction.scan(bytes: bytes[fields.message]), to: &event)
+            apply(parts.extracted, to: &event)
             return event
         }
+    }
+
+    /// Whether `parse(bytes:)` would read this record as one Python `logging` line, so the
+    /// agent may take `pythonView` instead (no event of strings built, same JSON out).
+    func mayBePythonLine(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard format == .python || format == .auto, !keepOriginal, let base = bytes.baseAddress,
+              memchr(base, 10, bytes.count) == nil else { return false }
+        return format == .python || bytes.first(where: { $0 != 32 && $0 != 9 }) != UInt8(ascii: "{")
+    }
+
+    /// The event of a one-line Python `logging` record, as `parse(bytes:)` makes it, with the
+    /// message and logger borrowed from `line`. Nil when the line is not in the format.
+    func pythonView(_ line: UnsafeBufferPointer<UInt8>, nowMillis: Int64) -> EventView? {
+        guard let parts = pythonLine(line) else { return nil }
+        var view = EventView(timestamp: parts.timestamp.isEmpty ? Timestamps.format(epochMillis: nowMillis) : parts.timestamp,
+                             message: UnsafeBufferPointer(rebasing: line[parts.fields.message]), serviceName: service)
+        view.hostName = host
+        view.level = parts.level
+        if !parts.fields.name.isEmpty { view.logger = UnsafeBufferPointer(rebasing: line[parts.fields.name]) }
+        let fields = parts.extracted
+        view.traceID = fields.traceID
+        view.spanID = fields.spanID
+        view.httpStatus = fields.httpStatus
+        view.durationNs = fields.durationNs
+        view.httpMethod = fields.httpMethod
+        view.urlPath = fields.urlPath
+        view.labels = staticFields
+        return view
     }
 
     func parseJSON(_ text: String) -> LogEvent? {
