@@ -4,8 +4,10 @@
 #   - kcat -P (the ceiling: raw lines, no parsing),
 #   - rsyslog imfile + omkafka,
 #   - a Python confluent-kafka tail-and-produce loop,
-# into the same noida-db broker, and prints lines/s, MB/s, CPU seconds and peak RSS of each,
-# with the ratios. Run on demand (not in CI): bench/agent.sh [LINES]   (default 1,000,000)
+# each into its own fresh noida-db broker (noida-db slows as its store grows: whoever went second
+# would pay for the first one's data), and prints lines/s, MB/s, CPU seconds and peak RSS of each,
+# the broker's CPU seconds while it was fed, and the ratios.
+# Run on demand (not in CI): bench/agent.sh [LINES]   (default 1,000,000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${1:-1000000}
@@ -17,34 +19,41 @@ fi
 
 python3 bench/gen_python_log.py "$WORK/app.log" "$LINES"
 BYTES=$(stat -c %s "$WORK/app.log")
-echo "bench: $LINES lines, $((BYTES / 1048576)) MiB, broker noida-db $BROKER"
-for t in bench.kcat bench.rsyslog bench.python logs.bench; do "$LOGSHIP" topics create "$t" --partitions 6 --brokers "$BROKER" >/dev/null; done
+echo "bench: $LINES lines, $((BYTES / 1048576)) MiB, a fresh noida-db broker per shipper"
+# A fresh broker with the shipper's topic (6 partitions, as the agent creates them).
+fresh_broker() { fresh_noida; "$LOGSHIP" topics create "$1" --partitions 6 --brokers "$BROKER" >/dev/null; BROKER_CPU0=$(proc_cpu "$NOIDA_PID"); }
 
 high() { kcat -b "$BROKER" -Q $(for p in 0 1 2 3 4 5; do printf -- "-t %s:%d:-1 " "$1" "$p"; done) 2>/dev/null | awk '{s+=$4} END {print s+0}'; }
 proc_cpu() { awk '{print ($14+$15)/100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 proc_rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 RESULTS=()
-record() { RESULTS+=("$1|$2|$3|$4"); }   # name|seconds|cpu|rss_kb
+# name|seconds|cpu|rss_kb|broker cpu
+record() { RESULTS+=("$1|$2|$3|$4|$(echo "$(proc_cpu "$NOIDA_PID") - $BROKER_CPU0" | bc)"); }
 
 # kcat -P: /usr/bin/time gives CPU and peak RSS.
+fresh_broker bench.kcat
 start=$(date +%s.%N)
 /usr/bin/time -f "%U %S %M" -o "$WORK/kcat.time" kcat -P -b "$BROKER" -t bench.kcat -z zstd -X linger.ms=5 -l "$WORK/app.log"
 end=$(date +%s.%N)
 read -r u s m <"$WORK/kcat.time"
 record "kcat -P" "$(echo "$end - $start" | bc)" "$(echo "$u + $s" | bc)" "$m"
 
-# logship agent: time until Kafka acknowledged every line (its own counter), then SIGTERM.
+# logship agent: time until Kafka acknowledged every line (its own counter, read from its metrics
+# endpoint every 50 ms), then SIGTERM.
+fresh_broker logs.bench
+MPORT=$(free_port)
 cat >"$WORK/logship.yml" <<YAML
 kafka: {brokers: ["$BROKER"], partitions: 6}
 agent:
   data_dir: $WORK/agent
+  metrics_listen: 127.0.0.1:$MPORT
   inputs:
     - {service: bench, paths: ["$WORK/app.log"], format: python}
 YAML
 start=$(date +%s.%N)
 "$LOGSHIP" agent --config "$WORK/logship.yml" --log-level warning &
 AGENT=$!
-until grep -q "^logship_agent_events_sent_total{service=\"bench\"} $LINES\$" "$WORK/agent/metrics.prom" 2>/dev/null; do
+until curl -sf "http://127.0.0.1:$MPORT/metrics" 2>/dev/null | grep -q "^logship_agent_events_sent_total{service=\"bench\"} $LINES\$"; do
   kill -0 $AGENT 2>/dev/null || { echo "agent died"; exit 1; }
   sleep 0.05
 done
@@ -54,6 +63,7 @@ kill -TERM $AGENT; wait $AGENT || true
 record "logship agent" "$(echo "$end - $start" | bc)" "$cpu" "$rss"
 
 # Python confluent-kafka loop.
+fresh_broker bench.python
 start=$(date +%s.%N)
 /usr/bin/time -f "%U %S %M" -o "$WORK/py.time" python3 bench/python_tail_produce.py "$WORK/app.log" "$BROKER" bench.python
 end=$(date +%s.%N)
@@ -62,6 +72,7 @@ record "python confluent-kafka" "$(echo "$end - $start" | bc)" "$(echo "$u + $s"
 
 # rsyslog imfile + omkafka.
 if [ -e /usr/lib/x86_64-linux-gnu/rsyslog/omkafka.so ]; then
+  fresh_broker bench.rsyslog
   cat >"$WORK/rsyslog.conf" <<CONF
 global(workDirectory="$WORK/rsyslog")
 module(load="imfile")
@@ -84,13 +95,13 @@ CONF
 fi
 
 echo
-printf "%-24s %12s %9s %10s %12s\n" "shipper" "lines/s" "MB/s" "CPU s" "peak RSS MB"
+printf "%-24s %12s %9s %10s %12s %14s\n" "shipper" "lines/s" "MB/s" "CPU s" "peak RSS MB" "broker CPU s"
 declare -A RATE
 for r in "${RESULTS[@]}"; do
-  IFS='|' read -r name secs cpu rss <<<"$r"
+  IFS='|' read -r name secs cpu rss bcpu <<<"$r"
   rate=$(echo "$LINES / $secs" | bc)
   RATE[$name]=$rate
-  printf "%-24s %12s %9.1f %10.2f %12.1f\n" "$name" "$rate" "$(echo "$BYTES / $secs / 1048576" | bc -l)" "$cpu" "$(echo "$rss / 1024" | bc -l)"
+  printf "%-24s %12s %9.1f %10.2f %12.1f %14.2f\n" "$name" "$rate" "$(echo "$BYTES / $secs / 1048576" | bc -l)" "$cpu" "$(echo "$rss / 1024" | bc -l)" "$bcpu"
 done
 echo
 agent=${RATE["logship agent"]}

@@ -2,8 +2,9 @@
 # on free loopback ports, stopped with the work directory when the script exits.
 # Sets LOGSHIP, BROKER, ES, NOIDA_PID; needs WORK.
 cluster/bootstrap >/dev/null
-swift build -c release --product logship >/dev/null
-LOGSHIP=$(swift build -c release --show-bin-path)/logship
+# Statically linked Swift runtime and Foundation: the single binary an edge host would get.
+swift build -c release --product logship --static-swift-stdlib >/dev/null
+LOGSHIP=$(swift build -c release --static-swift-stdlib --show-bin-path)/logship
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 bench_cleanup() { [ -n "${NOIDA_PID:-}" ] && kill "$NOIDA_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap bench_cleanup EXIT
