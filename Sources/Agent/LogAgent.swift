@@ -15,6 +15,7 @@ public final class LogAgent: @unchecked Sendable {
     private let pipelines: [InputPipeline]
     private let producer: KafkaProducer
     private let registry: Registry
+    private let saver: RegistrySaver
     private let logger: Logger
     private let running = Atomic<Bool>(true)
     private let clock: @Sendable () -> Int64
@@ -39,6 +40,7 @@ public final class LogAgent: @unchecked Sendable {
                               maskPatterns: agent.maskPatterns, pythonFormat: input.pythonFormat)
         }
         registry = try Registry(directory: agent.dataDir)
+        saver = RegistrySaver(url: registry.url, metricsDirectory: agent.dataDir)
         let ledger = DeliveryLedger()
         let counts = pipelines.map { _ in DeliveryCounts() }
         let retries = RetryQueue()
@@ -92,6 +94,8 @@ public final class LogAgent: @unchecked Sendable {
     /// and saves the registry. Blocking: call it from a dedicated thread.
     public func run() throws {
         heartbeat?.start()
+        saver.start()
+        defer { saver.stop() }
         logger.info("agent started", metadata: ["agent.inputs": "\(pipelines.count)", "agent.registry": "\(registry.url.path)"])
         while running.load(ordering: .acquiring) {
             let now = clock()
@@ -274,16 +278,22 @@ public final class LogAgent: @unchecked Sendable {
     /// Per-file backlog as of the last registry save (read by the metrics endpoint's thread).
     private let fileBacklog = Mutex<[(path: String, behind: Int64)]>([])
 
-    private func saveRegistry() throws {
+    /// Brings the registry up to what Kafka acknowledged and writes it, with the metrics
+    /// textfile: by the saver's thread while running, here and now on shutdown.
+    private func saveRegistry(synchronously: Bool = false) throws {
         for tailer in tailers.values {
             if let entry = tailer.registryEntry { registry.update(entry) }
         }
         let cutoff = Date().timeIntervalSince1970 - 7 * 86_400
         for entry in registry.entries.values where entry.updated < cutoff { registry.remove(entry.identity) }
-        try registry.save()
         let backlog = tailers.values.map { (path: $0.path, behind: $0.bytesBehind) }
         fileBacklog.withLock { $0 = backlog }
-        AgentMetrics.write(metricsText(), to: configuration.agent.dataDir)
+        if synchronously {
+            try registry.save()
+            AgentMetrics.write(metricsText(), to: configuration.agent.dataDir)
+        } else {
+            try saver.submit(Array(registry.entries.values), metrics: metricsText())
+        }
     }
 
     private func shutdown() throws {
@@ -300,7 +310,8 @@ public final class LogAgent: @unchecked Sendable {
                            metadata: ["kafka.in_flight": "\(producer.inFlight)"])
         }
         collectDeliveryCounts()
-        try saveRegistry()
+        saver.stop()
+        try saveRegistry(synchronously: true)
         logger.info("agent stopped", metadata: ["agent.events_sent": "\(stats.snapshot.eventsSent)"])
     }
 

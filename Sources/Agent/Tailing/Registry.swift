@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What the agent remembers of a file: how far Kafka has acknowledged it.
 public struct RegistryEntry: Codable, Sendable, Equatable {
@@ -40,19 +41,95 @@ public final class Registry: @unchecked Sendable {
     public func remove(_ identity: String) { entries.removeValue(forKey: identity) }
 
     public func save() throws {
+        try Registry.write(Array(entries.values), to: url)
+    }
+
+    /// Writes `entries` to `url` atomically: temp file, fsync, rename, fsync of the directory.
+    static func write(_ entries: [RegistryEntry], to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(entries.values.sorted { $0.identity < $1.identity })
+        let data = try encoder.encode(entries.sorted { $0.identity < $1.identity })
         let temp = url.path + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw AgentError("cannot write \(temp): \(String(cString: strerror(errno)))") }
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd)
         close(fd)
         guard written == data.count, synced == 0 else { throw AgentError("cannot write \(temp): \(String(cString: strerror(errno)))") }
         guard rename(temp, url.path) == 0 else { throw AgentError("cannot replace \(url.path): \(String(cString: strerror(errno)))") }
         let dir = open(url.deletingLastPathComponent().path, O_RDONLY)
         if dir >= 0 { fsync(dir); close(dir) }
+    }
+}
+
+/// Writes the registry (and the metrics textfile) on a thread of its own: an fsync waits for
+/// the disk, tens of milliseconds when other writers keep it busy, and the reading loop must
+/// not wait with it. It writes the newest snapshot it was given; a snapshot is only ever
+/// replaced by a newer one, so what lands on disk never goes back.
+final class RegistrySaver: @unchecked Sendable {
+    private struct State {
+        var pending: (entries: [RegistryEntry], metrics: String)?
+        var failure: Error?
+        var stopping = false
+        var busy = false
+    }
+
+    private let url: URL
+    private let metricsDirectory: String
+    private let state = Mutex(State())
+    private let wake = NSCondition()
+    private var thread: Thread?
+
+    init(url: URL, metricsDirectory: String) {
+        self.url = url
+        self.metricsDirectory = metricsDirectory
+    }
+
+    func start() {
+        let thread = Thread { [self] in loop() }
+        thread.name = "logship-agent-registry"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Hands over a snapshot; returns at once. Throws the error of an earlier write, if any.
+    func submit(_ entries: [RegistryEntry], metrics: String) throws {
+        let failure = state.withLock { state -> Error? in
+            state.pending = (entries, metrics)
+            defer { state.failure = nil }
+            return state.failure
+        }
+        if let failure { throw failure }
+        wake.lock(); wake.signal(); wake.unlock()
+    }
+
+    /// Lets the thread finish the write in progress, then stops it (the caller saves the last
+    /// snapshot itself, synchronously).
+    func stop() {
+        state.withLock { $0.stopping = true; $0.pending = nil }
+        wake.lock(); wake.signal(); wake.unlock()
+        while let thread, !thread.isFinished { Thread.sleep(forTimeInterval: 0.005) }
+    }
+
+    private func loop() {
+        while true {
+            let next = state.withLock { state -> (entries: [RegistryEntry], metrics: String)?? in
+                if state.stopping { return .none }
+                defer { state.pending = nil }
+                return .some(state.pending)
+            }
+            guard let next else { return }
+            guard let (entries, metrics) = next else {
+                wake.lock(); wake.wait(until: Date().addingTimeInterval(0.2)); wake.unlock()
+                continue
+            }
+            do {
+                try Registry.write(entries, to: url)
+                AgentMetrics.write(metrics, to: metricsDirectory)
+            } catch {
+                state.withLock { $0.failure = error }
+            }
+        }
     }
 }
 
