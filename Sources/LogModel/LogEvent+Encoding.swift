@@ -197,7 +197,12 @@ struct JSONWriter {
     @inline(__always) mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
-        (base + count).update(from: source, count: bytes.count)
+        if bytes.count <= 16 {
+            // Most values are short (names, levels, ids): a call to memcpy costs more than the copy.
+            for k in 0..<bytes.count { base[count + k] = source[k] }
+        } else {
+            (base + count).update(from: source, count: bytes.count)
+        }
         count += bytes.count
     }
 

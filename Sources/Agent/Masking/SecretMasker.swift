@@ -9,6 +9,8 @@ public struct SecretMasker: @unchecked Sendable {
     static let markerBytes = Array(marker.utf8)
     static let keys: [[UInt8]] = ["password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "api-key",
                                   "access_key", "private_key", "credential", "authorization"].map { Array($0.utf8) }
+    /// The keys by their first letter (a–z), so a word is compared only with keys it could be.
+    static let keysByLetter: [[[UInt8]]] = (0..<26).map { letter in keys.filter { Int($0[0]) - 97 == letter } }
     static let schemes: [[UInt8]] = ["bearer ", "basic ", "token "].map { Array($0.utf8) }
 
     let custom: [NSRegularExpression]
@@ -116,9 +118,11 @@ public struct SecretMasker: @unchecked Sendable {
         let separated = probe < b.count && (b[probe] == 61 || b[probe] == 58)
         if !separated && b[start] | 0x20 != UInt8(ascii: "b") { return nil }
         var matched = -1
-        for key in keys where separated && matchesLowercase(b, start, key) {
-            matched = start + key.count
-            break
+        if separated {
+            for key in keysByLetter[Int(b[start] | 0x20) &- 97] where matchesLowercase(b, start, key) {
+                matched = start + key.count
+                break
+            }
         }
         // Schemes appear without a key too: "Bearer abc…".
         if matched < 0 {

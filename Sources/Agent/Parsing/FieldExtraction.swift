@@ -31,6 +31,9 @@ public enum FieldExtraction {
         ("path", .path), ("url", .path), ("url.path", .path), ("route", .path),
     ] as [(String, Key)]).map { (Array($0.0.utf8), $0.1) }
 
+    /// The keys by their first letter (a–z): a word is compared only with the keys it could be.
+    static let keysByLetter: [[([UInt8], Key)]] = (0..<26).map { letter in keys.filter { Int($0.0[0]) - 97 == letter } }
+
     public static func scan(_ message: String) -> ExtractedFields {
         scan(bytes: Array(message.utf8)[...])
     }
@@ -76,7 +79,9 @@ public enum FieldExtraction {
     static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> Key? {
         // No key is shorter than 3 or longer than 16 bytes: most words end here.
         guard bytes.count >= 3, bytes.count <= 16 else { return nil }
-        for (name, key) in keys where name.count == bytes.count {
+        let letter = Int(bytes[0] | 0x20) &- 97
+        guard letter >= 0, letter < 26 else { return nil }
+        for (name, key) in keysByLetter[letter] where name.count == bytes.count {
             var equal = true
             for k in 0..<bytes.count {
                 let c = bytes[k]
