@@ -124,7 +124,8 @@ import TestSupport
         #expect(second.terminate() == 0)
         let restarted = RoleProcess(["coordinator", "--config", config.path, "--listen", "127.0.0.1:\(ports[1])"], log: dir.appendingPathComponent("coordinator-3.log"))
         try restarted.start()
-        try waitUntil(timeout: 30, interval: 0.2, "the restarted coordinator to answer") { Self.get(other + "/api/v1/cluster") != nil }
+        // Its first view, not the 503 it answers before its first refresh ({"error": ...} parses too).
+        try waitUntil(timeout: 30, interval: 0.2, "the restarted coordinator's first view") { Self.get(other + "/api/v1/cluster")?["status"] != nil }
         #expect(Set(Self.components(other).keys).isSuperset(of: ["indexer-0", "indexer-1", "indexer-2"]))
         // With a token, the API and /metrics want it; /health does not.
         #expect(restarted.terminate() == 0)

@@ -31,15 +31,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard let server = CoordinatorServer(service: service, listen: listen ?? config.coordinator.listen, token: config.coordinator.token, logger: logger) else {
             throw CLIError("--listen: expected host:port, found \(listen ?? config.coordinator.listen)", status: ExitStatus.usage)
         }
-        let serving = Task { try await server.run() }
-        try await runUntilSignalled(stop: {
-            // The HTTP server goes first (2 s at most), as with the roles' metrics servers.
-            serving.cancel()
-            let done = DispatchSemaphore(value: 0)
-            Task { _ = await serving.result; done.signal() }
-            _ = done.wait(timeout: .now() + 2)
-            service.stop()
-        }) { service.run() }
+        // The HTTP server answers until the process ends and is never torn down, as with the
+        // roles' metrics servers (see runUntilSignalled).
+        Task { try await server.run() }
+        try await runUntilSignalled(stop: { service.stop() }) { service.run() }
     }
 }
 
