@@ -62,7 +62,7 @@ import TestSupport
         let progress = try total()
         try waitUntil(timeout: 240, "progress with three members") { try total() >= min(progress + 3_000, 3 * perService) }
         let leaving = indexers[2].terminate()
-        #expect(leaving == 0, "a member that leaves drains, commits and exits 0; log: \(indexers[2].log.suffix(3_000))")
+        #expect(leaving == 0, "a member that leaves drains, commits and exits 0; log: \(Self.failureExcerpt(indexers[2].log))")
 
         let topics = services.map { "logs.\($0)" }
         try waitUntil(timeout: 600, interval: 1, "the group to reach lag 0 (logs in \(fixture.dir.path))") {
@@ -76,6 +76,15 @@ import TestSupport
         #expect(indexers[0].terminate() == 0)
         #expect(indexers[1].terminate() == 0)
         #expect(try IndexerFixture.groupLag("logship-indexer", topics: topics, brokers: cluster.bootstrapServers) == 0)
+    }
+
+    /// The start of a crash report when the log holds one (its first frames name the cause),
+    /// otherwise the log's end.
+    static func failureExcerpt(_ log: String) -> String {
+        for marker in ["Fatal error", "💣", "crashed", "Crash"] {
+            if let start = log.range(of: marker) { return String(log[start.lowerBound...].prefix(6_000)) }
+        }
+        return String(log.suffix(3_000))
     }
 
     /// A second member joins while the first holds a batch it has not written yet, and the

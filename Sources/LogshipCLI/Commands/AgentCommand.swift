@@ -36,7 +36,7 @@ struct AgentCommand: AsyncParsableCommand {
             }
             return server
         }
-        try await runUntilSignalled(stop: { agent.stop() }, metrics: server) { try agent.run() }
+        try await runUntilSignalled(stop: { agent.stop() }, metrics: server, exitWhenDone: true) { try agent.run() }
     }
 }
 
@@ -46,8 +46,10 @@ func makeLogger(_ label: String, level: String) -> Logger {
     return logger
 }
 
-/// Runs a blocking role on its own thread; SIGTERM/SIGINT ask it to stop.
-func runUntilSignalled(stop: @escaping @Sendable () -> Void, metrics: MetricsServer? = nil,
+/// Runs a blocking role on its own thread; SIGTERM/SIGINT ask it to stop. With `exitWhenDone`,
+/// a role that finished its own shutdown (drained, committed, saved) ends the process from its
+/// thread at once, with status 0: nothing else runs between its last commit and the exit.
+func runUntilSignalled(stop: @escaping @Sendable () -> Void, metrics: MetricsServer? = nil, exitWhenDone: Bool = false,
                        _ body: @escaping @Sendable () throws -> Void) async throws {
     // The metrics server runs until the process ends: it keeps answering while the role drains,
     // and it is never torn down. Cancelling it raced NIO's event-loop threads against the exit
@@ -65,7 +67,9 @@ func runUntilSignalled(stop: @escaping @Sendable () -> Void, metrics: MetricsSer
     defer { sources.forEach { $0.cancel() } }
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
         let thread = Thread {
-            continuation.resume(with: Result { try body() })
+            let result = Result { try body() }
+            if exitWhenDone, case .success = result { exitNow(ExitStatus.ok) }
+            continuation.resume(with: result)
         }
         thread.name = "logship-role"
         thread.start()

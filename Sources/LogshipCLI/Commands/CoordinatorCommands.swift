@@ -34,7 +34,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         // The HTTP server answers until the process ends and is never torn down, as with the
         // roles' metrics servers (see runUntilSignalled).
         Task { try await server.run() }
-        try await runUntilSignalled(stop: { service.stop() }) { service.run() }
+        try await runUntilSignalled(stop: { service.stop() }, exitWhenDone: true) { service.run() }
     }
 }
 

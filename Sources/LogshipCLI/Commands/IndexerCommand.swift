@@ -36,6 +36,6 @@ struct IndexerCommand: AsyncParsableCommand {
             }
             return server
         }
-        try await runUntilSignalled(stop: { indexer.stop() }, metrics: server) { try indexer.run() }
+        try await runUntilSignalled(stop: { indexer.stop() }, metrics: server, exitWhenDone: true) { try indexer.run() }
     }
 }
