@@ -114,13 +114,7 @@ public struct RecordParser: Sendable {
         view.hostName = host
         view.level = parts.level
         if !parts.fields.name.isEmpty { view.logger = UnsafeBufferPointer(rebasing: line[parts.fields.name]) }
-        let fields = parts.extracted
-        view.traceID = fields.traceID
-        view.spanID = fields.spanID
-        view.httpStatus = fields.httpStatus
-        view.durationNs = fields.durationNs
-        view.httpMethod = fields.httpMethod
-        view.urlPath = fields.urlPath
+        apply(parts.extracted, to: &view)
         view.labels = staticFields
         return view
     }
@@ -192,7 +186,7 @@ public struct RecordParser: Sendable {
         return event
     }
 
-    func apply(_ fields: ExtractedFields, to event: inout LogEvent) {
+    func apply<Event: RequestFacts>(_ fields: ExtractedFields, to event: inout Event) {
         event.traceID = fields.traceID
         event.spanID = fields.spanID
         event.httpStatus = fields.httpStatus
@@ -254,3 +248,16 @@ public struct RecordParser: Sendable {
 extension String {
     var nilIfEmpty: String? { isEmpty ? nil : self }
 }
+
+/// The request facts `FieldExtraction` finds, as both event forms hold them.
+protocol RequestFacts {
+    var traceID: String? { get set }
+    var spanID: String? { get set }
+    var httpStatus: Int? { get set }
+    var durationNs: Int64? { get set }
+    var httpMethod: String? { get set }
+    var urlPath: String? { get set }
+}
+
+extension LogEvent: RequestFacts {}
+extension EventView: RequestFacts {}

@@ -71,7 +71,6 @@ final class RegistrySaver: @unchecked Sendable {
         var pending: (entries: [RegistryEntry], metrics: String)?
         var failure: Error?
         var stopping = false
-        var busy = false
     }
 
     private let url: URL

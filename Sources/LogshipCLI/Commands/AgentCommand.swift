@@ -52,9 +52,7 @@ func makeLogger(_ label: String, level: String) -> Logger {
 func runUntilSignalled(stop: @escaping @Sendable () -> Void, metrics: MetricsServer? = nil, exitWhenDone: Bool = false,
                        _ body: @escaping @Sendable () throws -> Void) async throws {
     // The metrics server runs until the process ends: it keeps answering while the role drains,
-    // and it is never torn down. Cancelling it raced NIO's event-loop threads against the exit
-    // (a member leaving the scaling test died of a trap in NIO's loop once in a while, even
-    // with the server stopped and waited for first); `exitNow` ends its threads with the rest.
+    // and it is never torn down; `exitNow` ends its threads with the rest.
     if let metrics { Task { try await metrics.run() } }
     signal(SIGTERM, SIG_IGN)
     signal(SIGINT, SIG_IGN)
