@@ -2,6 +2,8 @@
 # Agent throughput benchmark (issue 3): ships the same file of Python logging lines with
 #   - logship agent (release build; parses, masks, enriches),
 #   - kcat -P (the ceiling: raw lines, no parsing),
+#   - kcat -P shipping the agent's own events (keyed, same producer settings): the ceiling for
+#     shipping those events, whoever makes them,
 #   - rsyslog imfile + omkafka,
 #   - a Python confluent-kafka tail-and-produce loop,
 # each into its own fresh noida-db broker (noida-db slows as its store grows: whoever went second
@@ -62,6 +64,20 @@ cpu=$(proc_cpu $AGENT); rss=$(proc_rss $AGENT)
 kill -TERM $AGENT; wait $AGENT || true
 record "logship agent" "$(echo "$end - $start" | bc)" "$cpu" "$rss"
 
+# The ceiling for shipping the agent's events: kcat -P producing exactly the messages the agent
+# produced (its events, keyed as it keys them, made beforehand by `logship parse --keys`, not timed)
+# with the agent's producer settings. No shipper of these events, parsing or not, can beat it here.
+"$LOGSHIP" parse "$WORK/app.log" --config "$WORK/logship.yml" --service bench --keys >"$WORK/events.keyed"
+EVENT_BYTES=$(( $(stat -c %s "$WORK/events.keyed") ))
+fresh_broker logs.bench
+start=$(date +%s.%N)
+/usr/bin/time -f "%U %S %M" -o "$WORK/kcat-events.time" kcat -P -b "$BROKER" -t logs.bench -K $'\t' -z zstd -X linger.ms=5 \
+  -X enable.idempotence=true -X acks=all -l "$WORK/events.keyed"
+end=$(date +%s.%N)
+read -r u s m <"$WORK/kcat-events.time"
+record "kcat -P agent's events" "$(echo "$end - $start" | bc)" "$(echo "$u + $s" | bc)" "$m"
+rm -f "$WORK/events.keyed"
+
 # Python confluent-kafka loop.
 fresh_broker bench.python
 start=$(date +%s.%N)
@@ -95,6 +111,7 @@ CONF
 fi
 
 echo
+echo "(MB/s: of the input file, for every row; lines/s are comparable across rows)"
 printf "%-24s %12s %9s %10s %12s %14s\n" "shipper" "lines/s" "MB/s" "CPU s" "peak RSS MB" "broker CPU s"
 declare -A RATE
 for r in "${RESULTS[@]}"; do
@@ -105,7 +122,9 @@ for r in "${RESULTS[@]}"; do
 done
 echo
 agent=${RATE["logship agent"]}
-for peer in "kcat -P" "python confluent-kafka" "rsyslog imfile+omkafka"; do
+for peer in "kcat -P" "kcat -P agent's events" "python confluent-kafka" "rsyslog imfile+omkafka"; do
   [ -n "${RATE[$peer]:-}" ] && printf "agent / %-22s %.2fx\n" "$peer" "$(echo "$agent / ${RATE[$peer]}" | bc -l)"
 done
+printf "kcat -P agent's events / kcat -P: %.2fx (the agent's messages, key and event, are %.1fx the raw bytes: %s MiB)\n" \
+  "$(echo "${RATE["kcat -P agent's events"]} / ${RATE["kcat -P"]}" | bc -l)" "$(echo "$EVENT_BYTES / $BYTES" | bc -l)" "$((EVENT_BYTES / 1048576))"
 echo "targets: agent >= 0.5x kcat -P (stretch 0.8x), >= 2.5x rsyslog, >= 1.5x the Python loop, RSS <= 30 MB"

@@ -6,10 +6,10 @@ import LogshipConfig
 /// parse, filter, enrich, encode) without sending anything: for checking a format or a mask
 /// pattern before deploying, and for measuring the pipeline's cost alone.
 public enum AgentPreview {
-    /// Hands each event's JSON to `emit` and returns the counters. The input is the one named
+    /// Hands each event's Kafka key and JSON to `emit` and returns the counters. The input is the one named
     /// `service`, else the first whose paths match `path`, else the first.
     public static func run(configuration: LogshipConfiguration, service: String?, path: String,
-                           emit: (UnsafeRawBufferPointer) -> Void) throws -> AgentStats.Counters {
+                           emit: (_ key: String, _ event: UnsafeRawBufferPointer) -> Void) throws -> AgentStats.Counters {
         let inputs = configuration.agent.inputs
         guard !inputs.isEmpty else { throw AgentError("agent.inputs is empty: there is no input to preview") }
         let input: LogshipConfiguration.Input
@@ -38,7 +38,7 @@ public enum AgentPreview {
         let sink: RecordSink = { record, identity, _ in
             switch pipeline.process(record, fileIdentity: identity, filePath: path, nowMillis: now, stats: stats, into: output) {
             case .drop(let reason): stats.add(reason, 1, service: pipeline.service)
-            case .ship: emit(output.bytes); stats.add(\.eventsSent, 1, service: pipeline.service)
+            case .ship(let key): emit(key, output.bytes); stats.add(\.eventsSent, 1, service: pipeline.service)
             }
         }
         while tailer.poll(now: now, registry: registry, stats: stats, sink: sink) {}

@@ -61,6 +61,34 @@ import TestSupport
         #expect(result.stdout.contains("http://127.0.0.1:\(esPort)"))
     }
 
+    /// `parse --keys` prints the Kafka key the agent would use before each event: `trace.id`
+    /// when present, else host and file identity; the event after the tab is unchanged.
+    @Test func parseKeysPrefixesEachEventWithTheAgentsKafkaKey() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("parse-keys-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = dir.appendingPathComponent("app.log").path
+        try """
+        2026-11-25 10:00:00,000 INFO [payment.api] GET /api/stock status=200 trace_id=a6cecc1b78e510617311d8a3c2ce6f44 ok
+        2026-11-25 10:00:00,001 WARNING [payment.db] pool nearly full
+        2026-11-25 10:00:00,002 ERROR [payment.api] GET /api/pay status=500 trace_id=6ec9d28663ca828dd5f4b3b2e4b06ce6 failed
+
+        """.write(toFile: log, atomically: true, encoding: .utf8)
+        let config = dir.appendingPathComponent("logship.yml").path
+        try "agent:\n  host_name: edge-7\n  inputs:\n    - {service: payment, paths: [\"\(log)\"], format: python}\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+
+        let plain = try LogshipBinary.run(["parse", log, "-c", config])
+        let keyed = try LogshipBinary.run(["parse", log, "-c", config, "--keys"])
+        #expect(plain.status == 0 && keyed.status == 0, "\(plain.stderr)\(keyed.stderr)")
+        let rows = keyed.stdout.split(separator: "\n").map { $0.split(separator: "\t", maxSplits: 1).map(String.init) }
+        #expect(rows.count == 3 && rows.allSatisfy { $0.count == 2 })
+        #expect(rows.map { $0[1] } == plain.stdout.split(separator: "\n").map(String.init), "the events are the same")
+        #expect(rows.first?.first == "a6cecc1b78e510617311d8a3c2ce6f44" && rows.last?.first == "6ec9d28663ca828dd5f4b3b2e4b06ce6")
+        let fileKey = rows.count == 3 ? rows[1][0] : ""
+        #expect(fileKey.hasPrefix("edge-7|") && fileKey.count > "edge-7|".count, "no trace id: host and file identity, got \(fileKey)")
+    }
+
     @Test func doctorAndTopicsAgainstNoidaDB() throws {
         let server = try NoidaDB.start()
         defer { server.destroy() }

@@ -11,6 +11,8 @@ struct ParseCommand: AsyncParsableCommand {
         enrichment) over FILE and prints one JSON event per line, as it would be produced to
         logs.<service>. Use it to check a python_format, a multiline rule or a mask pattern.
         --count prints only the counters (lines, events, drops, masked secrets, CPU time).
+        --keys puts each event's Kafka key before it (KEY, a tab, EVENT: what `kcat -P -K '\t'`
+        reads), so the exact messages can be shipped by another producer (bench/agent.sh does).
         """
     )
 
@@ -18,6 +20,7 @@ struct ParseCommand: AsyncParsableCommand {
     @Option(help: "The agent input (service) whose settings apply (default: the input whose paths match FILE).")
     var service: String?
     @Flag(help: "Print only the counters, not the events.") var count = false
+    @Flag(help: "Print each event's Kafka key and a tab before it.") var keys = false
     @Flag(help: "Print the counters as JSON.") var json = false
     @Argument(help: "The log file to read.") var file: String
 
@@ -27,8 +30,12 @@ struct ParseCommand: AsyncParsableCommand {
         var out = [UInt8]()
         let counters: AgentStats.Counters
         do {
-            counters = try AgentPreview.run(configuration: config, service: service, path: file) { event in
+            counters = try AgentPreview.run(configuration: config, service: service, path: file) { key, event in
                 guard !count else { return }
+                if keys {
+                    out.append(contentsOf: key.utf8)
+                    out.append(9)
+                }
                 out.append(contentsOf: event)
                 out.append(10)
                 if out.count >= 1 << 16 { FileHandle.standardOutput.write(Data(out)); out.removeAll(keepingCapacity: true) }
