@@ -16,7 +16,7 @@ final class InputPipeline: @unchecked Sendable {
     let index: Int
     let host: String
     private let rule: MultilineRule
-    /// The id hash state of the file last seen (the agent loop is single-threaded).
+    /// The id hash state of the file last seen (one thread processes records: the agent's shipping thread).
     private var idPrefix: EventID.Prefix?
 
     init(input: LogshipConfiguration.Input, index: Int, host: String, allowDebug: Bool, maskPatterns: [String],

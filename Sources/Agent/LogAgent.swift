@@ -95,7 +95,15 @@ public final class LogAgent: @unchecked Sendable {
     public func run() throws {
         heartbeat?.start()
         saver.start()
-        defer { saver.stop() }
+        let shipper = Thread { [self] in shipLoop() }
+        shipper.name = "logship-ship"
+        shipper.start()
+        defer {
+            // Only reached early when run() throws: shutdown() has already drained the shipper.
+            running.store(false, ordering: .releasing)
+            shipQueue.close()
+            saver.stop()
+        }
         logger.info("agent started", metadata: ["agent.inputs": "\(pipelines.count)", "agent.registry": "\(registry.url.path)"])
         while running.load(ordering: .acquiring) {
             let now = clock()
@@ -103,12 +111,12 @@ public final class LogAgent: @unchecked Sendable {
                 scan(now: now)
                 lastScan = now
             }
-            resendFailed()
             var didRead = false
             for tailer in tailers.values where running.load(ordering: .relaxed) {
                 didRead = pollTailer(tailer, now: now) || didRead
             }
             retireRotated(now: now)
+            handOff()
             collectDeliveryCounts()
             if now - lastSave >= 1_000 {
                 try saveRegistry()
@@ -125,21 +133,78 @@ public final class LogAgent: @unchecked Sendable {
         }
     }
 
-    /// The event being shipped, encoded (reused for every event: the agent loop is one thread).
+    // MARK: Shipping
+    // The reading thread tails, splits and joins lines into records and registers each with its
+    // file's tracker (read order); the shipping thread turns them into events and produces them,
+    // in that same order. Two threads: the pipeline's CPU no longer waits for reading, nor
+    // reading for the pipeline.
+
+    /// A record read, on its way to the shipping thread.
+    struct Shipment {
+        var record: Record
+        var identity: String
+        var tracker: AckTracker
+        var sequence: Int
+        var path: String
+        var pipeline: InputPipeline
+        var now: Int64
+    }
+
+    private static let batchSize = 256
+    /// Two batches queued at most (plus one being filled and one being shipped).
+    private let shipQueue = ShipQueue<Shipment>(capacity: 2)
+    private let shipperDone = DispatchSemaphore(value: 0)
+    /// The batch the reading thread is filling.
+    private var batch: [Shipment] = []
+
+    /// Reading thread: registers the record (its place in the file) and queues it for shipping.
+    private func ship(_ record: Record, identity: String, tracker: AckTracker, path: String, pipeline: InputPipeline, now: Int64) {
+        let sequence = tracker.register(endOffset: record.endOffset)
+        batch.append(Shipment(record: record, identity: identity, tracker: tracker, sequence: sequence,
+                              path: path, pipeline: pipeline, now: now))
+        if batch.count >= Self.batchSize { handOff() }
+    }
+
+    /// Reading thread: passes the batch filled so far to the shipping thread (waits while two
+    /// are queued: reading pauses when shipping is behind).
+    private func handOff() {
+        guard !batch.isEmpty else { return }
+        shipQueue.put(batch)
+        batch = []
+        batch.reserveCapacity(Self.batchSize)
+    }
+
+    /// The shipping thread: events in read order, and the retries of failed deliveries, until
+    /// the queue is closed and empty.
+    private func shipLoop() {
+        while true {
+            resendFailed()
+            guard let shipments = shipQueue.take(timeout: 0.05) else {
+                if shipQueue.isFinished { break }
+                continue
+            }
+            for shipment in shipments { deliver(shipment) }
+        }
+        shipperDone.signal()
+    }
+
+    /// The event being shipped, encoded (reused for every event: only the shipping thread uses it).
     private let encoded = OutputBuffer(capacity: 4096)
     private let ledger: DeliveryLedger
     private let deliveryCounts: [DeliveryCounts]
     private let retries: RetryQueue
     private var topics: [ProducerTopic?]
 
-    private func ship(_ record: Record, identity: String, tracker: AckTracker, path: String, pipeline: InputPipeline, now: Int64) {
-        let sequence = tracker.register(endOffset: record.endOffset)
-        switch pipeline.process(record, fileIdentity: identity, filePath: path, nowMillis: now, stats: stats, into: encoded) {
+    /// Shipping thread: parse, mask, filter, enrich, encode; produce or drop.
+    private func deliver(_ item: Shipment) {
+        let pipeline = item.pipeline
+        switch pipeline.process(item.record, fileIdentity: item.identity, filePath: item.path, nowMillis: item.now,
+                                stats: stats, into: encoded) {
         case .drop(let reason):
             stats.add(reason, 1, service: pipeline.service)
-            tracker.ack(sequence)
+            item.tracker.ack(item.sequence)
         case .ship(var key):
-            let entry = DeliveryLedger.Entry(tracker: tracker, sequence: sequence, pipeline: pipeline.index)
+            let entry = DeliveryLedger.Entry(tracker: item.tracker, sequence: item.sequence, pipeline: pipeline.index)
             key.withUTF8 { key in
                 send(entry, key: UnsafeRawBufferPointer(key), value: encoded.bytes)
             }
@@ -303,6 +368,11 @@ public final class LogAgent: @unchecked Sendable {
                 self.ship(record, identity: identity, tracker: tracker, path: tailer.path, pipeline: tailer.input, now: now)
             }
         }
+        // What was read goes to Kafka if there is room; with none (Kafka down) it stays
+        // unacknowledged and is read again on the next start.
+        handOff()
+        shipQueue.close()
+        shipperDone.wait()
         heartbeat?.stop()
         let flushed = producer.flushBlocking(timeoutMs: Int32(configuration.agent.shutdownTimeoutMs))
         if !flushed {
