@@ -72,7 +72,7 @@ EVENT_BYTES=$(( $(stat -c %s "$WORK/events.keyed") ))
 fresh_broker logs.bench
 start=$(date +%s.%N)
 /usr/bin/time -f "%U %S %M" -o "$WORK/kcat-events.time" kcat -P -b "$BROKER" -t logs.bench -K $'\t' -z zstd -X linger.ms=5 \
-  -X enable.idempotence=true -X acks=all -l "$WORK/events.keyed"
+  -X enable.idempotence=true -X acks=all -X partitioner=murmur2_random -l "$WORK/events.keyed"
 end=$(date +%s.%N)
 read -r u s m <"$WORK/kcat-events.time"
 record "kcat -P agent's events" "$(echo "$end - $start" | bc)" "$(echo "$u + $s" | bc)" "$m"

@@ -142,26 +142,50 @@ public final class LogAgent: @unchecked Sendable {
     /// A record read, on its way to the shipping thread.
     struct Shipment {
         var record: Record
-        var identity: String
-        var tracker: AckTracker
         var sequence: Int
-        var path: String
-        var pipeline: InputPipeline
+        var source: Source
         var now: Int64
+    }
+
+    /// Where records come from, shared by the records of one file (one reference per record
+    /// to count, not four).
+    final class Source: @unchecked Sendable {
+        let identity: String
+        let path: String
+        let tracker: AckTracker
+        let pipeline: InputPipeline
+
+        init(identity: String, path: String, tracker: AckTracker, pipeline: InputPipeline) {
+            self.identity = identity
+            self.path = path
+            self.tracker = tracker
+            self.pipeline = pipeline
+        }
+
+        func isSame(identity: String, path: String, tracker: AckTracker, pipeline: InputPipeline) -> Bool {
+            self.tracker === tracker && self.pipeline === pipeline && self.identity == identity && self.path == path
+        }
     }
 
     private static let batchSize = 256
     /// Two batches queued at most (plus one being filled and one being shipped).
     private let shipQueue = ShipQueue<Shipment>(capacity: 2)
     private let shipperDone = DispatchSemaphore(value: 0)
-    /// The batch the reading thread is filling.
+    /// The batch the reading thread is filling, and the source of its last record.
     private var batch: [Shipment] = []
+    private var lastSource: Source?
 
     /// Reading thread: registers the record (its place in the file) and queues it for shipping.
     private func ship(_ record: Record, identity: String, tracker: AckTracker, path: String, pipeline: InputPipeline, now: Int64) {
         let sequence = tracker.register(endOffset: record.endOffset)
-        batch.append(Shipment(record: record, identity: identity, tracker: tracker, sequence: sequence,
-                              path: path, pipeline: pipeline, now: now))
+        let source: Source
+        if let last = lastSource, last.isSame(identity: identity, path: path, tracker: tracker, pipeline: pipeline) {
+            source = last
+        } else {
+            source = Source(identity: identity, path: path, tracker: tracker, pipeline: pipeline)
+            lastSource = source
+        }
+        batch.append(Shipment(record: record, sequence: sequence, source: source, now: now))
         if batch.count >= Self.batchSize { handOff() }
     }
 
@@ -183,7 +207,9 @@ public final class LogAgent: @unchecked Sendable {
                 if shipQueue.isFinished { break }
                 continue
             }
-            for shipment in shipments { deliver(shipment) }
+            shipments.withUnsafeBufferPointer { shipments in
+                for index in shipments.indices { deliver(shipments[index]) }
+            }
         }
         shipperDone.signal()
     }
@@ -197,14 +223,14 @@ public final class LogAgent: @unchecked Sendable {
 
     /// Shipping thread: parse, mask, filter, enrich, encode; produce or drop.
     private func deliver(_ item: Shipment) {
-        let pipeline = item.pipeline
-        switch pipeline.process(item.record, fileIdentity: item.identity, filePath: item.path, nowMillis: item.now,
+        let source = item.source, pipeline = source.pipeline
+        switch pipeline.process(item.record, fileIdentity: source.identity, filePath: source.path, nowMillis: item.now,
                                 stats: stats, into: encoded) {
         case .drop(let reason):
             stats.add(reason, 1, service: pipeline.service)
-            item.tracker.ack(item.sequence)
+            source.tracker.ack(item.sequence)
         case .ship(var key):
-            let entry = DeliveryLedger.Entry(tracker: item.tracker, sequence: item.sequence, pipeline: pipeline.index)
+            let entry = DeliveryLedger.Entry(tracker: source.tracker, sequence: item.sequence, pipeline: pipeline.index)
             key.withUTF8 { key in
                 send(entry, key: UnsafeRawBufferPointer(key), value: encoded.bytes)
             }

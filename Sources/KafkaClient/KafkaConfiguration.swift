@@ -56,6 +56,9 @@ public struct KafkaProducerConfiguration: Sendable {
             "acks": "all",
             "compression.type": "zstd",
             "linger.ms": "5",
+            // Java's partitioner: a key lands in the same partition whichever client produced it
+            // (librdkafka's default hashes with CRC32, which disagrees; murmur2 is also cheaper).
+            "partitioner": "murmur2_random",
             "message.timeout.ms": String(messageTimeoutMs),
             "queue.buffering.max.messages": String(max(maxInFlight, 1000)),
         ].merging(transactionalID.map { ["transactional.id": $0] } ?? [:]) { a, _ in a })

@@ -51,6 +51,26 @@ import TestSupport
         #expect(producer.inFlight == 0)
     }
 
+    /// Keys land where Kafka's Java client puts them: partition = (murmur2(key) & 0x7fffffff) % n.
+    /// The hashes are Kafka's own test vectors (Utils.murmur2), not computed here.
+    @Test func keysLandInTheJavaClientsPartitions() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic("keys.test", partitions: 7, replicationFactor: 1)
+        let javaHashes: [String: Int32] = ["1": -1993445489, "12": 126087238, "123": -267702483, "1234": -1614185708,
+                                           "12345": -1188365604, "21": -973932308, "foobar": -790332482]
+        let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: KafkaConfiguration(brokers: [cluster.bootstrapServers])))
+        let partitions = Mutex<[String: Int32]>([:])
+        for key in javaHashes.keys {
+            try producer.enqueue(topic: "keys.test", key: Array(key.utf8), value: Array("v".utf8)) { result in
+                if case .success(let report) = result { partitions.withLock { $0[key] = report.partition } }
+            }
+        }
+        try await producer.flush(timeout: .seconds(30))
+        for (key, hash) in javaHashes {
+            #expect(partitions.withLock { $0[key] } == Int32((UInt32(bitPattern: hash) & 0x7fff_ffff) % 7), "key \(key)")
+        }
+    }
+
     @Test func inFlightBoundHoldsWhileEveryBrokerIsDown() async throws {
         let cluster = try KafkaMockCluster(brokers: 1)
         try cluster.createTopic("bound.test", partitions: 1, replicationFactor: 1)
