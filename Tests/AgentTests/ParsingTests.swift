@@ -111,6 +111,17 @@ import Testing
         // Pinned: a change of the hash would re-id every event already indexed.
         #expect(a == "7e4f82002b3972e149b176677d949971")  // FNV-1a, checked with an independent Python computation
     }
+
+    @Test(arguments: [
+        ("4BF92F3577B34DA6A3CE929D0E0E4736", 32, true), ("4bf92f3577b34da6a3ce929d0e0e4736", 32, true),
+        ("00000000000000000000000000000000", 32, false), ("4bf92f3577b34da6a3ce929d0e0e473", 32, false),
+        ("4bf92f3577b34da6a3ce929d0e0e473g", 32, false), ("4bf92f3577b34da6a3ce929d0e0e473G", 32, false),
+        ("4bf92f3577b34da6a3ce929d0e0e473@", 32, false), ("4bf92f3577b34da6a3ce929d0e0e473/", 32, false),
+        ("4bf92f3577b34da6a3ce929d0e0e473:", 32, false), ("00f067aa0ba902b7", 16, true), ("00f067aa0ba902b`", 16, false),
+    ])
+    func hexIDsAreCheckedByteByByte(text: String, count: Int, valid: Bool) {
+        #expect(FieldExtraction.isHex(Array(text.utf8), count: count) == valid, "\(text)")
+    }
 }
 
 @Suite struct EventIDPrefixTests {

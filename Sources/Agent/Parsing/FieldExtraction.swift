@@ -156,9 +156,16 @@ public enum FieldExtraction {
         return Double(text).map { Int64($0 * 1e9) }
     }
 
+    /// `count` hex digits, not all zero (W3C: an all-zero trace or span id is invalid). One pass.
     static func isHex<C: Collection>(_ bytes: C, count: Int) -> Bool where C.Element == UInt8 {
-        bytes.count == count && bytes.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
-            && !bytes.allSatisfy { $0 == 48 }
+        guard bytes.count == count else { return false }
+        var allZero = true
+        for c in bytes {
+            // 0-9, or a-f / A-F (setting bit 5 lower-cases a letter and leaves digits as they are).
+            guard c &- 48 < 10 || (c | 0x20) &- 97 < 6 else { return false }
+            if c != 48 { allZero = false }
+        }
+        return !allZero
     }
 
     static func isHex(_ text: some StringProtocol, count: Int) -> Bool { isHex(text.utf8, count: count) }
