@@ -99,7 +99,8 @@ public final class LogAgent: @unchecked Sendable {
         shipper.name = "logship-ship"
         shipper.start()
         defer {
-            // Only reached early when run() throws: shutdown() has already drained the shipper.
+            // After shutdown() (which drained and ended the shipper) this changes nothing; when
+            // the loop throws, it lets the shipper end.
             running.store(false, ordering: .releasing)
             shipQueue.close()
             saver.stop()
