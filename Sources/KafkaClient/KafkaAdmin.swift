@@ -246,13 +246,14 @@ public final class KafkaAdmin: @unchecked Sendable {
                     Array(UnsafeRawBufferPointer(start: $0, count: Int(m.member_assignment_size)))
                 } ?? []
                 return ConsumerGroupInfo.Member(
-                    memberID: String(cString: m.member_id), clientID: String(cString: m.client_id),
-                    host: String(cString: m.client_host),
+                    memberID: String(cStringOrNil: m.member_id) ?? "", clientID: String(cStringOrNil: m.client_id) ?? "",
+                    host: String(cStringOrNil: m.client_host) ?? "",
                     assignment: (try? MemberAssignment.decode(bytes)) ?? [])
             }
-            return ConsumerGroupInfo(name: String(cString: g.group), state: String(cString: g.state),
-                                     protocolType: String(cString: g.protocol_type),
-                                     assignor: String(cString: g.protocol), members: members)
+            // A null string from the broker arrives as NULL (an empty group has no protocol).
+            return ConsumerGroupInfo(name: String(cStringOrNil: g.group) ?? "", state: String(cStringOrNil: g.state) ?? "",
+                                     protocolType: String(cStringOrNil: g.protocol_type) ?? "",
+                                     assignor: String(cStringOrNil: g.protocol) ?? "", members: members)
         }.sorted { $0.name < $1.name }
     }
 }

@@ -34,7 +34,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     public init(_ configuration: KafkaConsumerConfiguration, hooks: RebalanceHooks = RebalanceHooks()) throws {
         groupID = configuration.groupID
         idleBackoff = configuration.idleFetchBackoffMs.map { .milliseconds($0) }
-        let box = RebalanceBox(hooks: hooks)
+        let strategy = configuration.librdkafkaProperties["partition.assignment.strategy"] ?? ""
+        let box = RebalanceBox(hooks: hooks, configuredCooperative: strategy.contains("cooperative"))
         rebalance = box
         handle = try RDKafka.makeHandle(RD_KAFKA_CONSUMER, properties: configuration.librdkafkaProperties) { conf in
             rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(box).toOpaque())
@@ -179,8 +180,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         try? resume(due.filter { assigned.contains($0) })
     }
 
-    /// `EAGER` or `COOPERATIVE` once the group has an assignor chosen, `NONE` before.
-    public var rebalanceProtocol: String { String(cString: rd_kafka_rebalance_protocol(handle)) }
+    /// `EAGER` or `COOPERATIVE` once the group has an assignor chosen, `NONE` before, `UNKNOWN`
+    /// when librdkafka cannot say (it returns NULL then, e.g. while the consumer closes).
+    public var rebalanceProtocol: String { String(cStringOrNil: rd_kafka_rebalance_protocol(handle)) ?? "UNKNOWN" }
 
     /// Stops fetching from partitions (the group membership stays); `resume` restarts it.
     public func pause(_ partitions: [TopicPartition]) throws {
@@ -224,9 +226,15 @@ public final class KafkaConsumer: @unchecked Sendable {
 
 final class RebalanceBox: Sendable {
     let hooks: RebalanceHooks
+    /// The protocol of the configured assignors (a member's assignors all share one), for when
+    /// librdkafka cannot say.
+    let configuredCooperative: Bool
     /// Counts rebalance callbacks, so a poll can tell that one ran inside it.
     let generation = Atomic<Int>(0)
-    init(hooks: RebalanceHooks) { self.hooks = hooks }
+    init(hooks: RebalanceHooks, configuredCooperative: Bool) {
+        self.hooks = hooks
+        self.configuredCooperative = configuredCooperative
+    }
 }
 
 private func rebalanceCallback(_ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t,
@@ -235,7 +243,9 @@ private func rebalanceCallback(_ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t,
     guard let rk, let partitions, let opaque else { return }
     let box = Unmanaged<RebalanceBox>.fromOpaque(opaque).takeUnretainedValue()
     let tps = RDKafka.read(partitions).map(\.0).sorted()
-    let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+    // rd_kafka_rebalance_protocol returns NULL "on error", as it does once the consumer closes;
+    // read unchecked, that NULL is the likely cause of leaving indexers crashing now and then.
+    let cooperative = String(cStringOrNil: rd_kafka_rebalance_protocol(rk)).map { $0 == "COOPERATIVE" } ?? box.configuredCooperative
     defer { box.generation.add(1, ordering: .releasing) }
     switch err {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:

@@ -71,6 +71,31 @@ import TestSupport
         }
     }
 
+    /// Closing a member runs its revocation inside `rd_kafka_consumer_close`; from then on
+    /// librdkafka may not say which rebalance protocol is in use (it returns NULL, always so once
+    /// closed). The callback falls back on the configured assignor and the property reads
+    /// `UNKNOWN` instead of crashing on the NULL (which a leaving indexer did, now and then:
+    /// "Unexpectedly found nil while implicitly unwrapping an Optional value").
+    @Test(arguments: ["range,roundrobin", "cooperative-sticky"])
+    func closingAMemberRevokesWithoutAProtocolAnswer(assignor: String) throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic("close.test", partitions: 3, replicationFactor: 1)
+        let revoked = Mutex<[TopicPartition]>([])
+        let consumer = try KafkaConsumer(
+            KafkaConsumerConfiguration(kafka: KafkaConfiguration(brokers: [cluster.bootstrapServers]), groupID: "close-group",
+                                       assignor: assignor, sessionTimeoutMs: 6_000),
+            hooks: RebalanceHooks(onRevoke: { partitions in revoked.withLock { $0 += partitions } }))
+        try consumer.subscribe(["close.test"])
+        try waitUntil(timeout: 30, interval: 0, "the member to own the three partitions") {
+            _ = try consumer.pollBatch(maxMessages: 10, timeoutMs: 100)
+            return try consumer.assignment().count == 3
+        }
+        #expect(consumer.rebalanceProtocol == (assignor == "cooperative-sticky" ? "COOPERATIVE" : "EAGER"))
+        consumer.closeBlocking()
+        #expect(revoked.withLock { $0.count } == 3, "close revoked what the member owned")
+        #expect(consumer.rebalanceProtocol == "UNKNOWN", "librdkafka cannot say once closed (NULL)")
+    }
+
     @Test func inFlightBoundHoldsWhileEveryBrokerIsDown() async throws {
         let cluster = try KafkaMockCluster(brokers: 1)
         try cluster.createTopic("bound.test", partitions: 1, replicationFactor: 1)

@@ -101,3 +101,11 @@ final class SharedFlag: Sendable {
     func load() -> Bool { value.load(ordering: .acquiring) }
     func store(_ newValue: Bool) { value.store(newValue, ordering: .releasing) }
 }
+
+extension String {
+    /// A C string librdkafka may hand back as NULL; nil then (`String(cString:)` would crash).
+    init?(cStringOrNil pointer: UnsafePointer<CChar>?) {
+        guard let pointer else { return nil }
+        self.init(cString: pointer)
+    }
+}
