@@ -78,13 +78,16 @@ import TestSupport
         #expect(try IndexerFixture.groupLag("logship-indexer", topics: topics, brokers: cluster.bootstrapServers) == 0)
     }
 
-    /// The start of a crash report when the log holds one (its first frames name the cause),
-    /// otherwise the log's end.
+    /// From a crash report, its first line and the frames of the thread that crashed (the Swift
+    /// backtracer marks it `crashed:`, after the other threads); otherwise the log's end.
     static func failureExcerpt(_ log: String) -> String {
-        for marker in ["Fatal error", "💣", "crashed", "Crash"] {
-            if let start = log.range(of: marker) { return String(log[start.lowerBound...].prefix(6_000)) }
+        guard let fatal = log.range(of: "Fatal error") ?? log.range(of: "Program crashed") else {
+            return String(log.suffix(3_000))
         }
-        return String(log.suffix(3_000))
+        let firstLine = log[fatal.lowerBound...].prefix { $0 != "\n" }
+        guard let crashed = log.range(of: " crashed:") else { return String(log[fatal.lowerBound...].prefix(6_000)) }
+        let header = log[..<crashed.lowerBound].lastIndex(of: "\n").map { log.index(after: $0) } ?? crashed.lowerBound
+        return firstLine + "\n" + log[header...].prefix(5_000)
     }
 
     /// A second member joins while the first holds a batch it has not written yet, and the
