@@ -248,16 +248,21 @@ public final class LogAgent: @unchecked Sendable {
     }
 
     private func send(_ entry: DeliveryLedger.Entry, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        // Back-pressure: wait for acknowledgements instead of queueing without bound. When
-        // stopping, the event stays unacknowledged and is read again on the next start.
-        while !producer.waitForRoom(timeoutMs: 50) {
-            guard running.load(ordering: .relaxed) else { return }
-        }
         let pipeline = pipelines[entry.pipeline]
         let token = ledger.open(entry)
         do {
             if topics[entry.pipeline] == nil { topics[entry.pipeline] = try producer.topic(named: pipeline.topic) }
-            try producer.enqueue(topics[entry.pipeline]!, key: key, value: value, token: token)
+            // Back-pressure: wait for acknowledgements instead of queueing without bound. When
+            // stopping, the event stays unacknowledged and is read again on the next start. (Never
+            // an unconditional wait: the heartbeat takes slots too, and with Kafka down a slot
+            // seen free could be gone, and the wait endless.)
+            while try !producer.enqueue(topics[entry.pipeline]!, key: key, value: value, token: token, waitForRoom: false) {
+                guard running.load(ordering: .relaxed) else {
+                    _ = ledger.close(token)
+                    return
+                }
+                _ = producer.waitForRoom(timeoutMs: 50)
+            }
         } catch {
             _ = ledger.close(token)
             logger.warning("cannot queue event; will retry", metadata: ["kafka.error": "\(error)"])

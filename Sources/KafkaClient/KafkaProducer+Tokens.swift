@@ -67,20 +67,28 @@ extension KafkaProducer {
 
     /// Queues one message whose report goes to the producer's `onTokenDelivery` with `token`
     /// (at most `UInt.max >> 1`). Copies key and value; allocates nothing per message. Blocks
-    /// while the in-flight bound is reached: call from a dedicated thread.
-    public func enqueue(_ topic: ProducerTopic, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, token: UInt) throws {
+    /// while the in-flight bound is reached (call from a dedicated thread); with
+    /// `waitForRoom: false` it returns false instead, having queued nothing, so the caller can
+    /// wait on `waitForRoom(timeoutMs:)` and check whether it should stop.
+    @discardableResult
+    public func enqueue(_ topic: ProducerTopic, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, token: UInt,
+                        waitForRoom: Bool = true) throws -> Bool {
         if !topic.known.load(ordering: .relaxed) {
             try ensureTopic(topic.name)
             if configuration.createTopicsWithPartitions == nil || knownTopics.withLock({ $0.contains(topic.name) }) {
                 topic.known.store(true, ordering: .relaxed)
             }
         }
-        limiter.acquireBlocking()
+        if waitForRoom {
+            limiter.acquireBlocking()
+        } else if !limiter.tryAcquire() {
+            return false
+        }
         let opaque = UnsafeMutableRawPointer(bitPattern: token << 1 | 1)
         while true {
             let err = logship_produce_rkt(handle, topic.pointer, key?.baseAddress, key?.count ?? 0,
                                           value.baseAddress, value.count, opaque)
-            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return true }
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL { Thread.sleep(forTimeInterval: 0.001); continue }
             limiter.release()
             throw KafkaError(err, "cannot produce to topic \(topic.name)")

@@ -50,11 +50,21 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// Queues one message and returns at once; `onDelivery` runs on the producer's poll thread.
     /// Blocks the calling thread while the in-flight bound is reached: call from a dedicated thread.
+    ///
+    /// With `waitForRoom: false` it never waits: at the in-flight bound nothing is queued and it
+    /// returns false, and it does not try to create the topic (a blocking call while Kafka is
+    /// down). For messages worth nothing late, such as heartbeats, which must not hang a
+    /// shutdown while Kafka is down and the bound is full.
+    @discardableResult
     public func enqueue(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [],
-                        partition: Int32 = -1, timestampMs: Int64 = 0,
-                        onDelivery: @escaping DeliveryHandler) throws {
-        try ensureTopic(topic)
-        limiter.acquireBlocking()
+                        partition: Int32 = -1, timestampMs: Int64 = 0, waitForRoom: Bool = true,
+                        onDelivery: @escaping DeliveryHandler) throws -> Bool {
+        if waitForRoom {
+            try ensureTopic(topic)
+            limiter.acquireBlocking()
+        } else if !limiter.tryAcquire() {
+            return false
+        }
         do {
             try produce(topic: topic, key: key, value: value, headers: headers, partition: partition,
                         timestampMs: timestampMs, onDelivery: onDelivery)
@@ -62,6 +72,7 @@ public final class KafkaProducer: @unchecked Sendable {
             limiter.release()
             throw error
         }
+        return true
     }
 
     /// Sends one message and waits for its delivery report.

@@ -64,10 +64,12 @@ public final class HeartbeatPublisher: @unchecked Sendable {
                                  status: status, intervalMs: intervalMs, counters: state.counters,
                                  ownedPartitions: state.partitions, lastError: state.lastError)
         guard let value = try? JSONEncoder().encode(beat) else { return }
-        // A beat is worth nothing late: never wait for room, skip it when the producer is full.
-        guard producer.inFlight < 1_000_000 else { return }
+        // A beat is worth nothing late: never wait for room, skip it when the producer is full
+        // (with Kafka down, waiting would hang the role's shutdown on its final beat).
         do {
-            try producer.enqueue(topic: Naming.healthTopic, key: Array(id.utf8), value: Array(value)) { _ in }
+            if try !producer.enqueue(topic: Naming.healthTopic, key: Array(id.utf8), value: Array(value), waitForRoom: false, onDelivery: { _ in }) {
+                logger.debug("heartbeat skipped: the producer's in-flight bound is reached")
+            }
         } catch {
             logger.debug("heartbeat not sent", metadata: ["kafka.error": "\(error)"])
         }

@@ -71,4 +71,46 @@ import TestSupport
         #expect(agent.terminate() == 0)
         print("outage test: peak agent RSS during the 30 s outage \(peakRSS / 1_048_576) MiB; 25,000 lines, none lost")
     }
+
+    /// SIGTERM while Kafka cannot be reached and the in-flight bound is full: the agent still
+    /// stops within its shutdown deadline and exits 0 (it used to hang for ever on its final
+    /// heartbeat, which waited for room that never came), and nothing unacknowledged is
+    /// recorded as shipped: the registry stays at offset 0, so it is all read again.
+    @Test func sigtermWithKafkaUnreachableAndTheBoundFullExitsWithinTheDeadline() throws {
+        let deadPort = try FreePort.next()  // nothing listens there
+        let metricsPort = try FreePort.next()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unreachable-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = dir.appendingPathComponent("app.log")
+        try (0..<1_000).map { "2026-11-25 10:00:00,\(String(format: "%03d", $0 % 1000)) INFO [app] line \($0)\n" }.joined()
+            .write(to: log, atomically: true, encoding: .utf8)
+        let config = dir.appendingPathComponent("logship.yml")
+        try """
+        kafka: {brokers: ["127.0.0.1:\(deadPort)"], properties: {log_level: "0"}}
+        agent:
+          data_dir: \(dir.path)/data
+          max_in_flight: 50
+          shutdown_timeout: 2s
+          metrics_listen: 127.0.0.1:\(metricsPort)
+          inputs:
+            - {service: unreachable, paths: ["\(log.path)"], format: python}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let agent = RoleProcess(["agent", "--config", config.path], log: dir.appendingPathComponent("agent.log"))
+        try agent.start()
+        defer { agent.kill9() }
+        try waitUntil(timeout: 60, "the in-flight bound to fill (log: \(agent.logURL.path))") {
+            let scraped = (try? PythonScript.run("scrape_prometheus.py", ["http://127.0.0.1:\(metricsPort)/metrics"])) ?? ""
+            let series = (try? JSONSerialization.jsonObject(with: Data(scraped.utf8))) as? [String: Double]
+            return series?["logship_agent_producer_queue_depth"] == 50
+        }
+        let stopping = Date()
+        #expect(agent.terminate(timeout: 30) == 0, "SIGTERM exits 0; log: \(agent.log.suffix(2_000))")
+        // The 2-s deadline, plus at most one topic-creation attempt (10 s) already under way.
+        #expect(Date().timeIntervalSince(stopping) < 15, "within the shutdown deadline")
+        let registry = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("data/registry.json")))
+        let offsets = (registry as? [[String: Any]] ?? []).compactMap { $0["offset"] as? Int }
+        #expect(offsets == [0], "nothing acknowledged, nothing recorded: \(registry)")
+    }
 }
+
