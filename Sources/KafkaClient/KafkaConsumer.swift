@@ -34,10 +34,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     public init(_ configuration: KafkaConsumerConfiguration, hooks: RebalanceHooks = RebalanceHooks()) throws {
         groupID = configuration.groupID
         idleBackoff = configuration.idleFetchBackoffMs.map { .milliseconds($0) }
-        let strategy = configuration.librdkafkaProperties["partition.assignment.strategy"] ?? ""
+        let properties = configuration.librdkafkaProperties
+        let strategy = properties["partition.assignment.strategy"] ?? ""
         let box = RebalanceBox(hooks: hooks, configuredCooperative: strategy.contains("cooperative"))
         rebalance = box
-        handle = try RDKafka.makeHandle(RD_KAFKA_CONSUMER, properties: configuration.librdkafkaProperties) { conf in
+        handle = try RDKafka.makeHandle(RD_KAFKA_CONSUMER, properties: properties) { conf in
             rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(box).toOpaque())
             rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
         }

@@ -66,24 +66,18 @@ extension KafkaProducer {
     public func waitForRoom(timeoutMs: Int) -> Bool { limiter.waitForRoom(timeoutMs: timeoutMs) }
 
     /// Queues one message whose report goes to the producer's `onTokenDelivery` with `token`
-    /// (at most `UInt.max >> 1`). Copies key and value; allocates nothing per message. Blocks
-    /// while the in-flight bound is reached (call from a dedicated thread); with
-    /// `waitForRoom: false` it returns false instead, having queued nothing, so the caller can
-    /// wait on `waitForRoom(timeoutMs:)` and check whether it should stop.
-    @discardableResult
-    public func enqueue(_ topic: ProducerTopic, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, token: UInt,
-                        waitForRoom: Bool = true) throws -> Bool {
+    /// (at most `UInt.max >> 1`). Copies key and value; allocates nothing per message. Never
+    /// waits: at the in-flight bound it queues nothing and returns false, so the caller can wait
+    /// on `waitForRoom(timeoutMs:)` and check whether it should stop meanwhile.
+    public func enqueue(_ topic: ProducerTopic, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+                        token: UInt) throws -> Bool {
         if !topic.known.load(ordering: .relaxed) {
             try ensureTopic(topic.name)
             if configuration.createTopicsWithPartitions == nil || knownTopics.withLock({ $0.contains(topic.name) }) {
                 topic.known.store(true, ordering: .relaxed)
             }
         }
-        if waitForRoom {
-            limiter.acquireBlocking()
-        } else if !limiter.tryAcquire() {
-            return false
-        }
+        guard limiter.tryAcquire() else { return false }
         let opaque = UnsafeMutableRawPointer(bitPattern: token << 1 | 1)
         while true {
             let err = logship_produce_rkt(handle, topic.pointer, key?.baseAddress, key?.count ?? 0,

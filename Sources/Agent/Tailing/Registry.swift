@@ -77,7 +77,9 @@ final class RegistrySaver: @unchecked Sendable {
     private let metricsDirectory: String
     private let state = Mutex(State())
     private let wake = NSCondition()
-    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+    /// Started and not yet stopped (start and stop are called from the agent's reading thread).
+    private var started = false
 
     init(url: URL, metricsDirectory: String) {
         self.url = url
@@ -87,7 +89,7 @@ final class RegistrySaver: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in loop() }
         thread.name = "logship-agent-registry"
-        self.thread = thread
+        started = true
         thread.start()
     }
 
@@ -105,19 +107,21 @@ final class RegistrySaver: @unchecked Sendable {
     /// Lets the thread finish the write in progress, then stops it (the caller saves the last
     /// snapshot itself, synchronously).
     func stop() {
+        guard started else { return }
+        started = false
         state.withLock { $0.stopping = true; $0.pending = nil }
         wake.lock(); wake.signal(); wake.unlock()
-        while let thread, !thread.isFinished { Thread.sleep(forTimeInterval: 0.005) }
+        finished.wait()
     }
 
     private func loop() {
+        defer { finished.signal() }
         while true {
-            let next = state.withLock { state -> (entries: [RegistryEntry], metrics: String)?? in
-                if state.stopping { return .none }
+            let (stopping, next) = state.withLock { state in
                 defer { state.pending = nil }
-                return .some(state.pending)
+                return (state.stopping, state.pending)
             }
-            guard let next else { return }
+            if stopping { return }
             guard let (entries, metrics) = next else {
                 wake.lock(); wake.wait(until: Date().addingTimeInterval(0.2)); wake.unlock()
                 continue

@@ -1,0 +1,165 @@
+import LogshipConfig
+import Foundation
+import KafkaClient
+import LogModel
+import Logging
+import Synchronization
+import Telemetry
+
+// The reading thread tails, splits and joins lines into records and registers each with its
+// file's tracker (read order); the shipping thread turns them into events and produces them, in
+// that same order. Two threads: the pipeline's CPU no longer waits for reading, nor reading for
+// the pipeline.
+extension LogAgent {
+    /// A record read, on its way to the shipping thread.
+    struct Shipment {
+        var record: Record
+        var sequence: Int
+        var source: Source
+        var now: Int64
+    }
+
+    /// Where records come from, shared by the records of one file (one reference per record
+    /// to count, not four).
+    final class Source: @unchecked Sendable {
+        let identity: String
+        let path: String
+        let tracker: AckTracker
+        let pipeline: InputPipeline
+
+        init(identity: String, path: String, tracker: AckTracker, pipeline: InputPipeline) {
+            self.identity = identity
+            self.path = path
+            self.tracker = tracker
+            self.pipeline = pipeline
+        }
+
+        func isSame(identity: String, path: String, tracker: AckTracker, pipeline: InputPipeline) -> Bool {
+            self.tracker === tracker && self.pipeline === pipeline && self.identity == identity && self.path == path
+        }
+    }
+
+    /// Reading thread: registers the record (its place in the file) and queues it for shipping.
+    func ship(_ record: Record, identity: String, tracker: AckTracker, path: String, pipeline: InputPipeline, now: Int64) {
+        let sequence = tracker.register(endOffset: record.endOffset)
+        let source: Source
+        if let last = lastSource, last.isSame(identity: identity, path: path, tracker: tracker, pipeline: pipeline) {
+            source = last
+        } else {
+            source = Source(identity: identity, path: path, tracker: tracker, pipeline: pipeline)
+            lastSource = source
+        }
+        batch.append(Shipment(record: record, sequence: sequence, source: source, now: now))
+        if batch.count >= Self.batchSize { handOff() }
+    }
+
+    /// Reading thread: passes the batch filled so far to the shipping thread (waits while two
+    /// are queued: reading pauses when shipping is behind).
+    func handOff() {
+        guard !batch.isEmpty else { return }
+        shipQueue.put(batch)
+        batch = []
+        batch.reserveCapacity(Self.batchSize)
+    }
+
+    /// The shipping thread: events in read order, and the retries of failed deliveries, until
+    /// the queue is closed and empty.
+    func shipLoop() {
+        while true {
+            resendFailed()
+            guard let shipments = shipQueue.take(timeout: 0.05) else {
+                if shipQueue.isFinished { break }
+                continue
+            }
+            shipments.withUnsafeBufferPointer { shipments in
+                for index in shipments.indices { deliver(shipments[index]) }
+            }
+        }
+        shipperDone.signal()
+    }
+
+    /// Shipping thread: parse, mask, filter, enrich, encode; produce or drop.
+    func deliver(_ item: Shipment) {
+        let source = item.source, pipeline = source.pipeline
+        switch pipeline.process(item.record, fileIdentity: source.identity, filePath: source.path, nowMillis: item.now,
+                                stats: stats, into: encoded) {
+        case .drop(let reason):
+            stats.add(reason, 1, service: pipeline.service)
+            source.tracker.ack(item.sequence)
+        case .ship(var key):
+            let entry = DeliveryLedger.Entry(tracker: source.tracker, sequence: item.sequence, pipeline: pipeline.index)
+            key.withUTF8 { key in
+                send(entry, key: UnsafeRawBufferPointer(key), value: encoded.bytes)
+            }
+        }
+    }
+
+    /// One event whose delivery failed in a way a retry can fix, with what is needed to send it again.
+    struct Outgoing: Sendable {
+        var pipeline: Int
+        var key: [UInt8]
+        var value: [UInt8]
+        var tracker: AckTracker
+        var sequence: Int
+    }
+
+    func send(_ entry: DeliveryLedger.Entry, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let pipeline = pipelines[entry.pipeline]
+        let token = ledger.open(entry)
+        do {
+            if topics[entry.pipeline] == nil { topics[entry.pipeline] = try producer.topic(named: pipeline.topic) }
+            // Back-pressure: wait for acknowledgements instead of queueing without bound. When
+            // stopping, the event stays unacknowledged and is read again on the next start. (Never
+            // an unconditional wait: the heartbeat takes slots too, and with Kafka down a slot
+            // seen free could be gone, and the wait endless.)
+            while try !producer.enqueue(topics[entry.pipeline]!, key: key, value: value, token: token) {
+                guard running.load(ordering: .relaxed) else {
+                    _ = ledger.close(token)
+                    return
+                }
+                _ = producer.waitForRoom(timeoutMs: 50)
+            }
+        } catch {
+            _ = ledger.close(token)
+            logger.warning("cannot queue event; will retry", metadata: ["kafka.error": "\(error)"])
+            retries.append(Outgoing(pipeline: entry.pipeline, key: Array(key), value: Array(value),
+                                    tracker: entry.tracker, sequence: entry.sequence))
+        }
+    }
+
+    func resendFailed() {
+        let pending = retries.takeAll()
+        for item in pending where running.load(ordering: .relaxed) {
+            item.key.withUnsafeBytes { key in
+                item.value.withUnsafeBytes { value in
+                    send(DeliveryLedger.Entry(tracker: item.tracker, sequence: item.sequence, pipeline: item.pipeline),
+                         key: key, value: value)
+                }
+            }
+        }
+    }
+
+    /// Moves the delivery counts of the report thread into the agent's stats.
+    func collectDeliveryCounts() {
+        for (pipeline, counts) in zip(pipelines, deliveryCounts) {
+            var delta = AgentStats.Counters()
+            delta.eventsSent = counts.sent.exchange(0, ordering: .relaxed)
+            delta.eventsFailed = counts.failed.exchange(0, ordering: .relaxed)
+            if delta.eventsSent != 0 || delta.eventsFailed != 0 { stats.add(delta, service: pipeline.service) }
+        }
+    }
+}
+
+/// Events whose delivery failed in a way a retry can fix; the agent loop sends them again.
+final class RetryQueue: Sendable {
+    private let items = Mutex<[LogAgent.Outgoing]>([])
+
+    func append(_ item: LogAgent.Outgoing) { items.withLock { $0.append(item) } }
+
+    func takeAll() -> [LogAgent.Outgoing] {
+        items.withLock { items in
+            defer { items.removeAll() }
+            return items
+        }
+    }
+}
