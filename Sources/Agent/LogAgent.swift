@@ -96,9 +96,10 @@ public final class LogAgent: @unchecked Sendable {
             producer: producer, id: agent.componentID ?? "agent@\(host)", role: "agent", host: host, version: Self.version,
             intervalMs: configuration.coordinator.heartbeatIntervalMs, logger: logger) {
             let c = stats.snapshot
-            return (["lines_read": c.linesRead, "events_sent": c.eventsSent, "events_failed": c.eventsFailed,
-                     "events_dropped": c.droppedDebug + c.droppedEmpty, "files_open": c.filesOpen,
-                     "queue_depth": Int64(producer.inFlight)], [], nil)
+            return HeartbeatPublisher.State(counters: [
+                "lines_read": c.linesRead, "events_sent": c.eventsSent, "events_failed": c.eventsFailed,
+                "events_dropped": c.droppedDebug + c.droppedEmpty, "files_open": c.filesOpen,
+                "queue_depth": Int64(producer.inFlight)])
         }
     }
 

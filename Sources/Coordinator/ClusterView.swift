@@ -8,8 +8,10 @@ public struct ComponentView: Codable, Sendable, Equatable {
     public var role: String
     public var host: String
     public var version: String
-    /// `up`; `stale` after 3 missed beats; `stopped` after a clean shutdown's final beat.
+    /// `up`; `stalled` when the component reports itself stuck (`status_reason` says how);
+    /// `stale` after 3 missed beats; `stopped` after a clean shutdown's final beat.
     public var status: String
+    public var statusReason: String?
     public var lastSeen: String
     public var startedAt: String
     public var intervalMs: Int
@@ -20,7 +22,7 @@ public struct ComponentView: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, role, host, version, status, counters
         case lastSeen = "last_seen", startedAt = "started_at", intervalMs = "interval_ms"
-        case ownedPartitions = "owned_partitions", lastError = "last_error"
+        case ownedPartitions = "owned_partitions", lastError = "last_error", statusReason = "status_reason"
     }
 }
 
@@ -80,12 +82,16 @@ public struct ClusterReport: Codable, Sendable, Equatable {
 
 /// The health rules, as pure functions (unit-tested without a cluster).
 public enum HealthRules {
-    /// A component is stale when its last beat is older than 3 of its intervals.
+    /// A component is stale when its last beat is older than 3 of its intervals; otherwise it is
+    /// what its beat says (`up`, `stalled`, `stopped`).
     public static func components(_ beats: [ComponentBeat], nowMs: Int64) -> [ComponentView] {
         beats.map { beat in
             let sent = Timestamps.epochMillis(of: beat.sentAt) ?? 0
-            let status = beat.status == "stopped" ? "stopped" : nowMs - sent > 3 * Int64(max(beat.intervalMs, 1)) ? "stale" : "up"
+            let status = beat.status == "stopped" ? "stopped"
+                : nowMs - sent > 3 * Int64(max(beat.intervalMs, 1)) ? "stale"
+                : beat.status == "stalled" ? "stalled" : "up"
             return ComponentView(id: beat.id, role: beat.role, host: beat.host, version: beat.version, status: status,
+                                 statusReason: status == "stalled" ? beat.statusReason : nil,
                                  lastSeen: beat.sentAt, startedAt: beat.startedAt, intervalMs: beat.intervalMs,
                                  ownedPartitions: beat.ownedPartitions, counters: beat.counters, lastError: beat.lastError)
         }.sorted { ($0.role, $0.id) < ($1.role, $1.id) }
@@ -106,17 +112,21 @@ public enum HealthRules {
 
     static func formatRate(_ value: Double) -> String { value >= 1_000 ? String(format: "%.0fk", value / 1_000) : String(format: "%.0f", value) }
 
-    /// down: Kafka or Elasticsearch unreachable, or no indexer up. degraded: a component stale,
-    /// Elasticsearch red or yellow, a group lagging (WARN, STALL, STOP, ERR). healthy otherwise.
+    /// down: Kafka or Elasticsearch unreachable, or no indexer up (a stalled one counts as up: it
+    /// is there, holding its partitions). degraded: a component stale or stalled, Elasticsearch
+    /// red or yellow, a group lagging (WARN, STALL, STOP, ERR). healthy otherwise.
     public static func verdict(components: [ComponentView], kafka: ClusterReport.Backend, elasticsearch: ClusterReport.Backend,
                                groups: [GroupView]) -> (status: String, reasons: [String]) {
         var down: [String] = [], degraded: [String] = []
         if !kafka.reachable { down.append("Kafka unreachable: \(kafka.detail)") }
         if !elasticsearch.reachable { down.append("Elasticsearch unreachable: \(elasticsearch.detail)") }
         let indexers = components.filter { $0.role == "indexer" }
-        if !indexers.isEmpty && !indexers.contains(where: { $0.status == "up" }) { down.append("no indexer is up") }
+        if !indexers.isEmpty && !indexers.contains(where: { ["up", "stalled"].contains($0.status) }) { down.append("no indexer is up") }
         for component in components where component.status == "stale" {
             degraded.append("\(component.role) \(component.id) on \(component.host) is stale (last seen \(component.lastSeen))")
+        }
+        for component in components where component.status == "stalled" {
+            degraded.append("\(component.role) \(component.id) on \(component.host) is stalled: \(component.statusReason ?? "no reason given")")
         }
         if elasticsearch.reachable && elasticsearch.status != "green" { degraded.append("Elasticsearch status \(elasticsearch.status)") }
         for group in groups where !["OK", "unknown"].contains(group.status) {

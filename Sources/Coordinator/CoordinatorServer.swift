@@ -92,7 +92,7 @@ public enum PrometheusRendering {
                [([], cluster.status == "healthy" ? 0 : cluster.status == "degraded" ? 1 : 2)])
         var components: [(labels: [(String, String)], value: Double)] = []
         for (role, statuses) in cluster.components.sorted(by: { $0.key < $1.key }) {
-            for status in ["up", "stale", "stopped"] { components.append(([("role", role), ("status", status)], Double(statuses[status] ?? 0))) }
+            for status in ["up", "stalled", "stale", "stopped"] { components.append(([("role", role), ("status", status)], Double(statuses[status] ?? 0))) }
         }
         family("logship_components", "gauge", "Components by role and status, from their heartbeats.", components)
         let partitions = (snapshot.lag?.groups ?? []).flatMap { group in group.partitions.map { (group.name, $0) } }

@@ -15,7 +15,7 @@ main{display:grid;grid-template-columns:1fr 1fr;gap:16px;padding:16px 20px}
 section{background:#fff;border-radius:8px;padding:12px 16px;box-shadow:0 1px 2px #0002}
 section.wide{grid-column:1/3}h2{font-size:15px;margin:0 0 8px}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:3px 8px;border-bottom:1px solid #eee}
-.up{color:#2e8b57}.stale{color:#c0392b;font-weight:600}.stopped{color:#777}svg{width:100%;height:200px}
+.up{color:#2e8b57}.stale,.stalled{color:#c0392b;font-weight:600}.stopped{color:#777}svg{width:100%;height:200px}
 #reasons li{color:#c0392b}#reasons li.ok{color:#2e8b57}.legend span{margin-right:12px}
 </style></head>
 <body>

@@ -47,7 +47,7 @@ public final class DetectorService: @unchecked Sendable {
         healthProducer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 100), logger: logger)
         heartbeat = HeartbeatPublisher(producer: healthProducer, id: "detector@\(host):\(getpid())", role: "detector", host: host,
                                        version: "0.1.0", intervalMs: configuration.coordinator.heartbeatIntervalMs, logger: logger) {
-            (health.counters.withLock { $0 }, [], health.lastError.withLock { $0 })
+            HeartbeatPublisher.State(counters: health.counters.withLock { $0 }, lastError: health.lastError.withLock { $0 })
         }
     }
 

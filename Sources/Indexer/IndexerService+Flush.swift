@@ -6,9 +6,14 @@ import Synchronization
 
 extension IndexerService {
     /// Writes one batch: routes each record, writes documents with retries for ever, dead-letters
-    /// what Elasticsearch rejects, then commits. While retrying, the owned partitions are paused
-    /// (memory stays bounded, lag shows the stall) and the group membership kept alive.
+    /// what Elasticsearch rejects, then commits. The whole write is one wait of the consumer's:
+    /// while retrying, the owned partitions are held (memory stays bounded, lag shows the stall)
+    /// and the group membership kept alive; when the write ends, whatever it held fetches again.
     func flush(_ batch: Batch, stopping: Bool) throws {
+        try consumer.waiting { try write(batch) }
+    }
+
+    private func write(_ batch: Batch) throws {
         var pending: [(item: BulkItem, message: KafkaMessage, service: String)] = []
         var deadLetters: [(message: KafkaMessage, errorClass: String, reason: String)] = []
         for message in batch.messages {
@@ -26,11 +31,7 @@ extension IndexerService {
         // librdkafka keeps fetching the next batch (up to its prefetch bound, about one batch per
         // partition) while this one is written: measured on noida-db, pausing here instead left the
         // indexer waiting ~0.45 s per batch for the first records after each resume and halved its
-        // throughput. Only while retrying are the partitions paused (memory stays bounded, lag
-        // shows the stall); pausing discards what was prefetched, which is read again afterwards.
-        let owned = (try? consumer.assignment()) ?? []
-        var paused = false
-        defer { if paused { try? consumer.resume((try? consumer.assignment()) ?? owned) } }
+        // throughput. Only while retrying are the partitions held.
         var attempt = 0
         while !pending.isEmpty {
             let started = Date()
@@ -60,6 +61,8 @@ extension IndexerService {
                         state.services[service, default: .init()].retried += c.retried
                     }
                 }
+                if retry.count < pending.count { watchdog.progressed() }
+                if !retry.isEmpty { watchdog.elasticsearchRefused() }
                 logger.debug("bulk written", metadata: ["es.items": "\(pending.count)", "es.retry": "\(retry.count)",
                                                          "es.ms": "\(Int(seconds * 1000))"])
                 pending = retry
@@ -67,9 +70,10 @@ extension IndexerService {
                 logger.warning("bulk items to retry", metadata: ["es.items": "\(pending.count)"])
             } catch let error as ElasticError {
                 stats.update { $0.bulkFailures += 1; $0.lastError = error.message }
+                watchdog.elasticsearchRefused()
                 logger.error("bulk request failed; retrying", metadata: ["es.error": "\(error)", "es.attempt": "\(attempt)"])
             }
-            if !paused { try? consumer.pause(owned); paused = true }
+            consumer.holdAssignment()
             attempt += 1
             waitKeepingMembership(ms: RetryPolicy.backoffMs(attempt: attempt, capMs: 10_000, random: Double.random(in: 0.5..<1)))
             // Partitions taken away meanwhile: their records belong to the new owner now.
@@ -83,22 +87,17 @@ extension IndexerService {
         commit(batch)
     }
 
-    /// Sleeps in short polls so the group sees this member alive. Partitions are paused, so a
-    /// poll returns records only for partitions newly assigned meanwhile; those are not
-    /// committed and come back after the next rebalance or seek, so dropping them here loses nothing.
+    /// Sleeps in short polls so the group sees this member alive. A record such a poll receives
+    /// is given back and its partition held until the wait ends (`KafkaConsumer.pollDuringWait`),
+    /// so it is read again after this batch: nothing is skipped, and nothing stays paused.
     func waitKeepingMembership(ms: Int) {
         let deadline = Date().addingTimeInterval(Double(ms) / 1000)
-        repeat {
-            let records = (try? consumer.pollBatch(maxMessages: 1_000, timeoutMs: Int32(min(max(ms, 1), 100)))) ?? []
-            // Rewind to the first record per partition so they are read again after this batch.
-            var first: [TopicPartition: Int64] = [:]
-            for record in records { first[record.topicPartition] = min(first[record.topicPartition] ?? .max, record.offset) }
-            for (partition, offset) in first {
-                try? consumer.seek(partition, to: offset)
-                try? consumer.pause([partition])
-            }
-            if !isRunning && ms > 1_000 { return }
-        } while Date() < deadline
+        consumer.waiting {
+            repeat {
+                consumer.pollDuringWait(timeoutMs: Int32(min(max(ms, 1), 100)))
+                if !isRunning && ms > 1_000 { return }
+            } while Date() < deadline
+        }
     }
 
     func sendDeadLetters(_ letters: [(message: KafkaMessage, errorClass: String, reason: String)]) throws {
@@ -117,13 +116,23 @@ extension IndexerService {
                 group.leave()
             }
         }
-        // message.timeout.ms=0: librdkafka retries until Kafka takes them; wait for every ack.
+        // message.timeout.ms=0: librdkafka retries until Kafka takes them; wait for every ack,
+        // polling so the group keeps this member (what such polls receive is held, see
+        // waitKeepingMembership).
+        let started = Date()
+        var warned = false
         while group.wait(timeout: .now() + 1) == .timedOut {
+            if !warned && Date().timeIntervalSince(started) >= 5 {
+                warned = true
+                logger.warning("dead letters not acknowledged yet; waiting for Kafka (consumption held, nothing committed)",
+                               metadata: ["kafka.topic": "\(Naming.deadLetterTopic)", "count": "\(letters.count)"])
+            }
             waitKeepingMembership(ms: 0)
         }
         guard failures.withLock({ $0 }) == 0 else {
             throw IndexerError("dead letters were refused by Kafka; not committing (the batch will be re-read)")
         }
+        watchdog.progressed()
         stats.update { state in
             for letter in letters {
                 let service = Naming.service(ofTopic: letter.message.topic) ?? letter.message.topic
@@ -177,6 +186,7 @@ extension IndexerService {
                     break
                 } catch let error as ElasticError where error.isRetriable {
                     attempt += 1
+                    watchdog.elasticsearchRefused()
                     logger.warning("cannot create index; retrying", metadata: ["es.index": "\(index)", "es.error": "\(error)"])
                     waitKeepingMembership(ms: RetryPolicy.backoffMs(attempt: attempt, capMs: 10_000, random: Double.random(in: 0.5..<1)))
                 }

@@ -27,8 +27,16 @@ public final class IndexerService: @unchecked Sendable {
     let uncommitted = Mutex([TopicPartition: Int64]())
     var nextCommitRetry = Date.distantPast
     var knownIndices = Set<String>()
+    var leakedForTest = false
     var heartbeat: HeartbeatPublisher?
     let componentID: String
+    let watchdog: StallWatchdog
+    /// Asks whether Elasticsearch answers, for the watchdog (the writer's client may be busy in a bulk).
+    let probe: ElasticClient
+    var watchdogTimer: DispatchSourceTimer?
+    /// `LOGSHIP_TEST_HOOKS=leak-pause`: after the first commit, pause the assignment outside any
+    /// wait, as the stall bug did, so tests can show the watchdog fire. Never set in production.
+    let leakPauseHook: Bool
 
     public init(configuration: LogshipConfiguration, componentID: String? = nil, instanceID: String? = nil,
                 logger: Logger = Logger(label: "logship.indexer")) throws {
@@ -40,6 +48,13 @@ public final class IndexerService: @unchecked Sendable {
             url: configuration.elasticsearch.url, username: configuration.elasticsearch.username,
             password: configuration.elasticsearch.password, apiKey: configuration.elasticsearch.apiKey,
             requestTimeoutMs: configuration.elasticsearch.timeoutMs))
+        probe = try ElasticClient(ElasticConfiguration(
+            url: configuration.elasticsearch.url, username: configuration.elasticsearch.username,
+            password: configuration.elasticsearch.password, apiKey: configuration.elasticsearch.apiKey,
+            requestTimeoutMs: 3_000))
+        let watchdog = StallWatchdog(timeoutMs: configuration.indexer.stallTimeoutMs)
+        self.watchdog = watchdog
+        leakPauseHook = (ProcessInfo.processInfo.environment["LOGSHIP_TEST_HOOKS"] ?? "").split(separator: ",").contains("leak-pause")
         let kafka = KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: self.componentID,
                                        properties: configuration.kafka.properties)
         producer = try KafkaProducer(KafkaProducerConfiguration(
@@ -74,7 +89,9 @@ public final class IndexerService: @unchecked Sendable {
                 counters["duplicates", default: 0] += s.duplicates
                 counters["dead_lettered", default: 0] += s.deadLettered
             }
-            return (counters, owned, lastError)
+            let stall = watchdog.stall
+            return HeartbeatPublisher.State(counters: counters, partitions: owned, lastError: lastError,
+                                            status: stall == nil ? "up" : "stalled", statusReason: stall)
         }
     }
 
@@ -86,6 +103,8 @@ public final class IndexerService: @unchecked Sendable {
         try prepareElasticsearch()
         try consumer.subscribe([configuration.indexer.topics])
         heartbeat?.start()
+        startWatchdog()
+        defer { watchdogTimer?.cancel() }
         logger.info("indexer started", metadata: ["kafka.group": "\(configuration.indexer.group)", "es.url": "\(es.configuration.url)"])
         var batch = Batch()
         var batchStarted = Date()
@@ -93,6 +112,7 @@ public final class IndexerService: @unchecked Sendable {
             let waitMs = max(10, configuration.indexer.flushIntervalMs - Int(Date().timeIntervalSince(batchStarted) * 1000))
             let messages = try consumer.pollBatch(maxMessages: max(configuration.indexer.batchDocuments - batch.count, 1),
                                                   timeoutMs: Int32(min(waitMs, 500)))
+            if !messages.isEmpty { watchdog.progressed() }
             if batch.isEmpty && !messages.isEmpty { batchStarted = Date() }
             batch.append(messages)
             dropRevoked(from: &batch)
@@ -101,6 +121,11 @@ public final class IndexerService: @unchecked Sendable {
                 || Date().timeIntervalSince(batchStarted) * 1000 >= Double(configuration.indexer.flushIntervalMs)
             if !batch.isEmpty && due {
                 try flush(batch, stopping: false)
+                if leakPauseHook && stats.commits > 0 && !leakedForTest {
+                    leakedForTest = true
+                    consumer.leakHoldForTesting((try? consumer.assignment()) ?? [])
+                    logger.warning("test hook leak-pause: paused the assignment outside any wait")
+                }
                 batch = Batch()
                 batchStarted = Date()
                 // Revocations seen during the write concerned that batch only; records polled
@@ -143,6 +168,7 @@ public final class IndexerService: @unchecked Sendable {
                 return
             } catch let error as ElasticError where error.isRetriable {
                 attempt += 1
+                watchdog.elasticsearchRefused()
                 logger.warning("Elasticsearch not ready; retrying", metadata: ["es.error": "\(error)"])
                 Thread.sleep(forTimeInterval: Double(RetryPolicy.backoffMs(attempt: attempt, random: Double.random(in: 0.5..<1))) / 1000)
             }

@@ -20,6 +20,7 @@ public final class IndexerStats: Sendable {
         var lag: [String: Int64] = [:]
         var lastError: String?
         var commits: Int64 = 0
+        var stalled = false
     }
 
     let state = Mutex(State())
@@ -51,6 +52,8 @@ public final class IndexerStats: Sendable {
         family("logship_indexer_bulk_seconds_total", "counter", "Time spent in bulk requests.", [("", String(s.bulkSeconds))])
         family("logship_indexer_commits_total", "counter", "Offset commits that succeeded.", [("", String(s.commits))])
         family("logship_indexer_batch_size", "gauge", "Documents in the last batch.", [("", String(s.lastBatchSize))])
+        family("logship_indexer_stalled", "gauge", "1 while the stall watchdog finds this member stuck (see the log).",
+               [("", s.stalled ? "1" : "0")])
         family("logship_indexer_owned_partitions", "gauge", "Partitions this member owns.", [("", String(s.owned.count))])
         family("logship_indexer_partition_lag", "gauge", "Messages behind, per owned partition.",
                s.lag.sorted { $0.key < $1.key }.map { key, value -> (String, String) in

@@ -25,8 +25,6 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let closed = Atomic<Bool>(false)
     public let groupID: String
     private let idleBackoff: Duration?
-    /// Partitions paused at their end (see `idleFetchBackoffMs`), with when.
-    private let idle = Mutex([TopicPartition: ContinuousClock.Instant]())
     /// A record that arrived in the same librdkafka poll as a rebalance: it belongs to the new
     /// assignment, so it opens the next `pollBatch` instead of joining records from before.
     private let carried = Mutex<KafkaMessage?>(nil)
@@ -86,7 +84,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             } else if err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 if idleBackoff != nil, let rkt = pointer.pointee.rkt {
                     let tp = TopicPartition(String(cString: rd_kafka_topic_name(rkt)), pointer.pointee.partition)
-                    if (try? pause([tp])) != nil { idle.withLock { $0[tp] = .now } }
+                    apply { $0.reachedEnd(tp, at: .now) }
                 }
                 if rebalanced { break }
                 continue
@@ -166,40 +164,82 @@ public final class KafkaConsumer: @unchecked Sendable {
         return result
     }
 
+    /// Like `lag()`, but with log ends asked of the brokers (one round trip per partition): a
+    /// paused partition is not fetched, so its cached end stays where it was when it paused.
+    /// Partitions whose end the brokers did not give in time are left out. Blocking.
+    public func brokerLag(timeoutMs: Int32 = 2_000) -> [TopicPartition: Int64] {
+        guard let assigned = try? assignment(), !assigned.isEmpty else { return [:] }
+        let list = RDKafka.makeList(assigned)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_position(handle, list)
+        var result: [TopicPartition: Int64] = [:]
+        var unknown: [TopicPartition] = []
+        var ends: [TopicPartition: (low: Int64, high: Int64)] = [:]
+        for (tp, position, _) in RDKafka.read(list) {
+            var low: Int64 = 0, high: Int64 = 0
+            guard rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR
+            else { continue }
+            if position >= 0 { result[tp] = max(high - position, 0) } else { unknown.append(tp); ends[tp] = (low, high) }
+        }
+        // Not fetched since it was assigned: it starts at the group's committed offset.
+        if !unknown.isEmpty, let committed = try? committed(unknown, timeoutMs: timeoutMs) {
+            for tp in unknown { result[tp] = max(ends[tp]!.high - ((committed[tp] ?? nil) ?? ends[tp]!.low), 0) }
+        }
+        return result
+    }
+
     /// Resumes the partitions paused at their end once the idle backoff has passed. Call it from
-    /// the polling loop; partitions no longer assigned are forgotten.
+    /// the polling loop.
     public func resumeIdlePartitions() {
         guard let idleBackoff else { return }
-        let now = ContinuousClock.now
-        let due = idle.withLock { idle -> [TopicPartition] in
-            let due = idle.filter { now - $0.value >= idleBackoff }.map(\.key)
-            for tp in due { idle.removeValue(forKey: tp) }
-            return due
-        }
-        guard !due.isEmpty else { return }
-        let assigned = Set((try? assignment()) ?? [])
-        try? resume(due.filter { assigned.contains($0) })
+        apply { $0.idleDue(at: .now, backoff: idleBackoff) }
     }
 
     /// `EAGER` or `COOPERATIVE` once the group has an assignor chosen, `NONE` before, `UNKNOWN`
     /// when librdkafka cannot say (it returns NULL then, e.g. while the consumer closes).
     public var rebalanceProtocol: String { String(cStringOrNil: rd_kafka_rebalance_protocol(handle)) ?? "UNKNOWN" }
 
-    /// Stops fetching from partitions (the group membership stays); `resume` restarts it.
-    public func pause(_ partitions: [TopicPartition]) throws {
-        try pauseResume(partitions, pause: true)
+    /// Runs `body` as a wait (on Elasticsearch, on a dead-letter write, …) during which partitions
+    /// may be held: `holdAssignment` and `pollDuringWait` hold them, and the end of the outermost
+    /// wait resumes every one still assigned. Waits nest. The only way to pause a partition.
+    public func waiting<T>(_ body: () throws -> T) rethrows -> T {
+        rebalance.pauses.withLock { $0.beginWait() }
+        defer { apply { $0.endWait() } }
+        return try body()
     }
 
-    public func resume(_ partitions: [TopicPartition]) throws {
-        try pauseResume(partitions, pause: false)
+    /// Holds every assigned partition until the current wait ends (memory stays bounded, lag
+    /// shows the stall). Pausing discards what librdkafka prefetched; it is fetched again after.
+    public func holdAssignment() {
+        apply { $0.holdAll() }
     }
 
-    private func pauseResume(_ partitions: [TopicPartition], pause: Bool) throws {
-        guard !partitions.isEmpty else { return }
-        let list = RDKafka.makeList(partitions)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = pause ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, pause ? "pause failed" : "resume failed") }
+    /// Polls during a wait so the group sees this member alive. Any record it receives (from a
+    /// partition not held yet, or newly assigned) is given back: its partition is rewound to the
+    /// first such record and held until the wait ends, so nothing is skipped.
+    public func pollDuringWait(timeoutMs: Int32) {
+        let records = (try? pollBatch(maxMessages: 1_000, timeoutMs: timeoutMs)) ?? []
+        guard !records.isEmpty else { return }
+        var first: [TopicPartition: Int64] = [:]
+        for record in records { first[record.topicPartition] = min(first[record.topicPartition] ?? .max, record.offset) }
+        apply { $0.polledDuringWait(firstOffsets: first) }
+    }
+
+    /// Where a partition stands: fetching, idle (paused at its end), held (paused by a wait); nil
+    /// when not assigned. `leaked` names holds made outside any wait (the test hook's).
+    public func pauseState(of partition: TopicPartition) -> (state: PartitionPauses.State?, leaked: Bool, waits: Int) {
+        rebalance.pauses.withLock { ($0.state(of: partition), $0.leaked.contains(partition), $0.waits) }
+    }
+
+    /// Test hook (`LOGSHIP_TEST_HOOKS=leak-pause`): pauses partitions with no wait to resume them,
+    /// as the bug `PartitionPauses` replaced did, so the stall watchdog can be shown to fire.
+    public func leakHoldForTesting(_ partitions: [TopicPartition]) {
+        apply { $0.leakHold(partitions) }
+    }
+
+    private func apply(_ transition: (inout PartitionPauses) -> [PartitionPauses.Action]) {
+        let actions = rebalance.pauses.withLock { transition(&$0) }
+        RDKafka.perform(actions, on: handle)
     }
 
     /// Moves the fetch position of an assigned partition.
@@ -227,6 +267,8 @@ public final class KafkaConsumer: @unchecked Sendable {
 
 final class RebalanceBox: Sendable {
     let hooks: RebalanceHooks
+    /// Pause states of the assigned partitions; the rebalance callback updates them too.
+    let pauses = Mutex(PartitionPauses())
     /// The protocol of the configured assignors (a member's assignors all share one), for when
     /// librdkafka cannot say.
     let configuredCooperative: Bool
@@ -255,13 +297,14 @@ private func rebalanceCallback(_ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t,
         } else {
             rd_kafka_assign(rk, partitions)
         }
-        // A partition paused while owned before (at its end, or while a write was retried) keeps
-        // librdkafka's pause flag across a cooperative unassign/assign: fetch what is assigned now.
-        rd_kafka_resume_partitions(rk, partitions)
+        // A partition paused while owned before keeps librdkafka's pause flag across a
+        // cooperative unassign/assign: fetch what is assigned now.
+        RDKafka.perform(box.pauses.withLock { $0.assigned(tps) }, on: rk)
         box.hooks.onAssign(tps)
     default:
         // Revoke (or lost): the caller commits what is done before the partitions go.
         box.hooks.onRevoke(tps)
+        box.pauses.withLock { $0.revoked(tps) }
         if cooperative {
             if let error = rd_kafka_incremental_unassign(rk, partitions) { rd_kafka_error_destroy(error) }
         } else {

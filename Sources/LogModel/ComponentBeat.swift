@@ -7,17 +7,19 @@ public struct ComponentBeat: Codable, Sendable, Equatable {
     /// RFC 3339 UTC.
     public var startedAt: String
     public var sentAt: String
-    /// `up`, or `stopped` for the final beat of a clean shutdown.
+    /// `up`; `stalled` when the role finds itself stuck (`statusReason` says how); `stopped` for
+    /// the final beat of a clean shutdown.
     public var status: String
     public var intervalMs: Int
     /// Counters and rates of the role (events sent, lines read, …).
     public var counters: [String: Int64]
     public var ownedPartitions: [String]
     public var lastError: String?
+    public var statusReason: String?
 
     public init(id: String, role: String, host: String, version: String, startedAt: String, sentAt: String,
                 status: String, intervalMs: Int, counters: [String: Int64] = [:], ownedPartitions: [String] = [],
-                lastError: String? = nil) {
+                lastError: String? = nil, statusReason: String? = nil) {
         self.id = id
         self.role = role
         self.host = host
@@ -29,6 +31,7 @@ public struct ComponentBeat: Codable, Sendable, Equatable {
         self.counters = counters
         self.ownedPartitions = ownedPartitions
         self.lastError = lastError
+        self.statusReason = statusReason
     }
 
     enum CodingKeys: String, CodingKey {
@@ -38,5 +41,6 @@ public struct ComponentBeat: Codable, Sendable, Equatable {
         case intervalMs = "interval_ms"
         case ownedPartitions = "owned_partitions"
         case lastError = "last_error"
+        case statusReason = "status_reason"
     }
 }

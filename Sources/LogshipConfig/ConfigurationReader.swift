@@ -88,11 +88,14 @@ struct ConfigurationReader {
     }
 
     /// `250ms`, `5s`, `2m`, `1h`, or a bare number of milliseconds.
-    mutating func durationMs(_ node: Any?, _ path: String) -> Int? {
+    mutating func durationMs(_ node: Any?, _ path: String, minMs: Int = 0) -> Int? {
         guard let node else { return nil }
-        if let ms = node as? Int { return ms }
-        guard let text = node as? String, let ms = DurationText.parseMilliseconds(text) else {
+        guard let ms = (node as? Int) ?? (node as? String).flatMap(DurationText.parseMilliseconds) else {
             problem(path, "expected a duration like 500ms, 5s, 2m or 1h, found \(describe(node))")
+            return nil
+        }
+        guard ms >= minMs else {
+            problem(path, "expected at least \(minMs) ms, found \(describe(node))")
             return nil
         }
         return ms

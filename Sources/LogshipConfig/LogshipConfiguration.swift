@@ -66,6 +66,9 @@ public struct LogshipConfiguration: Sendable, Equatable {
         public var batchBytes = 5 * 1_048_576
         public var flushIntervalMs = 1_000
         public var metricsListen: String?
+        /// Owned partitions with lag, Elasticsearch answering and nothing fetched or indexed for
+        /// this long: the indexer reports itself `stalled` (error log, heartbeat, status).
+        public var stallTimeoutMs = 60_000
     }
 
     public struct Notify: Sendable, Equatable {

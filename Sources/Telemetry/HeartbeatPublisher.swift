@@ -7,7 +7,26 @@ import Synchronization
 /// Sends a `ComponentBeat` to `logship.health` every interval through the role's own producer,
 /// and a final `stopped` beat on a clean shutdown. The beat's content comes from `snapshot`.
 public final class HeartbeatPublisher: @unchecked Sendable {
-    public typealias Snapshot = @Sendable () -> (counters: [String: Int64], partitions: [String], lastError: String?)
+    /// What a beat reports. `status` is `up`, or a role's own verdict on itself such as
+    /// `stalled` (with `statusReason`); the final beat of a clean shutdown is always `stopped`.
+    public struct State: Sendable {
+        public var counters: [String: Int64]
+        public var partitions: [String]
+        public var lastError: String?
+        public var status: String
+        public var statusReason: String?
+
+        public init(counters: [String: Int64], partitions: [String] = [], lastError: String? = nil,
+                    status: String = "up", statusReason: String? = nil) {
+            self.counters = counters
+            self.partitions = partitions
+            self.lastError = lastError
+            self.status = status
+            self.statusReason = statusReason
+        }
+    }
+
+    public typealias Snapshot = @Sendable () -> State
 
     private let producer: KafkaProducer
     private let id: String
@@ -47,7 +66,7 @@ public final class HeartbeatPublisher: @unchecked Sendable {
         }
         let source = DispatchSource.makeTimerSource(queue: queue)
         source.schedule(deadline: .now(), repeating: .milliseconds(intervalMs))
-        source.setEventHandler { [self] in beat(status: "up") }
+        source.setEventHandler { [self] in beat(final: false) }
         source.resume()
         lock.withLock { timer = source }
     }
@@ -55,14 +74,15 @@ public final class HeartbeatPublisher: @unchecked Sendable {
     /// Stops the timer and queues the final `stopped` beat (flushed with the role's producer).
     public func stop() {
         lock.withLock { timer?.cancel(); timer = nil }
-        beat(status: "stopped")
+        beat(final: true)
     }
 
-    private func beat(status: String) {
+    private func beat(final: Bool) {
         let state = snapshot()
         let beat = ComponentBeat(id: id, role: role, host: host, version: version, startedAt: startedAt, sentAt: Self.now(),
-                                 status: status, intervalMs: intervalMs, counters: state.counters,
-                                 ownedPartitions: state.partitions, lastError: state.lastError)
+                                 status: final ? "stopped" : state.status, intervalMs: intervalMs, counters: state.counters,
+                                 ownedPartitions: state.partitions, lastError: state.lastError,
+                                 statusReason: final ? nil : state.statusReason)
         guard let value = try? JSONEncoder().encode(beat) else { return }
         // A beat is worth nothing late: never wait for room, skip it when the producer is full
         // (with Kafka down, waiting would hang the role's shutdown on its final beat).

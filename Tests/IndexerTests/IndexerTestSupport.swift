@@ -18,17 +18,28 @@ struct IndexerFixture {
         self.elasticsearch = elasticsearch
     }
 
+    /// `sessionTimeoutMs`: 6 s makes a SIGKILLed member's partitions move quickly; an outage of
+    /// Kafka longer than it costs a rebalance.
     func writeConfig(batch: Int = 500, flushInterval: String = "300ms", assignor: String = "range,roundrobin",
-                     extra: String = "") throws -> String {
+                     sessionTimeoutMs: Int = 6_000, stallTimeout: String = "60s", extra: String = "") throws -> String {
         let path = dir.appendingPathComponent("logship.yml").path
         try """
-        kafka: {brokers: ["\(kafka)"], partitions: 3, assignor: "\(assignor)", properties: {session.timeout.ms: "6000", max.poll.interval.ms: "12000"}}
+        kafka: {brokers: ["\(kafka)"], partitions: 3, assignor: "\(assignor)", properties: {session.timeout.ms: "\(sessionTimeoutMs)", max.poll.interval.ms: "\(2 * sessionTimeoutMs)"}}
         elasticsearch: {url: "\(elasticsearch)", timeout: 10s}
-        indexer: {batch_documents: \(batch), flush_interval: \(flushInterval)}
+        indexer: {batch_documents: \(batch), flush_interval: \(flushInterval), stall_timeout: \(stallTimeout)}
         coordinator: {heartbeat_interval: 1s}
         \(extra)
         """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    /// A fixture whose Elasticsearch URL is `url` (a fault proxy) instead of the server's.
+    func through(_ url: String) -> IndexerFixture { IndexerFixture(dir: dir, kafka: kafka, elasticsearch: url) }
+
+    private init(dir: URL, kafka: String, elasticsearch: String) {
+        self.dir = dir
+        self.kafka = kafka
+        self.elasticsearch = elasticsearch
     }
 
     func indexer(_ name: String, config: String, metricsPort: Int? = nil, staticMember: Bool = false) -> RoleProcess {
@@ -49,10 +60,11 @@ struct IndexerFixture {
 
     /// Produces records and waits for every delivery report; returns how many were acknowledged.
     /// `createTopics: false` for the mock cluster, which does not answer CreateTopics.
-    static func produce(_ records: [(topic: String, value: [UInt8])], brokers: String, createTopics: Bool = true) throws -> Int {
+    static func produce(_ records: [(topic: String, value: [UInt8])], brokers: String, createTopics: Bool = true,
+                        partitions: Int = 3) throws -> Int {
         let producer = try KafkaProducer(KafkaProducerConfiguration(
             kafka: KafkaConfiguration(brokers: [brokers], properties: ["log_level": "0"]), maxInFlight: 20_000,
-            createTopicsWithPartitions: createTopics ? 3 : nil))
+            createTopicsWithPartitions: createTopics ? partitions : nil))
         let acked = Mutex(0)
         for record in records {
             try producer.enqueue(topic: record.topic, key: nil, value: record.value) { result in
@@ -96,4 +108,95 @@ struct IndexerFixture {
 extension String {
     /// A small stable hash (Swift's hashValue is seeded per process).
     var hashValueStable: Int { Int(utf8.reduce(UInt32(7)) { $0 &* 31 &+ UInt32($1) } % 1000) }
+}
+
+/// `Tests/Scripts/bulk_429_proxy.py` in front of an Elasticsearch: a fake for faults no real
+/// server here produces on cue (429 items, a 429 storm, a bulk held in flight).
+final class ElasticFaultProxy {
+    let port: Int
+    let process = Process()
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init(upstream: String, passthrough: Bool) throws {
+        port = try FreePort.next()
+        process.executableURL = URL(fileURLWithPath: try Subprocess.which("python3"))
+        process.arguments = [PythonScript.path("bulk_429_proxy.py"), String(port), upstream] + (passthrough ? ["--passthrough"] : [])
+        process.standardOutput = Pipe()
+        try process.run()
+        try waitUntil(timeout: 20, "the fault proxy to listen") { FreePort.isListening(port) }
+    }
+
+    /// POST /__storm/on … (see the script).
+    func control(_ path: String) throws {
+        let result = try Subprocess.run("curl", ["-sf", "-X", "POST", url + path], timeout: 10)
+        guard result.status == 0 else { throw TestBackendError("proxy control \(path) failed: \(result.stderr)") }
+    }
+
+    func state(_ path: String) throws -> [String: Any] {
+        let body = try Subprocess.run("curl", ["-sf", url + path], timeout: 10).stdout
+        return (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    /// SIGKILL: the test runner's blocked signal mask is inherited, so SIGTERM would not stop it.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// Kafka for a fault test: librdkafka's 3-broker mock cluster or noida-db, with one way to take
+/// it away and bring it back.
+final class TestKafka {
+    enum Backend: String, CaseIterable, Sendable { case mock, noida }
+
+    let backend: Backend
+    private let mock: KafkaMockCluster?
+    private let noida: NoidaDB?
+    let bootstrap: String
+    let partitions: Int
+
+    /// Topics are made up front (the mock cluster refuses CreateTopics over the protocol).
+    init(_ backend: Backend, services: [String], partitions: Int = 6) throws {
+        self.backend = backend
+        self.partitions = partitions
+        switch backend {
+        case .mock:
+            let cluster = try KafkaMockCluster(brokers: 3)
+            for service in services { try cluster.createTopic("logs.\(service)", partitions: partitions, replicationFactor: 3) }
+            try cluster.createTopic("logs.dlq", partitions: 1, replicationFactor: 3)
+            try cluster.createTopic("logship.health", partitions: 1, replicationFactor: 3)
+            mock = cluster
+            noida = nil
+            bootstrap = cluster.bootstrapServers
+        case .noida:
+            let server = try NoidaDB.start(services: ["kafka"])
+            mock = nil
+            noida = server
+            bootstrap = server.kafkaBootstrap
+        }
+    }
+
+    var createsTopics: Bool { backend == .noida }
+
+    /// Every broker down (mock), or the server stopped with SIGTERM (noida-db keeps its data).
+    func takeDown() throws {
+        if let mock { for id in 1...Int32(mock.brokerCount) { try mock.setBrokerDown(id) } }
+        noida?.stop()
+    }
+
+    func bringUp() throws {
+        if let mock { for id in 1...Int32(mock.brokerCount) { try mock.setBrokerUp(id) } }
+        try noida?.start()
+    }
+
+    func produce(_ records: [(topic: String, value: [UInt8])]) throws -> Int {
+        try IndexerFixture.produce(records, brokers: bootstrap, createTopics: createsTopics, partitions: partitions)
+    }
+
+    func lag(_ topics: [String]) throws -> Int64 { try IndexerFixture.groupLag("logship-indexer", topics: topics, brokers: bootstrap) }
+
+    func destroy() { noida?.destroy() }
 }

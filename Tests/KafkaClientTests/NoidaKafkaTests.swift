@@ -123,18 +123,37 @@ import TestSupport
         }
         #expect(replayed == (90..<100).map { "m\($0)" })
 
-        try consumer.pause([tp])
-        try await producer.send(topic: "it.single", key: nil, value: Array("late".utf8))
-        #expect(try consumer.pollBatch(maxMessages: 10, timeoutMs: 500).isEmpty, "a paused partition delivers nothing")
-        try consumer.resume([tp])
+        // A wait holds the partition: nothing is delivered until the wait ends.
+        try consumer.waiting {
+            consumer.holdAssignment()
+            try producer.enqueue(topic: "it.single", key: nil, value: Array("late".utf8)) { _ in }
+            #expect(producer.flushBlocking(timeoutMs: 10_000))
+            #expect(try consumer.pollBatch(maxMessages: 10, timeoutMs: 500).isEmpty, "a held partition delivers nothing")
+            #expect(consumer.pauseState(of: tp).state == .held)
+        }
+        #expect(consumer.pauseState(of: tp).state != .held, "the end of the wait resumed it")
         var late: [String] = []
         try waitUntil(timeout: 30, interval: 0, "the message produced while paused") {
             late += try consumer.pollBatch(maxMessages: 10, timeoutMs: 100).map { String(decoding: $0.value, as: UTF8.self) }
             return !late.isEmpty
         }
         #expect(late == ["late"])
-        try consumer.commitBlocking([tp: 101], async: true)
-        try waitUntil(timeout: 10, "the async commit to land") { try consumer.committed([tp])[tp]! == 101 }
+        // A record a wait's poll receives is given back and delivered again after the wait.
+        try await producer.send(topic: "it.single", key: nil, value: Array("later".utf8))
+        try consumer.waiting {
+            try waitUntil(timeout: 30, interval: 0, "a poll during the wait to receive the record") {
+                consumer.pollDuringWait(timeoutMs: 100)
+                return consumer.pauseState(of: tp).state == .held
+            }
+        }
+        var again: [String] = []
+        try waitUntil(timeout: 30, interval: 0, "the record given back during the wait") {
+            again += try consumer.pollBatch(maxMessages: 10, timeoutMs: 100).map { String(decoding: $0.value, as: UTF8.self) }
+            return !again.isEmpty
+        }
+        #expect(again == ["later"])
+        try consumer.commitBlocking([tp: 102], async: true)
+        try waitUntil(timeout: 10, "the async commit to land") { try consumer.committed([tp])[tp]! == 102 }
         consumer.closeBlocking()
     }
 }

@@ -10,9 +10,21 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, upstream = int(sys.argv[1]), sys.argv[2].rstrip("/")
+every_fourth = "--passthrough" not in sys.argv[3:]
 seen = set()
 rejected = {"count": 0}
+storm = {"on": False}
+gate = threading.Event()
+gate.set()
+waiting = {"count": 0}
 lock = threading.Lock()
+
+
+def rejection(meta, doc_id):
+    rejected["count"] += 1
+    return {"create": {"_index": meta["_index"], "_id": doc_id, "status": 429,
+                       "error": {"type": "es_rejected_execution_exception",
+                                 "reason": "rejected execution (injected by the test proxy)"}}}
 
 
 def forward(method, path, body, headers):
@@ -34,7 +46,14 @@ class Handler(BaseHTTPRequestHandler):
     def handle_one(self, method):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        if method == "POST" and self.path.startswith("/_bulk"):
+        if method == "POST" and self.path.startswith("/__"):
+            status, payload = self.control()
+        elif method == "POST" and self.path.startswith("/_bulk"):
+            with lock:
+                waiting["count"] += 1
+            gate.wait()
+            with lock:
+                waiting["count"] -= 1
             status, payload = self.bulk(body)
         else:
             status, payload = forward(method, self.path, body, self.headers)
@@ -52,12 +71,9 @@ class Handler(BaseHTTPRequestHandler):
             for index, (action, source) in enumerate(pairs):
                 meta = json.loads(action)["create"]
                 doc_id = meta.get("_id")
-                if index % 4 == 3 and doc_id not in seen:
+                if storm["on"] or (every_fourth and index % 4 == 3 and doc_id not in seen):
                     seen.add(doc_id)
-                    rejected["count"] += 1
-                    slots.append({"create": {"_index": meta["_index"], "_id": doc_id, "status": 429,
-                                             "error": {"type": "es_rejected_execution_exception",
-                                                       "reason": "rejected execution (injected by the test proxy)"}}})
+                    slots.append(rejection(meta, doc_id))
                 else:
                     seen.add(doc_id)
                     keep.append(action + "\n" + source + "\n")
@@ -73,9 +89,24 @@ class Handler(BaseHTTPRequestHandler):
             merged.append(slot if slot is not None else next(it))
         return 200, json.dumps({"took": 1, "errors": True, "items": merged}).encode()
 
+    def control(self):
+        if self.path == "/__storm/on":
+            storm["on"] = True
+        elif self.path == "/__storm/off":
+            storm["on"] = False
+        elif self.path == "/__gate/close":
+            gate.clear()
+        elif self.path == "/__gate/open":
+            gate.set()
+        else:
+            return 404, b'{"error": "unknown control path"}'
+        return 200, b'{"ok": true}'
+
     def do_GET(self):
-        if self.path == "/__rejected":
-            payload = json.dumps(rejected).encode()
+        if self.path in ("/__rejected", "/__gate"):
+            with lock:
+                state = rejected if self.path == "/__rejected" else {"waiting": waiting["count"], "closed": not gate.is_set()}
+                payload = json.dumps(state).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
