@@ -124,6 +124,18 @@ public final class KafkaAdmin: @unchecked Sendable {
         }
     }
 
+    /// Whether the cluster lists the topic (all-topics metadata: asking for one topic by name
+    /// auto-creates it on brokers that allow that); nil when the cluster did not answer.
+    static func topicExists(on handle: OpaquePointer, name: String, timeoutMs: Int32) -> Bool? {
+        var pointer: UnsafePointer<rd_kafka_metadata>?
+        guard rd_kafka_metadata(handle, 1, nil, &pointer, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR, let pointer else { return nil }
+        defer { rd_kafka_metadata_destroy(pointer) }
+        let md = pointer.pointee
+        return (0..<Int(md.topic_cnt)).contains { index in
+            md.topics[index].err == RD_KAFKA_RESP_ERR_NO_ERROR && String(cString: md.topics[index].topic) == name
+        }
+    }
+
     static func createTopic(on handle: OpaquePointer, name: String, partitions: Int, replicationFactor: Int,
                             config: [String: String] = [:], timeoutMs: Int32, ignoreExisting: Bool) throws {
         var errbuf = [CChar](repeating: 0, count: 512)

@@ -93,6 +93,13 @@ public final class KafkaConsumer: @unchecked Sendable {
                 // the topics are picked up when they appear.
                 if rebalanced { break }
                 continue
+            } else if err == RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED {
+                // The application went longer than max.poll.interval.ms between polls (a long
+                // blocking call): librdkafka has left the group and rejoins on this very poll,
+                // running the revoke hook. The member carries on; its uncommitted records are
+                // read again by whoever owns them next.
+                if rebalanced || !messages.isEmpty { break }
+                continue
             } else if err == RD_KAFKA_RESP_ERR__FATAL {
                 throw KafkaError(err, "consumer of group \(groupID) hit a fatal error")
             } else if !messages.isEmpty {

@@ -141,6 +141,12 @@ public final class KafkaProducer: @unchecked Sendable {
             return true
         }
         guard due else { return }
+        // An existing topic needs no CreateTopics (which some clusters refuse or never answer,
+        // e.g. librdkafka's mock cluster, costing the caller the whole admin timeout).
+        if KafkaAdmin.topicExists(on: handle, name: topic, timeoutMs: 5_000) == true {
+            _ = knownTopics.withLock { $0.insert(topic) }
+            return
+        }
         do {
             try KafkaAdmin.createTopic(on: handle, name: topic, partitions: partitions,
                                        replicationFactor: configuration.replicationFactor, timeoutMs: 10_000,

@@ -25,6 +25,26 @@ import TestSupport
         #expect(HealthRules.verdict(components: [components[0]], kafka: noKafka, elasticsearch: ok, groups: []).reasons == ["Kafka unreachable: refused"])
     }
 
+    /// A component that beats `stalled` is shown stalled with its reason and makes the cluster
+    /// degraded (it is there, so not down); a stalled beat gone old is stale like any other.
+    @Test func aStalledComponentDegradesTheClusterWithItsReason() {
+        let now: Int64 = 1_795_000_000_000
+        var stalled = Self.beat("a", agoMs: 1_000, status: "stalled", now: now)
+        stalled.statusReason = "no record fetched or indexed for 61 s while Elasticsearch answers and 1 owned partition(s) have lag: logs.payment[0] lag 10 fetching"
+        var old = Self.beat("b", agoMs: 20_000, status: "stalled", now: now)
+        old.statusReason = "whatever"
+        let components = HealthRules.components([stalled, old], nowMs: now)
+        #expect(components.map(\.status) == ["stalled", "stale"])
+        #expect(components[0].statusReason == stalled.statusReason && components[1].statusReason == nil)
+        let ok = ClusterReport.Backend(reachable: true, status: "green", detail: "")
+        let verdict = HealthRules.verdict(components: [components[0]], kafka: ok, elasticsearch: ok, groups: [])
+        #expect(verdict.status == "degraded")
+        #expect(verdict.reasons == ["indexer a on h is stalled: \(stalled.statusReason!)"])
+        // The beat's JSON keeps the reason under its contract name.
+        let json = String(decoding: try! JSONEncoder().encode(stalled), as: UTF8.self)
+        #expect(json.contains("\"status_reason\":") && json.contains("\"status\":\"stalled\""))
+    }
+
     @Test func scalingAdvice() {
         #expect(HealthRules.advice(role: "indexer", members: 2, partitions: 12, trendPerMinute: 5_000, lag: 80_000)
                 == "indexer group: 2 members, 12 partitions, lag rising 5k/min — add indexers")

@@ -13,7 +13,9 @@ struct IndexerCommand: AsyncParsableCommand {
         them. Offsets are committed only for records Elasticsearch acknowledged (201/409) or that
         went to logs.dlq; 429/5xx/connection failures are retried for ever with consumption paused.
         Index: logs-<service>-<yyyy.MM.dd> from @timestamp (UTC); _id: event.id. SIGTERM: drain,
-        commit, leave the group, exit 0.
+        commit, leave the group, exit 0. Stall watchdog: owned partitions with lag, Elasticsearch
+        answering and nothing fetched or indexed for indexer.stall_timeout (60s) → an error log
+        line naming the partitions, heartbeat status `stalled`, degraded in `logship status`.
         """
     )
 
