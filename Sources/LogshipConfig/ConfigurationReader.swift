@@ -95,7 +95,7 @@ struct ConfigurationReader {
             return nil
         }
         guard ms >= minMs else {
-            problem(path, "expected at least \(minMs) ms, found \(describe(node))")
+            problem(path, "expected a duration of at least \(minMs) ms, found \(ms) ms")
             return nil
         }
         return ms

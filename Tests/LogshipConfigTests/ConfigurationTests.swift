@@ -80,13 +80,18 @@ import Testing
               format: xml
         coordinator:
           heartbeat_interval: soon
+        indexer:
+          stall_timeout: 10ms
         """
         let error = try #require(throws: ConfigurationError.self) { try ConfigurationLoader.parse(broken) }
         #expect(error.problems.map(\.path) == [
-            "agent.inputs[0].format", "coordinator.heartbeat_interval", "kafka.brokers[0]", "kafka.partitons",
+            "agent.inputs[0].format", "coordinator.heartbeat_interval", "indexer.stall_timeout", "kafka.brokers[0]", "kafka.partitons",
         ])
         #expect(error.problems.first { $0.path == "kafka.partitons" }?.message == "unknown key (did you mean partitions?)")
-        #expect(error.description.contains("4 problems"))
+        #expect(error.problems.first { $0.path == "indexer.stall_timeout" }?.message == "expected a duration of at least 1000 ms, found 10 ms")
+        #expect(error.description.contains("5 problems"))
+        #expect(try ConfigurationLoader.parse("indexer: {stall_timeout: 2m}").indexer.stallTimeoutMs == 120_000)
+        #expect(try ConfigurationLoader.parse("").indexer.stallTimeoutMs == 60_000)
     }
 
     @Test func detectorSettingsAreReadAndChecked() throws {

@@ -13,7 +13,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         detector beat every coordinator.heartbeat_interval, 5s), Kafka metadata and group
         offsets, Elasticsearch's health and logship.alerts, once a second. A component is stale
         after 3 missed beats, stopped after its final beat. The cluster is down when Kafka or
-        Elasticsearch cannot be reached or no indexer is up, degraded when a component is stale,
+        Elasticsearch cannot be reached or no indexer is up, degraded when a component is stale or
+        stalled (an indexer whose stall watchdog fired),
         Elasticsearch is not green or a group lags (WARN, STALL, STOP), healthy otherwise.
         Endpoints: /health, /api/v1/cluster, /api/v1/components, /api/v1/lag, /api/v1/alerts,
         /api/v1/history, /metrics, / (dashboard). coordinator.token (or
