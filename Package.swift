@@ -37,7 +37,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ElasticClient", dependencies: [
-            "CCurl", "LogModel",
+            "CCurl", "LogModel", "LogshipConfig",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Codecs", dependencies: ["CZstd"]),

@@ -55,10 +55,7 @@ public final class CoordinatorService: @unchecked Sendable {
         var properties = configuration.kafka.properties
         if properties["log_level"] == nil { properties["log_level"] = "3" }
         admin = try KafkaAdmin(KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-coordinator", properties: properties))
-        es = try ElasticClient(ElasticConfiguration(
-            url: configuration.elasticsearch.url, username: configuration.elasticsearch.username,
-            password: configuration.elasticsearch.password, apiKey: configuration.elasticsearch.apiKey,
-            requestTimeoutMs: 5_000, connectTimeoutMs: 2_000))
+        es = try ElasticClient(ElasticConfiguration(configuration.elasticsearch, requestTimeoutMs: 5_000, connectTimeoutMs: 2_000))
     }
 
     public func stop() { running.store(false, ordering: .relaxed) }

@@ -7,6 +7,8 @@ public struct ElasticError: Error, CustomStringConvertible, Sendable {
         case http
         /// An answer that is not the JSON expected.
         case decoding
+        /// The server's certificate (or ours) was refused: a configuration problem.
+        case tls
     }
 
     public let kind: Kind
@@ -25,7 +27,7 @@ public struct ElasticError: Error, CustomStringConvertible, Sendable {
         switch kind {
         case .connection: return true
         case .http: return RetryPolicy.isRetriable(status: code)
-        case .decoding: return false
+        case .decoding, .tls: return false
         }
     }
 

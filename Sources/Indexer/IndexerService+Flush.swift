@@ -33,6 +33,8 @@ extension IndexerService {
         // indexer waiting ~0.45 s per batch for the first records after each resume and halved its
         // throughput. Only while retrying are the partitions held.
         var attempt = 0
+        // Partitions whose records this write gave up (revoked while retrying): never committed here.
+        var abandoned = Set<TopicPartition>()
         while !pending.isEmpty {
             let started = Date()
             do {
@@ -81,10 +83,11 @@ extension IndexerService {
             if !gone.isEmpty {
                 pending.removeAll { gone.contains($0.message.topicPartition) }
                 deadLetters.removeAll { gone.contains($0.message.topicPartition) }
+                abandoned.formUnion(gone)
             }
         }
         try sendDeadLetters(deadLetters)
-        commit(batch)
+        commit(batch, except: abandoned)
     }
 
     /// Sleeps in short polls so the group sees this member alive. A record such a poll receives
@@ -142,9 +145,13 @@ extension IndexerService {
         logger.warning("records dead-lettered", metadata: ["kafka.topic": "\(Naming.deadLetterTopic)", "count": "\(letters.count)"])
     }
 
-    func commit(_ batch: Batch) {
-        let gone = revoked.withLock { $0 }
-        let offsets = batch.commitOffsets.filter { !gone.contains($0.key) }
+    /// Commits the batch for the partitions this member owns now, except those whose records it
+    /// abandoned. A partition revoked during the write and assigned back (an eager rebalance, or
+    /// the group coordinator restarting) is committed: every record of it was acknowledged, and
+    /// committing spares re-writing them (dead letters, unlike documents, would be duplicated).
+    func commit(_ batch: Batch, except abandoned: Set<TopicPartition> = []) {
+        let owned = Set((try? consumer.assignment()) ?? [])
+        let offsets = batch.commitOffsets.filter { owned.contains($0.key) && !abandoned.contains($0.key) }
         guard !offsets.isEmpty else { return }
         do {
             try consumer.commitBlocking(offsets)
@@ -189,6 +196,8 @@ extension IndexerService {
                     watchdog.elasticsearchRefused()
                     logger.warning("cannot create index; retrying", metadata: ["es.index": "\(index)", "es.error": "\(error)"])
                     waitKeepingMembership(ms: RetryPolicy.backoffMs(attempt: attempt, capMs: 10_000, random: Double.random(in: 0.5..<1)))
+                } catch let error as ElasticError {
+                    throw IndexerError("cannot create index \(index): \(error.message)", needsOperator: error.kind == .tls || [401, 403].contains(error.code))
                 }
             }
         }
@@ -197,5 +206,10 @@ extension IndexerService {
 
 public struct IndexerError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// Not worth retrying or restarting: the configuration or the cluster needs an operator.
+    public let needsOperator: Bool
+    public init(_ description: String, needsOperator: Bool = false) {
+        self.description = description
+        self.needsOperator = needsOperator
+    }
 }

@@ -44,14 +44,8 @@ public final class IndexerService: @unchecked Sendable {
         self.logger = logger
         let host = ProcessInfo.processInfo.hostName
         self.componentID = componentID ?? "indexer@\(host):\(getpid())"
-        es = try ElasticClient(ElasticConfiguration(
-            url: configuration.elasticsearch.url, username: configuration.elasticsearch.username,
-            password: configuration.elasticsearch.password, apiKey: configuration.elasticsearch.apiKey,
-            requestTimeoutMs: configuration.elasticsearch.timeoutMs))
-        probe = try ElasticClient(ElasticConfiguration(
-            url: configuration.elasticsearch.url, username: configuration.elasticsearch.username,
-            password: configuration.elasticsearch.password, apiKey: configuration.elasticsearch.apiKey,
-            requestTimeoutMs: 3_000))
+        es = try ElasticClient(ElasticConfiguration(configuration.elasticsearch))
+        probe = try ElasticClient(ElasticConfiguration(configuration.elasticsearch, requestTimeoutMs: 3_000))
         let watchdog = StallWatchdog(timeoutMs: configuration.indexer.stallTimeoutMs)
         self.watchdog = watchdog
         leakPauseHook = (ProcessInfo.processInfo.environment["LOGSHIP_TEST_HOOKS"] ?? "").split(separator: ",").contains("leak-pause")
@@ -150,29 +144,53 @@ public final class IndexerService: @unchecked Sendable {
         }
     }
 
-    /// Template for `logs-*`, and an ILM policy where the cluster has ILM (else a warning:
-    /// retention is then `logship retention`'s job). Idempotent, safe with many indexers.
+    /// logship's index template (`elasticsearch.template`, `.index`) and, where the cluster has
+    /// ILM and `elasticsearch.ilm.enabled`, its delete policy. Idempotent, safe with many
+    /// indexers; a changed setting reaches new indices only. A backend that is not reachable yet
+    /// is retried with backoff; an answer no restart can change (a refused template, bad
+    /// credentials, a certificate problem) ends the indexer with exit 2 and ES's reason.
     func prepareElasticsearch() throws {
+        let settings = configuration.elasticsearch
+        logger.info("Elasticsearch", metadata: [
+            "es.urls": "\(es.configuration.displayURLs)", "es.auth": "\(es.configuration.authMode)",
+            "es.tls": "\(settings.urls.contains { $0.hasPrefix("https://") } ? (settings.tls.verify ? "verified" : "unverified") : "off")",
+        ])
+        if !settings.tls.verify {
+            logger.warning("elasticsearch.tls.verify is false: the server's certificate is not checked; use it for test clusters only")
+        }
         var attempt = 0
         while isRunning {
             do {
-                let ilm = es.supportsILM()
+                let ilm = settings.ilm.enabled && es.supportsILM()
                 if ilm {
-                    try es.call("PUT", "/_ilm/policy/logship-logs", json: [
-                        "policy": ["phases": ["hot": ["actions": [:]], "delete": ["min_age": "30d", "actions": ["delete": [:]]]]],
+                    try es.call("PUT", "/_ilm/policy/\(settings.ilm.policy)", json: [
+                        "policy": ["phases": ["hot": ["actions": [:]],
+                                              "delete": ["min_age": .string("\(settings.ilm.deleteAfterDays)d"), "actions": ["delete": [:]]]]],
                     ])
-                } else {
+                } else if settings.ilm.enabled {
                     logger.warning("Elasticsearch has no ILM here (OpenSearch or a test backend): old daily indices are not deleted automatically; schedule `logship retention --days N --execute`")
                 }
-                try es.putIndexTemplate(IndexTemplate.name, IndexTemplate.logs(ilmPolicy: ilm ? "logship-logs" : nil))
+                try es.putIndexTemplate(settings.template.name, IndexTemplate.logs(
+                    patterns: settings.template.patterns, priority: settings.template.priority,
+                    settings: Self.indexSettings(settings.index), ilmPolicy: ilm ? settings.ilm.policy : nil))
                 return
             } catch let error as ElasticError where error.isRetriable {
                 attempt += 1
                 watchdog.elasticsearchRefused()
                 logger.warning("Elasticsearch not ready; retrying", metadata: ["es.error": "\(error)"])
                 Thread.sleep(forTimeInterval: Double(RetryPolicy.backoffMs(attempt: attempt, random: Double.random(in: 0.5..<1))) / 1000)
+            } catch let error as ElasticError {
+                throw IndexerError("cannot install index template \(settings.template.name): \(error.message)", needsOperator: true)
             }
         }
+    }
+
+    static func indexSettings(_ index: LogshipConfiguration.Elasticsearch.Index) -> [String: JSONValue] {
+        var settings = index.settings.mapValues { JSONValue.string($0) }
+        if let shards = index.shards { settings["number_of_shards"] = .number(Double(shards)) }
+        if let replicas = index.replicas { settings["number_of_replicas"] = .number(Double(replicas)) }
+        if let refresh = index.refreshInterval { settings["refresh_interval"] = .string(refresh) }
+        return settings
     }
 
     func partitionsRevoked(_ partitions: [TopicPartition]) {

@@ -42,9 +42,7 @@ extension LogshipConfiguration {
     }
 
     func elasticConfiguration(connectTimeoutMs: Int = 5_000) -> ElasticConfiguration {
-        ElasticConfiguration(url: elasticsearch.url, username: elasticsearch.username, password: elasticsearch.password,
-                             apiKey: elasticsearch.apiKey, requestTimeoutMs: elasticsearch.timeoutMs,
-                             connectTimeoutMs: connectTimeoutMs)
+        ElasticConfiguration(elasticsearch, connectTimeoutMs: connectTimeoutMs)
     }
 }
 

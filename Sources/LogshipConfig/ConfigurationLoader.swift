@@ -36,8 +36,10 @@ public enum ConfigurationLoader {
         } catch {
             throw ConfigurationError(source: source, problems: [ConfigurationProblem(path: "(yaml)", message: "\(error)")])
         }
+        // ${VAR} references first, so every reader below sees the values the operator meant.
+        let expanded = Interpolation.expandTree(tree, path: "", environment: environment, &reader)
         var config = LogshipConfiguration()
-        if let root = reader.mapping(tree, "", known: ["kafka", "elasticsearch", "agent", "indexer", "detector", "coordinator", "services"]) {
+        if let root = reader.mapping(expanded, "", known: ["kafka", "elasticsearch", "agent", "indexer", "detector", "coordinator", "services"]) {
             readKafka(root["kafka"], into: &config.kafka, &reader)
             readElasticsearch(root["elasticsearch"], into: &config.elasticsearch, &reader)
             readAgent(root["agent"], into: &config.agent, &reader)
@@ -67,12 +69,52 @@ public enum ConfigurationLoader {
     }
 
     static func readElasticsearch(_ node: Any?, into es: inout LogshipConfiguration.Elasticsearch, _ r: inout ConfigurationReader) {
-        guard let map = r.mapping(node, "elasticsearch", known: ["url", "username", "password", "api_key", "timeout"]) else { return }
+        guard let map = r.mapping(node, "elasticsearch", known: [
+            "url", "urls", "username", "password", "password_file", "api_key", "api_key_file", "bearer_token",
+            "bearer_token_file", "timeout", "tls", "index", "template", "ilm",
+        ]) else { return }
+        if map["url"] != nil && map["urls"] != nil { r.problem("elasticsearch.urls", "give url or urls, not both") }
         es.url = r.url(map["url"], "elasticsearch.url") ?? es.url
+        if let urls = r.strings(map["urls"], "elasticsearch.urls") {
+            if urls.isEmpty { r.problem("elasticsearch.urls", "needs at least one URL") }
+            let checked = urls.enumerated().compactMap { r.url($1, "elasticsearch.urls[\($0)]") }
+            if checked.count == urls.count && !urls.isEmpty { es.urls = checked.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } }
+        }
         es.username = r.string(map["username"], "elasticsearch.username") ?? es.username
-        es.password = r.string(map["password"], "elasticsearch.password") ?? es.password
-        es.apiKey = r.string(map["api_key"], "elasticsearch.api_key") ?? es.apiKey
+        es.password = r.secret(map, "password", in: "elasticsearch") ?? es.password
+        es.apiKey = r.secret(map, "api_key", in: "elasticsearch") ?? es.apiKey
+        es.bearerToken = r.secret(map, "bearer_token", in: "elasticsearch") ?? es.bearerToken
         es.timeoutMs = r.durationMs(map["timeout"], "elasticsearch.timeout") ?? es.timeoutMs
+        if let tls = r.mapping(map["tls"], "elasticsearch.tls", known: ["ca_file", "cert_file", "key_file", "verify"]) {
+            for (key, keyPath) in [("ca_file", \LogshipConfiguration.Elasticsearch.TLS.caFile), ("cert_file", \.certFile), ("key_file", \.keyFile)] {
+                guard let file = r.string(tls[key], "elasticsearch.tls.\(key)") else { continue }
+                if !FileManager.default.isReadableFile(atPath: file) { r.problem("elasticsearch.tls.\(key)", "cannot read \(file)") }
+                es.tls[keyPath: keyPath] = file
+            }
+            es.tls.verify = r.bool(tls["verify"], "elasticsearch.tls.verify") ?? es.tls.verify
+            if (es.tls.certFile == nil) != (es.tls.keyFile == nil) {
+                r.problem("elasticsearch.tls", "a client certificate needs both cert_file and key_file")
+            }
+        }
+        if let index = r.mapping(map["index"], "elasticsearch.index", known: ["shards", "replicas", "refresh_interval", "settings"]) {
+            es.index.shards = r.int(index["shards"], "elasticsearch.index.shards", min: 1) ?? es.index.shards
+            es.index.replicas = r.int(index["replicas"], "elasticsearch.index.replicas", min: 0) ?? es.index.replicas
+            es.index.refreshInterval = r.string(index["refresh_interval"], "elasticsearch.index.refresh_interval") ?? es.index.refreshInterval
+            es.index.settings = r.stringMap(index["settings"], "elasticsearch.index.settings") ?? es.index.settings
+        }
+        if let template = r.mapping(map["template"], "elasticsearch.template", known: ["name", "patterns", "priority"]) {
+            es.template.name = r.string(template["name"], "elasticsearch.template.name") ?? es.template.name
+            if let patterns = r.strings(template["patterns"], "elasticsearch.template.patterns") {
+                if patterns.isEmpty { r.problem("elasticsearch.template.patterns", "needs at least one index pattern") }
+                es.template.patterns = patterns
+            }
+            es.template.priority = r.int(template["priority"], "elasticsearch.template.priority", min: 0) ?? es.template.priority
+        }
+        if let ilm = r.mapping(map["ilm"], "elasticsearch.ilm", known: ["enabled", "policy", "delete_after_days"]) {
+            es.ilm.enabled = r.bool(ilm["enabled"], "elasticsearch.ilm.enabled") ?? es.ilm.enabled
+            es.ilm.policy = r.string(ilm["policy"], "elasticsearch.ilm.policy") ?? es.ilm.policy
+            es.ilm.deleteAfterDays = r.int(ilm["delete_after_days"], "elasticsearch.ilm.delete_after_days", min: 1) ?? es.ilm.deleteAfterDays
+        }
     }
 
     static func readAgent(_ node: Any?, into agent: inout LogshipConfiguration.Agent, _ r: inout ConfigurationReader) {

@@ -101,6 +101,21 @@ struct ConfigurationReader {
         return ms
     }
 
+    /// A secret given inline (`password`) or read from a file (`password_file`, its content
+    /// without the trailing newline), not both.
+    mutating func secret(_ map: [String: Any], _ key: String, in section: String) -> String? {
+        let inline = string(map[key], "\(section).\(key)")
+        guard let file = string(map["\(key)_file"], "\(section).\(key)_file") else { return inline }
+        if inline != nil { problem("\(section).\(key)_file", "give \(key) or \(key)_file, not both") }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            problem("\(section).\(key)_file", "cannot read \(file)")
+            return nil
+        }
+        var value = String(decoding: data, as: UTF8.self)
+        while value.last == "\n" || value.last == "\r" { value.removeLast() }
+        return value
+    }
+
     mutating func url(_ node: Any?, _ path: String) -> String? {
         guard let text = string(node, path) else { return nil }
         guard text.hasPrefix("http://") || text.hasPrefix("https://"), text.count > 8 else {

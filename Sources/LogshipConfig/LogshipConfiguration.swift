@@ -1,6 +1,6 @@
 /// The whole of `logship.yml` (DESIGN.md "Config"), after environment overrides and defaults.
-public struct LogshipConfiguration: Sendable, Equatable {
-    public struct Kafka: Sendable, Equatable {
+public struct LogshipConfiguration: Sendable, Equatable, Encodable {
+    public struct Kafka: Sendable, Equatable, Encodable {
         public var brokers: [String] = ["127.0.0.1:9092"]
         /// Partitions of the topics logship creates.
         public var partitions = 6
@@ -10,16 +10,68 @@ public struct LogshipConfiguration: Sendable, Equatable {
         public var assignor = "range,roundrobin"
     }
 
-    public struct Elasticsearch: Sendable, Equatable {
-        public var url = "http://127.0.0.1:9200"
+    public struct Elasticsearch: Sendable, Equatable, Encodable {
+        /// Every node to send requests to: requests spread over them and fail over.
+        public var urls = ["http://127.0.0.1:9200"]
+        /// The first of `urls`; setting it replaces the list (`--es-url`, `LOGSHIP_ES_URL`).
+        public var url: String {
+            get { urls.first ?? "http://127.0.0.1:9200" }
+            set { urls = [newValue] }
+        }
         public var username: String?
         public var password: String?
         public var apiKey: String?
+        /// `Authorization: Bearer …` (a service-account token).
+        public var bearerToken: String?
         public var timeoutMs = 30_000
+        public var tls = TLS()
+        public var index = Index()
+        public var template = Template()
+        public var ilm = ILM()
+
+        public struct TLS: Sendable, Equatable, Encodable {
+            public var caFile: String?
+            public var certFile: String?
+            public var keyFile: String?
+            /// Verify the server's certificate and name; off only for a test cluster (warned).
+            public var verify = true
+
+            public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, verify: Bool = true) {
+                self.caFile = caFile
+                self.certFile = certFile
+                self.keyFile = keyFile
+                self.verify = verify
+            }
+        }
+
+        /// Settings of the indices logship creates (through its template; existing indices keep theirs).
+        public struct Index: Sendable, Equatable, Encodable {
+            /// Unset: the cluster's default (ES 8: 1 shard, 1 replica).
+            public var shards: Int?
+            public var replicas: Int?
+            public var refreshInterval: String?
+            /// Extra index settings passed through, e.g. `index.codec: best_compression`.
+            public var settings: [String: String] = [:]
+        }
+
+        public struct Template: Sendable, Equatable, Encodable {
+            public var name = "logship-logs"
+            /// Only logship's dated names (`logs-<service>-<yyyy.MM.dd>[-suffix]`), never the
+            /// `logs-<dataset>-<namespace>` data streams of ES 8's built-in and Fleet templates.
+            public var patterns = ["logs-*-20*"]
+            /// Above Fleet's integration templates (up to 200) and ES's built-in `logs` (100).
+            public var priority = 500
+        }
+
+        public struct ILM: Sendable, Equatable, Encodable {
+            public var enabled = true
+            public var policy = "logship-logs"
+            public var deleteAfterDays = 30
+        }
     }
 
-    public struct Input: Sendable, Equatable {
-        public enum Format: String, Sendable, CaseIterable { case auto, json, python, plain }
+    public struct Input: Sendable, Equatable, Encodable {
+        public enum Format: String, Sendable, CaseIterable, Encodable { case auto, json, python, plain }
         public var service: String
         public var paths: [String]
         public var format: Format = .auto
@@ -36,12 +88,12 @@ public struct LogshipConfiguration: Sendable, Equatable {
         }
     }
 
-    public enum Multiline: Sendable, Equatable {
+    public enum Multiline: Sendable, Equatable, Encodable {
         case preset(String)
         case custom(pattern: String, negate: Bool, match: String)
     }
 
-    public struct Agent: Sendable, Equatable {
+    public struct Agent: Sendable, Equatable, Encodable {
         public var dataDir = "/var/lib/logship/agent"
         public var inputs: [Input] = []
         public var maxLineBytes = 65_536
@@ -58,7 +110,7 @@ public struct LogshipConfiguration: Sendable, Equatable {
         public var componentID: String?
     }
 
-    public struct Indexer: Sendable, Equatable {
+    public struct Indexer: Sendable, Equatable, Encodable {
         public var group = "logship-indexer"
         /// librdkafka regex subscription; records of logs.dlq are skipped (committed, not indexed).
         public var topics = "^logs\\..*"
@@ -71,7 +123,7 @@ public struct LogshipConfiguration: Sendable, Equatable {
         public var stallTimeoutMs = 60_000
     }
 
-    public struct Notify: Sendable, Equatable {
+    public struct Notify: Sendable, Equatable, Encodable {
         public var type: String
         public var url: String
         public var secret: String?
@@ -81,7 +133,7 @@ public struct LogshipConfiguration: Sendable, Equatable {
         /// the window frees. Defaults: 20/min for wecom and dingtalk, none for the others.
         public var rateLimit: RateLimit?
 
-        public struct RateLimit: Sendable, Equatable {
+        public struct RateLimit: Sendable, Equatable, Encodable {
             public var count: Int
             public var perMs: Int
             public init(count: Int, perMs: Int) { self.count = count; self.perMs = perMs }
@@ -108,7 +160,7 @@ public struct LogshipConfiguration: Sendable, Equatable {
         "silence": ["enabled", "quiet_windows", "min_per_window"],
     ]
 
-    public struct Detector: Sendable, Equatable {
+    public struct Detector: Sendable, Equatable, Encodable {
         public var group = "logship-detector"
         public var notify: [Notify] = []
         /// Event-time window length, allowed lateness, suppress window, slow-request threshold.
@@ -124,13 +176,13 @@ public struct LogshipConfiguration: Sendable, Equatable {
         public var notifierGroup = "logship-notifier"
     }
 
-    public struct Coordinator: Sendable, Equatable {
+    public struct Coordinator: Sendable, Equatable, Encodable {
         public var listen = "127.0.0.1:9700"
         public var heartbeatIntervalMs = 5_000
         public var token: String?
     }
 
-    public struct Service: Sendable, Equatable {
+    public struct Service: Sendable, Equatable, Encodable {
         public var owner: String?
         public var debug = false
         /// Detector rule parameters for this service, over `detector.rules`.

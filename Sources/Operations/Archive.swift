@@ -116,8 +116,9 @@ public enum Archive {
     /// Produces the archive's records back, each to its original partition (when the target
     /// topic has it), with its key and timestamp. A damaged segment is reported with its file
     /// and record number; everything before the damage is imported.
+    /// Topics it creates get `replicationFactor` (`kafka.replication_factor`; -1: the broker's default).
     public static func importArchive(from directory: URL, topicMap: [String: String], admin: KafkaAdmin, producer: KafkaProducer,
-                                     progress: (Int) -> Void = { _ in }) throws -> ImportResult {
+                                     replicationFactor: Int = -1, progress: (Int) -> Void = { _ in }) throws -> ImportResult {
         let manifestURL = directory.appendingPathComponent("manifest.json")
         guard let data = FileManager.default.contents(atPath: manifestURL.path) else {
             throw OperationsError("\(manifestURL.path) is missing: not an archive written by `logship archive export`")
@@ -127,7 +128,7 @@ public enum Archive {
             throw OperationsError("\(manifestURL.path) is unreadable: \(error)")
         }
         for (topic, partitions) in manifest.topics {
-            try admin.createTopic(topicMap[topic] ?? topic, partitions: partitions, ignoreExisting: true)
+            try admin.createTopic(topicMap[topic] ?? topic, partitions: partitions, replicationFactor: replicationFactor, ignoreExisting: true)
         }
         var result = ImportResult()
         let failures = Mutex(0)

@@ -110,20 +110,37 @@ extension String {
     var hashValueStable: Int { Int(utf8.reduce(UInt32(7)) { $0 &* 31 &+ UInt32($1) } % 1000) }
 }
 
-/// `Tests/Scripts/bulk_429_proxy.py` in front of an Elasticsearch: a fake for faults no real
-/// server here produces on cue (429 items, a 429 storm, a bulk held in flight).
-final class ElasticFaultProxy {
+/// A helper server from Tests/Scripts run with python3 on a free loopback port, stopped by its pid.
+class ScriptServer {
     let port: Int
     let process = Process()
+
+    init(_ script: String, arguments: (Int) -> [String]) throws {
+        port = try FreePort.next()
+        process.executableURL = URL(fileURLWithPath: try Subprocess.which("python3"))
+        process.arguments = [PythonScript.path(script)] + arguments(port)
+        process.standardOutput = Pipe()
+        try process.run()
+        try waitUntil(timeout: 20, "\(script) to listen") { FreePort.isListening(port) }
+    }
+
+    /// SIGKILL: the test runner's blocked signal mask is inherited, so SIGTERM would not stop it.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// `Tests/Scripts/bulk_429_proxy.py` in front of an Elasticsearch: a fake for faults no real
+/// server here produces on cue (429 items, a 429 storm, a bulk held in flight).
+final class ElasticFaultProxy: ScriptServer {
     var url: String { "http://127.0.0.1:\(port)" }
 
     init(upstream: String, passthrough: Bool) throws {
-        port = try FreePort.next()
-        process.executableURL = URL(fileURLWithPath: try Subprocess.which("python3"))
-        process.arguments = [PythonScript.path("bulk_429_proxy.py"), String(port), upstream] + (passthrough ? ["--passthrough"] : [])
-        process.standardOutput = Pipe()
-        try process.run()
-        try waitUntil(timeout: 20, "the fault proxy to listen") { FreePort.isListening(port) }
+        try super.init("bulk_429_proxy.py") { [String($0), upstream] + (passthrough ? ["--passthrough"] : []) }
     }
 
     /// POST /__storm/on … (see the script).
@@ -136,15 +153,30 @@ final class ElasticFaultProxy {
         let body = try Subprocess.run("curl", ["-sf", url + path], timeout: 10).stdout
         return (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:]
     }
+}
 
-    /// SIGKILL: the test runner's blocked signal mask is inherited, so SIGTERM would not stop it.
-    func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+/// `Tests/Scripts/tls_proxy.py`: HTTPS in front of noida-db (which has no TLS), with a CA and
+/// a certificate for 127.0.0.1 made by openssl for this test.
+final class TLSProxy: ScriptServer {
+    let caFile: String
+    var url: String { "https://127.0.0.1:\(port)" }
+
+    init(upstream: String, dir: URL) throws {
+        let ca = dir.appendingPathComponent("ca.crt").path
+        let run = { (arguments: [String]) throws in
+            let result = try Subprocess.run("openssl", arguments, timeout: 60)
+            guard result.status == 0 else { throw TestBackendError("openssl \(arguments.first ?? ""): \(result.stderr)") }
+        }
+        let path = { (name: String) in dir.appendingPathComponent(name).path }
+        try run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("ca.key"), "-out", ca, "-days", "2",
+                 "-subj", "/CN=logship test CA"])
+        try run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("server.key"), "-out", path("server.csr"), "-subj", "/CN=127.0.0.1"])
+        try "subjectAltName=IP:127.0.0.1\n".write(toFile: path("ext.cnf"), atomically: true, encoding: .utf8)
+        try run(["x509", "-req", "-in", path("server.csr"), "-CA", ca, "-CAkey", path("ca.key"), "-CAcreateserial",
+                 "-out", path("server.crt"), "-days", "2", "-extfile", path("ext.cnf")])
+        caFile = ca
+        try super.init("tls_proxy.py") { [String($0), upstream, path("server.crt"), path("server.key")] }
     }
-
-    deinit { stop() }
 }
 
 /// Kafka for a fault test: librdkafka's 3-broker mock cluster or noida-db, with one way to take

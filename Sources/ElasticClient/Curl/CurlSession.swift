@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import LogshipConfig
 
 /// One libcurl easy handle, reused so connections stay open between requests. Not thread-safe:
 /// `ElasticClient` serialises access and runs it on its own executor.
@@ -25,17 +26,63 @@ final class CurlSession {
         var body: [UInt8]
     }
 
-    /// `path` is appended to the configured base URL, unless `absoluteURL` is given.
+    /// Round-robin start and nodes seen unreachable recently (skipped while others answer).
+    private var nextNode = 0
+    private var downUntil: [Int: ContinuousClock.Instant] = [:]
+
+    /// Certificate problems: a restart cannot fix them, so they are not retried.
+    static let tlsCodes: Set<UInt32> = [58, 59, 60, 77, 82, 83, 90]
+
+    /// `path` is appended to a node's base URL: requests start at the next live node in turn
+    /// and fail over to the others when one cannot be reached. `absoluteURL` sends to that URL only.
     func perform(method: String, path: String, body: [UInt8]?, contentType: String,
                  headers extraHeaders: [String] = [], absoluteURL: String? = nil) throws -> Response {
+        if let absoluteURL {
+            return try attempt(url: absoluteURL, method: method, body: body, contentType: contentType, extraHeaders: extraHeaders,
+                               describe: { "\(absoluteURL) unreachable: \(method): \($0)" })
+        }
+        let nodes = configuration.urls
+        let now = ContinuousClock.now
+        let start = nextNode % nodes.count
+        nextNode = (start + 1) % nodes.count
+        let order = (0..<nodes.count).map { (start + $0) % nodes.count }
+        // Live nodes first, then the ones that failed lately (all may be back by now).
+        let live = order.filter { (downUntil[$0] ?? now) <= now }
+        var failures: [String] = []
+        for index in live + order.filter({ !live.contains($0) }) {
+            let base = nodes[index]
+            do {
+                let response = try attempt(url: base + (path.hasPrefix("/") ? path : "/" + path), method: method, body: body,
+                                           contentType: contentType, extraHeaders: extraHeaders,
+                                           describe: { "Elasticsearch at \(LogshipConfiguration.redactingCredentials(inURL: base)) unreachable: \(method) \(path): \($0)" })
+                downUntil.removeValue(forKey: index)
+                return response
+            } catch let error as ElasticError where error.kind == .connection {
+                downUntil[index] = ContinuousClock.now + .seconds(10)
+                failures.append(error.message)
+                if nodes.count == 1 { throw error }
+            }
+        }
+        throw ElasticError(kind: .connection, code: -1, message: "no Elasticsearch node answered: " + failures.joined(separator: "; "))
+    }
+
+    private func attempt(url: String, method: String, body: [UInt8]?, contentType: String, extraHeaders: [String],
+                         describe: (String) -> String) throws -> Response {
         curl_easy_reset(handle)
-        let url = absoluteURL ?? configuration.url + (path.hasPrefix("/") ? path : "/" + path)
         _ = logship_curl_set_string(handle, CURLOPT_URL, url)
         _ = logship_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = logship_curl_set_long(handle, CURLOPT_TIMEOUT_MS, configuration.requestTimeoutMs)
         _ = logship_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeoutMs)
         _ = logship_curl_set_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
         _ = logship_curl_set_string(handle, CURLOPT_ACCEPT_ENCODING, "")
+        let tls = configuration.tls
+        if let caFile = tls.caFile { _ = logship_curl_set_string(handle, CURLOPT_CAINFO, caFile) }
+        if let certFile = tls.certFile { _ = logship_curl_set_string(handle, CURLOPT_SSLCERT, certFile) }
+        if let keyFile = tls.keyFile { _ = logship_curl_set_string(handle, CURLOPT_SSLKEY, keyFile) }
+        if !tls.verify {
+            _ = logship_curl_set_long(handle, CURLOPT_SSL_VERIFYPEER, 0)
+            _ = logship_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
+        }
         if let username = configuration.username {
             _ = logship_curl_set_string(handle, CURLOPT_USERPWD, "\(username):\(configuration.password ?? "")")
         }
@@ -45,6 +92,8 @@ final class CurlSession {
         headers = curl_slist_append(headers, "Expect:")
         if let apiKey = configuration.apiKey {
             headers = curl_slist_append(headers, "Authorization: ApiKey \(apiKey)")
+        } else if let token = configuration.bearerToken {
+            headers = curl_slist_append(headers, "Authorization: Bearer \(token)")
         }
         for header in extraHeaders { headers = curl_slist_append(headers, header) }
         defer { curl_slist_free_all(headers) }
@@ -75,9 +124,11 @@ final class CurlSession {
         }
         guard code == CURLE_OK else {
             let reason = String(cString: curl_easy_strerror(code))
-            throw ElasticError(kind: .connection, code: Int(code.rawValue),
-                               message: absoluteURL.map { "\($0) unreachable: \(method): \(reason)" }
-                                   ?? "Elasticsearch at \(configuration.url) unreachable: \(method) \(path): \(reason)")
+            if Self.tlsCodes.contains(code.rawValue) {
+                throw ElasticError(kind: .tls, code: Int(code.rawValue),
+                                   message: describe("TLS: \(reason)") + " (check elasticsearch.tls.ca_file, or tls.verify)")
+            }
+            throw ElasticError(kind: .connection, code: Int(code.rawValue), message: describe(reason))
         }
         var status = 0
         _ = logship_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)

@@ -73,12 +73,13 @@ struct ArchiveCommand: AsyncParsableCommand {
             }
             let admin = try KafkaAdmin(config.kafkaConfiguration(clientID: "logship-cli"))
             let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: config.kafkaConfiguration(clientID: "logship-import"),
-                                                                        maxInFlight: 20_000))
-            let (directory, json, topicMap) = (directory, json, map)
+                                                                        maxInFlight: 20_000, replicationFactor: config.kafka.replicationFactor))
+            let (directory, json, topicMap, replicationFactor) = (directory, json, map, config.kafka.replicationFactor)
             let result: Archive.ImportResult
             do {
                 result = try await admin.run { admin in
-                    try Archive.importArchive(from: URL(fileURLWithPath: directory), topicMap: topicMap, admin: admin, producer: producer) { count in
+                    try Archive.importArchive(from: URL(fileURLWithPath: directory), topicMap: topicMap, admin: admin, producer: producer,
+                                              replicationFactor: replicationFactor) { count in
                         if !json { FileHandle.standardError.write(Data("\rimported \(count) records".utf8)) }
                     }
                 }

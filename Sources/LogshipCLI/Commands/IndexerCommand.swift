@@ -38,6 +38,10 @@ struct IndexerCommand: AsyncParsableCommand {
             }
             return server
         }
-        try await runUntilSignalled(stop: { indexer.stop() }, metrics: server, exitWhenDone: true) { try indexer.run() }
+        do {
+            try await runUntilSignalled(stop: { indexer.stop() }, metrics: server, exitWhenDone: true) { try indexer.run() }
+        } catch let error as IndexerError where error.needsOperator {
+            throw CLIError(error.description, status: ExitStatus.usage)
+        }
     }
 }
