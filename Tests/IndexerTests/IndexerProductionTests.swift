@@ -55,7 +55,8 @@ import TestSupport
         let index = "logs-checkout-2024.06.15"
         #expect(try Self.mappingType(es, index: index, field: ["trace", "id"]) == "keyword", "logship's mapping governs its index")
         #expect(try Self.mappingType(es, index: index, field: ["message"]) == "text")
-        let template = try #require(try es.indexTemplate("logship-logs"))
+        let answer = try #require(try es.indexTemplate("logship-logs"))
+        let template = try #require(answer[path: "index_templates"]?.array?.first?[path: "index_template"], "\(answer)")
         #expect(template[path: "priority"]?.int == 500)
         #expect(template[path: "index_patterns"] == ["logs-*-20*"])
 
@@ -67,6 +68,17 @@ import TestSupport
         #expect(try Self.mappingType(es, index: "logs-nginx.access-default", field: ["message"]) == "keyword",
                 "the nginx integration's mapping, not logship's text")
         #expect(try Self.mappingType(es, index: "logs-nginx.access-default", field: ["trace", "id"]) == nil)
+
+        // doctor: the template installed and winning for a logship index, auth, TLS, replication.
+        let doctor = try LogshipBinary.run(["doctor", "--json", "--brokers", server.kafkaBootstrap, "--es-url", server.elasticsearchURL])
+        #expect(doctor.status == 0, "\(doctor.stdout)\(doctor.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(doctor.stdout.utf8)) as? [String: Any])
+        let elastic = report["elasticsearch"] as? [String: Any] ?? [:]
+        #expect((elastic["template"] as? String)?.contains("priority 500") == true, "\(elastic)")
+        #expect(elastic["auth"] as? String == "none" && elastic["tls"] as? String == "off")
+        print("doctor: template \(elastic["template"] ?? "-"), for \(elastic["sampleIndex"] ?? "-"): \(elastic["winningTemplate"] ?? "-")")
+        let replication = (report["kafka"] as? [String: Any])?["replication"] as? [[String: Any]] ?? []
+        #expect(replication.contains { $0["topic"] as? String == "logs.checkout" && $0["replicas"] as? Int == 1 }, "\(replication)")
         #expect(indexer.terminate() == 0)
     }
 

@@ -124,7 +124,7 @@ struct DoctorCommand: AsyncParsableCommand {
             let sample = Naming.index(service: "doctor", year: 2030, month: 1, day: 1)
             report.sampleIndex = sample
             let installed = try? await Task.detached { try client.indexTemplate(template) }.value
-            if let body = installed ?? nil {
+            if let answer = installed ?? nil, let body = answer[path: "index_templates"]?.array?.first?[path: "index_template"] {
                 report.template = "\(template) (priority \(body[path: "priority"]?.int ?? 0), patterns \(body[path: "index_patterns"]?.array?.compactMap(\.string).joined(separator: ",") ?? "?"))"
             } else {
                 warnings.append("index template \(template) is not installed (an indexer installs it at start)")
