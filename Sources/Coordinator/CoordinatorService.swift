@@ -63,7 +63,7 @@ public final class CoordinatorService: @unchecked Sendable {
 
     /// Refreshes until `stop()`. Blocking.
     public func run(refreshMs: Int = 1_000) {
-        logger.info("coordinator started", metadata: ["kafka.brokers": "\(configuration.kafka.brokers)", "es.url": "\(configuration.elasticsearch.url)"])
+        logger.info("coordinator started", metadata: ["kafka.brokers": "\(configuration.kafka.brokers)", "es.url": "\(LogshipConfiguration.redactingCredentials(inURL: configuration.elasticsearch.url))"])
         while running.load(ordering: .relaxed) {
             let started = Date()
             refresh()

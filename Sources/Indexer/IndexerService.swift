@@ -99,7 +99,7 @@ public final class IndexerService: @unchecked Sendable {
         heartbeat?.start()
         startWatchdog()
         defer { watchdogTimer?.cancel() }
-        logger.info("indexer started", metadata: ["kafka.group": "\(configuration.indexer.group)", "es.url": "\(es.configuration.url)"])
+        logger.info("indexer started", metadata: ["kafka.group": "\(configuration.indexer.group)", "es.url": "\(es.configuration.displayURLs)"])
         var batch = Batch()
         var batchStarted = Date()
         while isRunning {

@@ -67,25 +67,14 @@ import TestSupport
         for service in services {
             #expect(try fixture.count(service) == perService, "\(service): documents = distinct event ids")
         }
-        let letters = try Subprocess.run("kcat", ["-b", kafka.bootstrap, "-C", "-t", "logs.dlq", "-o", "beginning", "-e", "-q",
-                                                  "-f", "%h\t%s\n"], timeout: 60).stdout.split(separator: "\n")
-        // A member killed after writing dead letters and before committing writes them again
-        // on re-delivery (at least once); each source record is one dead letter by its coordinates.
-        var bySource: [String: String] = [:]
-        for letter in letters {
-            let parts = letter.split(separator: "\t", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { continue }
-            let headers = Dictionary(parts[0].split(separator: ",").compactMap { pair -> (String, String)? in
-                let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                return kv.count == 2 ? (kv[0], kv[1]) : nil
-            }) { a, _ in a }
-            #expect(headers["source.topic"].map { topics.contains($0) } == true && headers["error.class"] != nil
-                    && headers["error.reason"] != nil, "\(parts[0])")
-            bySource["\(headers["source.topic"] ?? "")/\(headers["source.partition"] ?? "")/\(headers["source.offset"] ?? "")"] = parts[1]
+        let letters = try DeadLetters.read(brokers: kafka.bootstrap)
+        print("dead letters: \(letters.total) written, \(letters.bySource.count) distinct source records")
+        #expect(letters.bySource.count == 70)
+        #expect(Set(letters.bySource.values.map(\.value)) == malformed)
+        for (source, letter) in letters.bySource {
+            #expect(letter.headers["source.topic"].map { topics.contains($0) } == true && letter.headers["error.class"] != nil
+                    && letter.headers["error.reason"] != nil, "\(source): \(letter.headers)")
         }
-        print("dead letters: \(letters.count) written, \(bySource.count) distinct source records")
-        #expect(bySource.count == 70)
-        #expect(Set(bySource.values) == malformed)
         #expect(try kafka.lag(topics) == 0)
         #expect(!members.contains { $0.log.contains("indexer stalled") })
         for member in members { #expect(member.terminate() == 0) }

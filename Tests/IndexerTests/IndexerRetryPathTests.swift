@@ -128,8 +128,12 @@ import TestSupport
 
     /// Kafka goes away after a batch is fetched and before its dead letters are written: the
     /// bulk is held in flight by the fault proxy while Kafka is taken down, then let through.
-    /// The dead letters wait for Kafka (consumption held, membership kept: a 30-s session
-    /// outlives the outage), then the batch commits, and everything fetches again.
+    /// The dead letters wait for Kafka (consumption held, membership kept while the session
+    /// lasts), then the batch commits, and everything fetches again. Measured: run alone, each
+    /// malformed record is dead-lettered once; on a loaded machine the member can lose its
+    /// group membership over the outage (noida-db forgets its groups on restart; the mock's
+    /// session expires), its commit then finds no partitions, and the re-read writes the dead
+    /// letters a second time — at least once, counted by source record.
     @Test(arguments: TestKafka.Backend.allCases)
     func kafkaAwayDuringADeadLetterWriteLosesNothing(kafka backend: TestKafka.Backend) throws {
         let kafka = try TestKafka(backend, services: [Self.service])
@@ -165,11 +169,11 @@ import TestSupport
             try direct.count(Self.service) == 2_000 && kafka.lag([Self.topic]) == 0
         }
         print("recovered \(String(format: "%.1f", Date().timeIntervalSince(back))) s after Kafka returned (\(backend))")
-        let headers = try Subprocess.run("kcat", ["-b", kafka.bootstrap, "-C", "-t", "logs.dlq", "-o", "beginning", "-e", "-q", "-f", "%h\t%s\n"], timeout: 60)
-        let letters = headers.stdout.split(separator: "\n")
-        #expect(letters.count == 20, "each malformed record dead-lettered once: \(letters.count)")
-        #expect(Set(letters.map { $0.split(separator: "\t").last.map(String.init) ?? "" }) == Set(malformed.map { String(decoding: $0.value, as: UTF8.self) }))
-        #expect(letters.allSatisfy { $0.contains("source.topic=logs.payment") && $0.contains("error.class=undecodable") })
+        let letters = try DeadLetters.read(brokers: kafka.bootstrap)
+        print("dead letters: \(letters.total) written for \(letters.bySource.count) source records (\(backend))")
+        #expect(letters.bySource.count == 20, "each malformed record dead-lettered")
+        #expect(Set(letters.bySource.values.map(\.value)) == Set(malformed.map { String(decoding: $0.value, as: UTF8.self) }))
+        #expect(letters.bySource.values.allSatisfy { $0.headers["source.topic"] == "logs.payment" && $0.headers["error.class"] == "undecodable" })
         #expect(indexer.terminate() == 0)
     }
 }

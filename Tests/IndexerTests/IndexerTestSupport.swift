@@ -232,3 +232,30 @@ final class TestKafka {
 
     func destroy() { noida?.destroy() }
 }
+
+/// logs.dlq read with kcat: each dead letter's headers and value, and the letters by source
+/// record (`source.topic/partition/offset`). Dead letters are at least once: a member that
+/// loses its partitions (killed, evicted after an outage) between writing them and committing
+/// writes them again on re-delivery, so a source record is counted once by its coordinates.
+struct DeadLetters {
+    var total = 0
+    var bySource: [String: (headers: [String: String], value: String)] = [:]
+
+    static func read(brokers: String) throws -> DeadLetters {
+        let output = try Subprocess.run("kcat", ["-b", brokers, "-C", "-t", "logs.dlq", "-o", "beginning", "-e", "-q",
+                                                 "-f", "%h\t%s\n"], timeout: 60).stdout
+        var letters = DeadLetters()
+        for line in output.split(separator: "\n") {
+            let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            letters.total += 1
+            // kcat prints headers as k=v,k=v; error.reason, last, may itself hold commas.
+            let headers = Dictionary(parts[0].split(separator: ",").compactMap { pair -> (String, String)? in
+                let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                return kv.count == 2 ? (kv[0], kv[1]) : nil
+            }) { a, _ in a }
+            letters.bySource["\(headers["source.topic"] ?? "")/\(headers["source.partition"] ?? "")/\(headers["source.offset"] ?? "")"] = (headers, parts[1])
+        }
+        return letters
+    }
+}

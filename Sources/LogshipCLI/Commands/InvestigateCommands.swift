@@ -27,7 +27,7 @@ func investigate<T>(_ cluster: ClusterOptions, _ body: (ElasticClient) throws ->
     do {
         return try body(es)
     } catch let error as ElasticError {
-        throw CLIError("cannot query \(Investigate.index) at \(configuration.elasticsearch.url): \(error.message)", status: ExitStatus.failure)
+        throw CLIError("cannot query \(Investigate.index) at \(LogshipConfiguration.redactingCredentials(inURL: configuration.elasticsearch.url)): \(error.message)", status: ExitStatus.failure)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElasticClient
 import Foundation
+import LogshipConfig
 import Operations
 
 struct RetentionCommand: AsyncParsableCommand {
@@ -30,7 +31,7 @@ struct RetentionCommand: AsyncParsableCommand {
         do {
             indices = try Retention.logIndices(es)
         } catch {
-            throw CLIError("cannot list indices at \(config.elasticsearch.url): \(error)")
+            throw CLIError("cannot list indices at \(LogshipConfiguration.redactingCredentials(inURL: config.elasticsearch.url)): \(error)")
         }
         let expired = Retention.expired(indices, days: days, today: (parts.year!, parts.month!, parts.day!))
         var deleted: [String] = []
