@@ -75,9 +75,10 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: dir) }
         let ports = try (0..<2).map { _ in try FreePort.next() }
         let config = dir.appendingPathComponent("logship.yml")
+        // One Elasticsearch node: replicas 0, or its health is yellow (as a single-node ES 8's is).
         try """
         kafka: {brokers: ["\(noida.kafkaBootstrap)"], partitions: 2}
-        elasticsearch: {url: "\(noida.elasticsearchURL)"}
+        elasticsearch: {url: "\(noida.elasticsearchURL)", index: {replicas: 0}}
         indexer: {flush_interval: 200ms}
         coordinator: {heartbeat_interval: 1s, listen: "127.0.0.1:\(ports[0])"}
         services: {shop: {owner: "@shop-oncall"}}
