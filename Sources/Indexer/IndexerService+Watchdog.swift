@@ -19,7 +19,7 @@ extension IndexerService {
         var verdict: String?
         if quiet >= watchdog.timeout {
             // Log ends asked of the brokers: a paused partition's cached end does not move.
-            let behind = consumer.brokerLag().filter { $0.value > 0 }
+            let behind = consumer.lag(askingBrokersMs: 2_000).filter { $0.value > 0 }
             if !behind.isEmpty {
                 if (try? probe.requestBlocking("GET", "/"))?.isSuccess == true {
                     verdict = StallWatchdog.describe(quiet: quiet, behind: behind.map { partition, lag in

@@ -63,7 +63,7 @@ final class StallWatchdog: Sendable {
     }
 
     /// How a partition's pause state reads in a stall report.
-    static func describe(_ pause: (state: PartitionPauses.State?, leaked: Bool, waits: Int)) -> String {
+    static func describe(_ pause: (state: PartitionPauses.State?, leaked: Bool)) -> String {
         switch pause.state {
         case .held: pause.leaked ? "paused outside any wait (nothing will resume it)" : "held by a wait in progress"
         case .idle: "paused at its end (idle backoff)"

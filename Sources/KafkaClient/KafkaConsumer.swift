@@ -154,44 +154,30 @@ public final class KafkaConsumer: @unchecked Sendable {
         return RDKafka.read(list).map(\.0).sorted()
     }
 
-    /// Messages between this member's position and the log end, per assigned partition, from
-    /// the watermarks librdkafka caches with each fetch (no broker round trip).
-    public func lag() -> [TopicPartition: Int64] {
+    /// Messages between this member's position and the log end, per assigned partition. By
+    /// default from the watermarks librdkafka caches with each fetch (no broker round trip);
+    /// with `askingBrokersMs` the log ends are asked of the brokers (one round trip per
+    /// partition, left out when no answer comes in time) — a paused partition is not fetched,
+    /// so its cached end stays where it was when it paused. A partition not fetched since it was
+    /// assigned counts from the group's committed offset when the brokers are asked, else from
+    /// the log start.
+    public func lag(askingBrokersMs timeoutMs: Int32? = nil) -> [TopicPartition: Int64] {
         guard let assigned = try? assignment(), !assigned.isEmpty else { return [:] }
         let list = RDKafka.makeList(assigned)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         rd_kafka_position(handle, list)
         var result: [TopicPartition: Int64] = [:]
+        var unfetched: [TopicPartition: (low: Int64, high: Int64)] = [:]
         for (tp, position, _) in RDKafka.read(list) {
             var low: Int64 = 0, high: Int64 = 0
-            guard rd_kafka_get_watermark_offsets(handle, tp.topic, tp.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
-                  high >= 0 else { continue }
-            result[tp] = max(high - (position >= 0 ? position : low), 0)
+            let err = timeoutMs.map { rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, $0) }
+                ?? rd_kafka_get_watermark_offsets(handle, tp.topic, tp.partition, &low, &high)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { continue }
+            if position >= 0 { result[tp] = max(high - position, 0) } else { unfetched[tp] = (low, high) }
         }
-        return result
-    }
-
-    /// Like `lag()`, but with log ends asked of the brokers (one round trip per partition): a
-    /// paused partition is not fetched, so its cached end stays where it was when it paused.
-    /// Partitions whose end the brokers did not give in time are left out. Blocking.
-    public func brokerLag(timeoutMs: Int32 = 2_000) -> [TopicPartition: Int64] {
-        guard let assigned = try? assignment(), !assigned.isEmpty else { return [:] }
-        let list = RDKafka.makeList(assigned)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        rd_kafka_position(handle, list)
-        var result: [TopicPartition: Int64] = [:]
-        var unknown: [TopicPartition] = []
-        var ends: [TopicPartition: (low: Int64, high: Int64)] = [:]
-        for (tp, position, _) in RDKafka.read(list) {
-            var low: Int64 = 0, high: Int64 = 0
-            guard rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR
-            else { continue }
-            if position >= 0 { result[tp] = max(high - position, 0) } else { unknown.append(tp); ends[tp] = (low, high) }
-        }
-        // Not fetched since it was assigned: it starts at the group's committed offset.
-        if !unknown.isEmpty, let committed = try? committed(unknown, timeoutMs: timeoutMs) {
-            for tp in unknown { result[tp] = max(ends[tp]!.high - ((committed[tp] ?? nil) ?? ends[tp]!.low), 0) }
-        }
+        var start: [TopicPartition: Int64?] = [:]
+        if let timeoutMs, !unfetched.isEmpty { start = (try? self.committed(Array(unfetched.keys), timeoutMs: timeoutMs)) ?? [:] }
+        for (tp, ends) in unfetched { result[tp] = max(ends.high - ((start[tp] ?? nil) ?? ends.low), 0) }
         return result
     }
 
@@ -234,8 +220,8 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Where a partition stands: fetching, idle (paused at its end), held (paused by a wait); nil
     /// when not assigned. `leaked` names holds made outside any wait (the test hook's).
-    public func pauseState(of partition: TopicPartition) -> (state: PartitionPauses.State?, leaked: Bool, waits: Int) {
-        rebalance.pauses.withLock { ($0.state(of: partition), $0.leaked.contains(partition), $0.waits) }
+    public func pauseState(of partition: TopicPartition) -> (state: PartitionPauses.State?, leaked: Bool) {
+        rebalance.pauses.withLock { ($0.state(of: partition), $0.leaked.contains(partition)) }
     }
 
     /// Test hook (`LOGSHIP_TEST_HOOKS=leak-pause`): pauses partitions with no wait to resume them,

@@ -99,19 +99,37 @@ import TestSupport
         try Self.expectRecovery(fixture, kafka: kafka, indexer: indexer, distinct: 4_000)
     }
 
+    /// Kafka, and Elasticsearch behind the fault proxy: the indexer writes through `fixture`
+    /// (the proxy), the test counts through `direct`.
+    struct Proxied {
+        let kafka: TestKafka
+        let elastic: NoidaDB
+        let proxy: ElasticFaultProxy
+        let fixture: IndexerFixture
+        var direct: IndexerFixture { fixture.through(elastic.elasticsearchURL) }
+
+        init(_ backend: TestKafka.Backend) throws {
+            kafka = try TestKafka(backend, services: [IndexerRetryPathTests.service])
+            elastic = try NoidaDB.start(services: ["elasticsearch"])
+            proxy = try ElasticFaultProxy(upstream: elastic.elasticsearchURL, passthrough: true)
+            fixture = try IndexerFixture(kafka: kafka.bootstrap, elasticsearch: proxy.url)
+        }
+
+        func destroy() {
+            proxy.stop()
+            elastic.destroy()
+            kafka.destroy()
+            fixture.cleanup()
+        }
+    }
+
     /// Elasticsearch answers, but every item of every bulk with 429 for a while (a fake: the
     /// fault proxy; no real server here rejects on cue).
     @Test(arguments: TestKafka.Backend.allCases)
     func anItemLevel429StormLosesNothingAndResumes(kafka backend: TestKafka.Backend) throws {
-        let kafka = try TestKafka(backend, services: [Self.service])
-        defer { kafka.destroy() }
-        let elastic = try NoidaDB.start(services: ["elasticsearch"])
-        defer { elastic.destroy() }
-        let proxy = try ElasticFaultProxy(upstream: elastic.elasticsearchURL, passthrough: true)
-        defer { proxy.stop() }
-        let fixture = try IndexerFixture(kafka: kafka.bootstrap, elasticsearch: proxy.url)
-        defer { fixture.cleanup() }
-        let direct = fixture.through(elastic.elasticsearchURL)
+        let setup = try Proxied(backend)
+        defer { setup.destroy() }
+        let (kafka, proxy, fixture, direct) = (setup.kafka, setup.proxy, setup.fixture, setup.direct)
         #expect(try kafka.produce(Self.events(0..<1_000, day: Self.day)) == 1_050)
         let indexer = fixture.indexer("indexer-429-storm", config: try fixture.writeConfig(batch: 500))
         defer { indexer.kill9() }
@@ -136,15 +154,9 @@ import TestSupport
     /// letters a second time — at least once, counted by source record.
     @Test(arguments: TestKafka.Backend.allCases)
     func kafkaAwayDuringADeadLetterWriteLosesNothing(kafka backend: TestKafka.Backend) throws {
-        let kafka = try TestKafka(backend, services: [Self.service])
-        defer { kafka.destroy() }
-        let elastic = try NoidaDB.start(services: ["elasticsearch"])
-        defer { elastic.destroy() }
-        let proxy = try ElasticFaultProxy(upstream: elastic.elasticsearchURL, passthrough: true)
-        defer { proxy.stop() }
-        let fixture = try IndexerFixture(kafka: kafka.bootstrap, elasticsearch: proxy.url)
-        defer { fixture.cleanup() }
-        let direct = fixture.through(elastic.elasticsearchURL)
+        let setup = try Proxied(backend)
+        defer { setup.destroy() }
+        let (kafka, proxy, fixture, direct) = (setup.kafka, setup.proxy, setup.fixture, setup.direct)
 
         var records = Self.events(0..<2_000, day: Self.day)
         let malformed = (0..<20).map { (topic: Self.topic, value: Array("not json \($0)".utf8)) }

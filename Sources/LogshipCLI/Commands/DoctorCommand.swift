@@ -92,9 +92,11 @@ struct DoctorCommand: AsyncParsableCommand {
             let own = metadata.topics.filter { $0.name.hasPrefix("logs.") || $0.name.hasPrefix("logship.") }
             var replication: [Report.Replication] = []
             var warnings: [String] = []
-            for topic in own.prefix(50) {
+            let names = own.prefix(200).map(\.name)
+            let configs = (try? await admin.run { try $0.topicConfigs(names, keys: ["min.insync.replicas"]) }) ?? [:]
+            for topic in own.prefix(200) {
                 let replicas = topic.partitions.map(\.replicas.count).min() ?? 0
-                let minISR = (try? await admin.run { try $0.topicConfig(topic.name, keys: ["min.insync.replicas"]) })?["min.insync.replicas"].flatMap { Int($0) }
+                let minISR = configs[topic.name]?["min.insync.replicas"].flatMap { Int($0) }
                 replication.append(.init(topic: topic.name, replicas: replicas, minInsyncReplicas: minISR))
                 if let minISR, replicas < minISR {
                     warnings.append("\(topic.name): \(replicas) replica(s) < min.insync.replicas \(minISR): every acks=all write is refused; recreate it with kafka.replication_factor >= \(minISR)")
