@@ -30,6 +30,10 @@ enum AgentMetrics {
         metric("logship_agent_file_truncations_total", "counter", "Files truncated in place (copytruncate).", [("", total.truncations)])
         metric("logship_agent_file_rotations_total", "counter", "Files renamed or deleted while tailed.", [("", total.rotations)])
         metric("logship_agent_files_open", "gauge", "Files being tailed.", [("", total.filesOpen)])
+        metric("logship_agent_files_matched", "gauge", "Files the inputs' globs matched at the last scan.", [("", total.filesMatched)])
+        metric("logship_agent_files_ignored", "gauge", "Matched files left unread (exclude, compressed, ignore_older).", [("", total.filesIgnored)])
+        metric("logship_agent_unparsed_records_total", "counter", "Records the input's format could not read (shipped as plain text, tagged unparsed).", [("", total.unparsedRecords)])
+        metric("logship_agent_future_timestamps_total", "counter", "Records stamped beyond future_limit ahead of the host clock (shipped with the read time).", [("", total.futureTimestamps)])
         metric("logship_agent_bytes_behind", "gauge", "Bytes not yet read, per file.",
                files.sorted { $0.path < $1.path }.map { (label(("file", $0.path)), $0.behind) })
         metric("logship_agent_producer_queue_depth", "gauge", "Events waiting for Kafka's acknowledgement.", [("", Int64(queueDepth))])

@@ -6,25 +6,53 @@ import LogshipConfig
 /// parse, filter, enrich, encode) without sending anything: for checking a format or a mask
 /// pattern before deploying, and for measuring the pipeline's cost alone.
 public enum AgentPreview {
+    /// What a preview may change of the input it runs (`logship parse --format --timezone`).
+    public struct Overrides: Sendable {
+        public var format: String?
+        public var timezone: String?
+        public init(format: String? = nil, timezone: String? = nil) {
+            self.format = format
+            self.timezone = timezone
+        }
+    }
+
     /// Hands each event's Kafka key and JSON to `emit` and returns the counters. The input is the one named
-    /// `service`, else the first whose paths match `path`, else the first.
-    public static func run(configuration: LogshipConfiguration, service: String?, path: String,
+    /// `service`, else the first whose paths match `path`, else the defaults (format `auto`, the
+    /// host's zone, the file's name as service): no configuration is needed to try a file.
+    /// `explain`, when given, hears of every record a masking rule changed.
+    public static func run(configuration: LogshipConfiguration, service: String?, path: String, overrides: Overrides = Overrides(),
+                           explain: ((Record, [SecretMasker.Match], [UInt8]) -> Void)? = nil,
                            emit: (_ key: String, _ event: UnsafeRawBufferPointer) -> Void) throws -> AgentStats.Counters {
         let inputs = configuration.agent.inputs
-        guard !inputs.isEmpty else { throw AgentError("agent.inputs is empty: there is no input to preview") }
-        let input: LogshipConfiguration.Input
+        var input: LogshipConfiguration.Input
         if let service {
             guard let named = inputs.first(where: { $0.service == service }) else {
                 throw AgentError("no agent input for service \(service); inputs: \(inputs.map(\.service).joined(separator: ", "))")
             }
             input = named
+        } else if let matching = inputs.first(where: { $0.paths.contains { Glob.matches($0, path) } }) {
+            input = matching
         } else {
-            input = inputs.first { $0.paths.contains { Glob.matches($0, path) } } ?? inputs[0]
+            let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            input = LogshipConfiguration.Input(service: Naming.sanitize(name.isEmpty ? "preview" : name), paths: [path])
+        }
+        if let format = overrides.format {
+            guard let value = LogshipConfiguration.Input.Format(rawValue: format) else {
+                throw AgentError("unknown format \"\(format)\" (\(LogshipConfiguration.Input.Format.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            input.format = value
+        }
+        if let zone = overrides.timezone {
+            guard ZoneRule(named: zone) != nil else {
+                throw AgentError("unknown time zone \"\(zone)\" (an IANA name such as Asia/Shanghai, UTC, local, or an offset such as +08:00)")
+            }
+            input.timezone = zone
         }
         let host = configuration.agent.hostName ?? LogAgent.machineHostName()
         let pipeline = try InputPipeline(input: input, index: 0, host: host,
                                          allowDebug: configuration.services[input.service]?.debug ?? false,
                                          maskPatterns: configuration.agent.maskPatterns, pythonFormat: input.pythonFormat)
+        pipeline.explain = explain
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("logship-preview-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let registry = try Registry(directory: scratch)

@@ -15,10 +15,19 @@ public final class AgentStats: Sendable {
         public var truncations: Int64 = 0
         public var rotations: Int64 = 0
         public var filesOpen: Int64 = 0
+        /// Records their input's format could not read: shipped as plain text, tagged `unparsed`.
+        public var unparsedRecords: Int64 = 0
+        /// Records stamped beyond `future_limit` ahead of the host clock: shipped with the read time.
+        public var futureTimestamps: Int64 = 0
+        /// Files the inputs' globs matched at the last scan, and those of them left unread
+        /// (`exclude`, compressed rotations, `ignore_older`).
+        public var filesMatched: Int64 = 0
+        public var filesIgnored: Int64 = 0
 
         nonisolated(unsafe) static let fields: [WritableKeyPath<Counters, Int64>] = [
             \.bytesRead, \.linesRead, \.eventsSent, \.eventsFailed, \.droppedDebug, \.droppedEmpty, \.secretsMasked,
-            \.invalidUTF8Lines, \.truncatedLines, \.truncations, \.rotations, \.filesOpen,
+            \.invalidUTF8Lines, \.truncatedLines, \.truncations, \.rotations, \.filesOpen, \.unparsedRecords,
+            \.futureTimestamps, \.filesMatched, \.filesIgnored,
         ]
 
         static func += (lhs: inout Counters, rhs: Counters) {

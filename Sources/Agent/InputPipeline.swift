@@ -12,6 +12,9 @@ final class InputPipeline: @unchecked Sendable {
     let parser: RecordParser
     let masker: SecretMasker
     let allowDebug: Bool
+    let exclude: [String]
+    let ignoreOlderMs: Int?
+    let futureLimitMs: Int64
     /// Position among the agent's inputs (delivery reports refer to it).
     let index: Int
     let host: String
@@ -28,14 +31,27 @@ final class InputPipeline: @unchecked Sendable {
         startAtEnd = input.startAt == "end"
         self.host = host
         self.allowDebug = allowDebug
-        masker = try SecretMasker(customPatterns: maskPatterns)
+        exclude = input.exclude
+        ignoreOlderMs = input.ignoreOlderMs
+        futureLimitMs = Int64(input.futureLimitMs)
+        masker = try SecretMasker(customPatterns: maskPatterns, disable: input.maskRules.disable, enable: input.maskRules.enable,
+                                  namedPatterns: input.maskRules.add.map { ($0.name, $0.pattern) })
         let format = RecordParser.Format(rawValue: input.format.rawValue) ?? .auto
+        guard let zone = ZoneRule(named: input.timezone) else { throw AgentError("unknown time zone \"\(input.timezone)\" for \(input.service)") }
         parser = RecordParser(service: service, host: host, format: format,
                               pythonFormat: PythonLogFormat(pythonFormat ?? PythonLogFormat.standard),
-                              staticFields: input.fields)
+                              staticFields: input.fields, zone: zone)
         switch input.multiline {
+        case .preset("auto"):
+            switch format {
+            case .json, .logfmt, .nginx, .apache: rule = .none
+            case .cri, .docker: rule = .container
+            case .java: rule = .java
+            default: rule = .python
+            }
         case .preset("python"): rule = format == .json ? .none : .python
         case .preset("java"): rule = .java
+        case .preset("container"): rule = .container
         case .preset: rule = .none
         case .custom(let pattern, let negate, let match):
             rule = .custom(pattern: try NSRegularExpression(pattern: pattern), negate: negate, before: match == "before")
@@ -50,8 +66,16 @@ final class InputPipeline: @unchecked Sendable {
         case drop(reason: WritableKeyPath<AgentStats.Counters, Int64>)
     }
 
+    /// Told of every record a rule masked (`logship parse --explain`): the record, the matches, the masked bytes.
+    var explain: ((Record, [SecretMasker.Match], [UInt8]) -> Void)?
+
     /// The Kafka key of events without a trace id, for the file last seen.
     private var fileKey = ""
+    /// Kubernetes metadata of the file last seen (from its path under /var/log/containers or /var/log/pods).
+    private var kubernetes: SourceFacts?
+    /// `@timestamp` texts beyond this (RFC 3339 UTC compares as text) are in the future; with the clock it was made for.
+    private var futureBound = ""
+    private var futureBoundAt: Int64 = .min
 
     /// Masks, parses, filters and enriches one record, and encodes the event into `output`
     /// (reused between calls: the agent ships from it). Masking runs on the raw record, before
@@ -59,22 +83,25 @@ final class InputPipeline: @unchecked Sendable {
     func process(_ record: Record, fileIdentity: String, filePath: String, nowMillis: Int64, stats: AgentStats,
                  into output: OutputBuffer) -> Outcome {
         if record.bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return .drop(reason: \.droppedEmpty) }
-        let (bytes, masked) = masker.mask(bytes: record.bytes)
+        var matches: [SecretMasker.Match]? = explain == nil ? nil : []
+        let (bytes, masked) = masker.mask(bytes: record.bytes, explain: &matches)
+        if let explain, let matches, !matches.isEmpty { explain(record, matches, bytes) }
         // The usual record, one Python `logging` line, is encoded from its bytes directly.
         let fast = bytes.withUnsafeBufferPointer { line -> Outcome? in
             guard parser.mayBePythonLine(line), var view = parser.pythonView(line, nowMillis: nowMillis) else { return nil }
             return finish(&view, record: record, masked: masked, fileIdentity: fileIdentity, filePath: filePath,
-                          stats: stats, into: output)
+                          nowMillis: nowMillis, stats: stats, into: output)
         }
         if let fast { return fast }
         return parser.parse(bytes: bytes, nowMillis: nowMillis).withView { view in
-            finish(&view, record: record, masked: masked, fileIdentity: fileIdentity, filePath: filePath, stats: stats, into: output)
+            finish(&view, record: record, masked: masked, fileIdentity: fileIdentity, filePath: filePath, nowMillis: nowMillis,
+                   stats: stats, into: output)
         }
     }
 
     /// The DEBUG policy, enrichment with the file's facts and the event id, and the encoding.
     private func finish(_ event: inout EventView, record: Record, masked: Int, fileIdentity: String, filePath: String,
-                        stats: AgentStats, into output: OutputBuffer) -> Outcome {
+                        nowMillis: Int64, stats: AgentStats, into output: OutputBuffer) -> Outcome {
         if event.level == .debug && !allowDebug { return .drop(reason: \.droppedDebug) }
         if masked > 0 { stats.add(\.secretsMasked, Int64(masked), service: service) }
         event.filePath = filePath
@@ -82,9 +109,29 @@ final class InputPipeline: @unchecked Sendable {
         if idPrefix?.fileIdentity != fileIdentity {
             idPrefix = EventID.Prefix(host: host, fileIdentity: fileIdentity)
             fileKey = "\(host)|\(fileIdentity)"
+            kubernetes = SourceFormats.kubernetesFacts(path: filePath)
         }
         event.eventID = idPrefix!.id(offset: record.offset)
-        event.tags = record.tags
+        if let kubernetes {
+            var facts = event.facts ?? SourceFacts()
+            facts.merge(kubernetes)
+            event.facts = facts
+        }
+        // One host with a bad clock must not push the detectors' event-time watermark ahead.
+        if nowMillis != futureBoundAt {
+            futureBound = Timestamps.format(epochMillis: nowMillis + futureLimitMs)
+            futureBoundAt = nowMillis
+        }
+        if event.timestamp > futureBound {
+            var facts = event.facts ?? SourceFacts()
+            facts.created = event.timestamp
+            event.facts = facts
+            event.timestamp = Timestamps.format(epochMillis: nowMillis)
+            event.tags.append("future_timestamp")
+            stats.add(\.futureTimestamps, 1, service: service)
+        }
+        if !event.tags.isEmpty, event.tags.contains("unparsed") { stats.add(\.unparsedRecords, 1, service: service) }
+        event.tags = event.tags.isEmpty ? record.tags : record.tags + event.tags
         event.encode(into: output)
         return .ship(key: event.traceID ?? fileKey)
     }

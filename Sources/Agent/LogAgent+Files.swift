@@ -11,17 +11,26 @@ import Telemetry
 extension LogAgent {
     func scan(now: Int64) {
         var seen = Set<String>()
+        var matched = Set<String>(), ignored = Set<String>()
         for pipeline in pipelines {
             for pattern in pipeline.patterns {
                 for path in Glob.expand(pattern) {
                     var st = stat()
                     guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+                    matched.insert(path)
+                    if Glob.excluded(path, by: pipeline.exclude) { ignored.insert(path); continue }
                     let key = "\(st.st_dev):\(st.st_ino)"
-                    seen.insert(key)
                     if let tailer = tailers[key] {
+                        seen.insert(key)
                         if tailer.path != path { tailer.relocate(to: path) }
                         continue
                     }
+                    // ignore_older: a file nobody wrote to for that long is not opened (one already tailed is read on).
+                    if let limit = pipeline.ignoreOlderMs, now - Int64(st.st_mtim.tv_sec) * 1000 > Int64(limit) {
+                        ignored.insert(path)
+                        continue
+                    }
+                    seen.insert(key)
                     // start_at: end applies to files present at start-up; files that appear later are new data.
                     let atEnd = pipeline.startAtEnd && !recovered
                     guard let tailer = FileTailer(path: path, input: pipeline, registry: registry, startAtEnd: atEnd,
@@ -41,6 +50,8 @@ extension LogAgent {
             recovered = true
         }
         stats.set(\.filesOpen, Int64(tailers.count))
+        stats.set(\.filesMatched, Int64(matched.count))
+        stats.set(\.filesIgnored, Int64(ignored.count))
     }
 
     /// Files renamed while the agent was down still hold unshipped lines: find them by inode

@@ -37,6 +37,7 @@ extension LogEvent {
                 view.original = original
                 view.labels = labels
                 view.tags = tags
+                view.facts = facts
                 return body(&view)
             }
         }
@@ -68,6 +69,7 @@ public struct EventView {
     public var original: String?
     public var labels: [(String, String)] = []
     public var tags: [String] = []
+    public var facts: SourceFacts?
 
     public init(timestamp: String, message: UnsafeBufferPointer<UInt8>, serviceName: String) {
         self.timestamp = timestamp
@@ -84,12 +86,13 @@ public struct EventView {
         w.key("message"); w.string(bytes: message)
         w.begin("service"); w.field("name", serviceName); w.close()
         if let hostName { w.begin("host"); w.field("name", hostName); w.close() }
-        if level != nil || logger != nil || filePath != nil || fileOffset != nil {
+        if level != nil || logger != nil || filePath != nil || fileOffset != nil || facts != nil {
             w.begin("log")
             if let level { w.field("level", level.rawValue) }
             if let logger { w.key("logger"); w.string(bytes: logger) }
             if let filePath { w.begin("file"); w.field("path", filePath); w.close() }
             if let fileOffset { w.field("offset", fileOffset) }
+            if let facts { Self.encodeLogFacts(facts, &w) }
             w.close()
         }
         if let traceID { w.begin("trace"); w.field("id", traceID); w.close() }
@@ -101,20 +104,41 @@ public struct EventView {
             if let stackTrace { w.field("stack_trace", stackTrace) }
             w.close()
         }
-        if httpMethod != nil || httpStatus != nil {
+        let referrer = facts?.referrer, bodyBytes = facts?.responseBytes, version = facts?.httpVersion
+        if httpMethod != nil || httpStatus != nil || referrer != nil || bodyBytes != nil || version != nil {
             w.begin("http")
-            if let httpMethod { w.begin("request"); w.field("method", httpMethod); w.close() }
-            if let httpStatus { w.begin("response"); w.field("status_code", Int64(httpStatus)); w.close() }
+            if httpMethod != nil || referrer != nil {
+                w.begin("request")
+                if let httpMethod { w.field("method", httpMethod) }
+                if let referrer { w.field("referrer", referrer) }
+                w.close()
+            }
+            if httpStatus != nil || bodyBytes != nil {
+                w.begin("response")
+                if let httpStatus { w.field("status_code", Int64(httpStatus)) }
+                if let bodyBytes { w.begin("body"); w.field("bytes", bodyBytes); w.close() }
+                w.close()
+            }
+            if let version { w.field("version", version) }
             w.close()
         }
-        if let urlPath { w.begin("url"); w.field("path", urlPath); w.close() }
-        if eventID != nil || durationNs != nil || original != nil {
+        let query = facts?.urlQuery
+        if urlPath != nil || query != nil {
+            w.begin("url")
+            if let urlPath { w.field("path", urlPath) }
+            if let query { w.field("query", query) }
+            w.close()
+        }
+        let created = facts?.created
+        if eventID != nil || durationNs != nil || original != nil || created != nil {
             w.begin("event")
             if let eventID { w.field("id", eventID) }
             if let durationNs { w.field("duration", durationNs) }
             if let original { w.field("original", original) }
+            if let created { w.field("created", created) }
             w.close()
         }
+        if let facts { Self.encodeSourceObjects(facts, &w) }
         if !labels.isEmpty {
             w.begin("labels")
             for (key, value) in labels { w.key(dynamic: key); w.string(value) }
@@ -130,6 +154,63 @@ public struct EventView {
             w.put(UInt8(ascii: "]"))
         }
         w.close()
+    }
+}
+
+extension EventView {
+    /// `log.origin` and `log.syslog`, inside the `log` object.
+    static func encodeLogFacts(_ f: SourceFacts, _ w: inout JSONWriter) {
+        if f.originFile != nil || f.originLine != nil {
+            w.begin("origin"); w.begin("file")
+            if let name = f.originFile { w.field("name", name) }
+            if let line = f.originLine { w.field("line", line) }
+            w.close(); w.close()
+        }
+        if f.syslogHostname != nil || f.syslogFacility != nil || f.syslogSeverity != nil {
+            w.begin("syslog")
+            if let host = f.syslogHostname { w.field("hostname", host) }
+            if let code = f.syslogFacility { w.begin("facility"); w.field("code", code); w.close() }
+            if let code = f.syslogSeverity { w.begin("severity"); w.field("code", code); w.close() }
+            w.close()
+        }
+    }
+
+    /// The top-level objects only source facts fill: process, client, user, user_agent, kubernetes, container.
+    static func encodeSourceObjects(_ f: SourceFacts, _ w: inout JSONWriter) {
+        if f.processName != nil || f.processPID != nil || f.threadName != nil || f.threadID != nil {
+            w.begin("process")
+            if let name = f.processName { w.field("name", name) }
+            if let pid = f.processPID { w.field("pid", pid) }
+            if f.threadName != nil || f.threadID != nil {
+                w.begin("thread")
+                if let id = f.threadID { w.field("id", id) }
+                if let name = f.threadName { w.field("name", name) }
+                w.close()
+            }
+            w.close()
+        }
+        if let address = f.clientAddress { w.begin("client"); w.field("address", address); w.close() }
+        if let user = f.userName { w.begin("user"); w.field("name", user); w.close() }
+        if let agent = f.userAgent { w.begin("user_agent"); w.field("original", agent); w.close() }
+        if f.kubernetesNamespace != nil || f.kubernetesPod != nil || f.kubernetesContainer != nil {
+            w.begin("kubernetes")
+            if let namespace = f.kubernetesNamespace { w.field("namespace", namespace) }
+            if f.kubernetesPod != nil || f.kubernetesPodUID != nil {
+                w.begin("pod")
+                if let pod = f.kubernetesPod { w.field("name", pod) }
+                if let uid = f.kubernetesPodUID { w.field("uid", uid) }
+                w.close()
+            }
+            if let container = f.kubernetesContainer { w.begin("container"); w.field("name", container); w.close() }
+            w.close()
+        }
+        if f.containerID != nil || f.containerStream != nil || f.kubernetesContainer != nil {
+            w.begin("container")
+            if let id = f.containerID { w.field("id", id) }
+            if let name = f.kubernetesContainer { w.field("name", name) }
+            if let stream = f.containerStream { w.field("stream", stream) }
+            w.close()
+        }
     }
 }
 

@@ -23,8 +23,11 @@ public struct LogEvent: Sendable, Equatable {
     public var original: String?
     /// Static fields from config and extra fields of structured records, as strings.
     public var labels: [(String, String)]
-    /// Markers of repaired input: `invalid_utf8`, `truncated`.
+    /// Markers of repaired input: `invalid_utf8`, `truncated`, `unparsed`, `future_timestamp`.
     public var tags: [String]
+    /// What the source formats beyond Python `logging` and JSON say (syslog, access logs,
+    /// Java, klog, containers); nil for the usual Python or JSON record.
+    public var facts: SourceFacts?
 
     public init(timestamp: String, message: String, serviceName: String) {
         self.timestamp = timestamp
@@ -36,6 +39,48 @@ public struct LogEvent: Sendable, Equatable {
 
     public static func == (lhs: LogEvent, rhs: LogEvent) -> Bool {
         lhs.encoded() == rhs.encoded()
+    }
+}
+
+/// The ECS fields of the formats fleets write beside Python `logging` and JSON.
+public struct SourceFacts: Sendable, Equatable {
+    public var processName: String?
+    public var processPID: Int64?
+    public var threadName: String?
+    public var threadID: Int64?
+    /// `log.origin.file.name` / `.line` (klog's `file.go:123`).
+    public var originFile: String?
+    public var originLine: Int64?
+    public var syslogHostname: String?
+    public var syslogFacility: Int64?
+    public var syslogSeverity: Int64?
+    public var clientAddress: String?
+    public var userName: String?
+    public var httpVersion: String?
+    public var referrer: String?
+    public var responseBytes: Int64?
+    public var urlQuery: String?
+    public var userAgent: String?
+    public var kubernetesNamespace: String?
+    public var kubernetesPod: String?
+    public var kubernetesPodUID: String?
+    public var kubernetesContainer: String?
+    public var containerID: String?
+    /// `stdout` / `stderr` of a container's log.
+    public var containerStream: String?
+    /// `event.created`: the time the source wrote, when it was too far in the future to be `@timestamp`.
+    public var created: String?
+
+    public init() {}
+
+    /// Fills what `self` lacks from `other` (container metadata over the inner record's facts).
+    public mutating func merge(_ other: SourceFacts) {
+        func take<T>(_ path: WritableKeyPath<SourceFacts, T?>) { if self[keyPath: path] == nil { self[keyPath: path] = other[keyPath: path] } }
+        take(\.processName); take(\.processPID); take(\.threadName); take(\.threadID); take(\.originFile); take(\.originLine)
+        take(\.syslogHostname); take(\.syslogFacility); take(\.syslogSeverity); take(\.clientAddress); take(\.userName)
+        take(\.httpVersion); take(\.referrer); take(\.responseBytes); take(\.urlQuery); take(\.userAgent)
+        take(\.kubernetesNamespace); take(\.kubernetesPod); take(\.kubernetesPodUID); take(\.kubernetesContainer)
+        take(\.containerID); take(\.containerStream); take(\.created)
     }
 }
 

@@ -2,18 +2,19 @@
 /// Pure calendar math (no Foundation formatters): the agent does this for every line.
 public enum Timestamps {
     /// Parses `2026-11-25 10:00:00,123`, `2026-11-25T10:00:00.123456Z`, `…+02:00`, `…-0500`.
-    /// A time without a zone is taken as UTC. Returns nil when the text is not such a time.
-    public static func normalise(_ text: some StringProtocol) -> String? {
-        normalise(bytes: Array(text.utf8)[...])
+    /// A time without a zone is read in `zone` (UTC unless given). Returns nil when the text is not such a time.
+    public static func normalise(_ text: some StringProtocol, zone: ZoneRule = .utc) -> String? {
+        normalise(bytes: Array(text.utf8)[...], zone: zone)
     }
 
-    public static func normalise(bytes slice: ArraySlice<UInt8>) -> String? {
-        slice.withUnsafeBufferPointer { normalise(bytes: $0) }
+    public static func normalise(bytes slice: ArraySlice<UInt8>, zone: ZoneRule = .utc) -> String? {
+        slice.withUnsafeBufferPointer { normalise(bytes: $0, zone: zone) }
     }
 
-    /// The same on bytes, allocating only the result (the agent's per-line path).
-    public static func normalise(bytes b: UnsafeBufferPointer<UInt8>) -> String? {
-        guard b.count >= 19, let year = digits(b, 0, 4), b[4] == 45, let month = digits(b, 5, 2), b[7] == 45,
+    /// The same on bytes, allocating only the result (the agent's per-line path). Accepts
+    /// `-` or `/` between the date's parts (nginx writes `2026/12/06 04:00:31`).
+    public static func normalise(bytes b: UnsafeBufferPointer<UInt8>, zone: ZoneRule = .utc) -> String? {
+        guard b.count >= 19, let year = digits(b, 0, 4), b[4] == 45 || b[4] == 47, let month = digits(b, 5, 2), b[7] == b[4],
               let day = digits(b, 8, 2), b[10] == 32 || b[10] == 84 || b[10] == 116,
               let hour = digits(b, 11, 2), b[13] == 58, let minute = digits(b, 14, 2), b[16] == 58,
               let second = digits(b, 17, 2),
@@ -29,10 +30,12 @@ public enum Timestamps {
                 index += 1
             }
         }
-        var offsetSeconds = 0
+        var offsetSeconds: Int?
         if index < b.count {
             let sign = b[index]
-            if sign == 43 || sign == 45, let oh = digits(b, index + 1, 2) {
+            if sign == 90 || sign == 122 {  // Z
+                offsetSeconds = 0
+            } else if sign == 43 || sign == 45, let oh = digits(b, index + 1, 2) {
                 var om = 0
                 if index + 3 < b.count {
                     om = (b[index + 3] == 58 ? digits(b, index + 4, 2) : digits(b, index + 3, 2)) ?? 0
@@ -40,9 +43,23 @@ public enum Timestamps {
                 offsetSeconds = (oh * 3600 + om * 60) * (sign == 45 ? -1 : 1)
             }
         }
-        var epoch = daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
-        epoch -= offsetSeconds
-        return format(epochMillis: Int64(epoch) * 1000 + Int64(millis))
+        return compose(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
+                       millis: millis, offsetSeconds: offsetSeconds, zone: zone)
+    }
+
+    /// The RFC 3339 UTC text of a calendar time: at `offsetSeconds` east of UTC when the source
+    /// wrote one, else a wall-clock time in `zone`.
+    public static func compose(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millis: Int,
+                               offsetSeconds: Int?, zone: ZoneRule) -> String {
+        format(epochMillis: epochMillis(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
+                                        millis: millis, offsetSeconds: offsetSeconds, zone: zone))
+    }
+
+    public static func epochMillis(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millis: Int,
+                                   offsetSeconds: Int?, zone: ZoneRule) -> Int64 {
+        let wall = Int64(daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second)
+        let utc = offsetSeconds.map { wall - Int64($0) } ?? zone.utcSeconds(fromLocal: wall)
+        return utc * 1000 + Int64(millis)
     }
 
     /// `yyyy-MM-ddTHH:mm:ss.SSSZ` for milliseconds since the epoch.
@@ -71,6 +88,25 @@ public enum Timestamps {
     }
 
     /// (year, month, day) in UTC of an RFC 3339 timestamp, for daily index names.
+    /// Month of a three-letter English name (`Jan`…`Dec`, any case), as syslog and access logs write it.
+    public static func month(_ b: UnsafeBufferPointer<UInt8>, _ at: Int) -> Int? {
+        guard at + 3 <= b.count else { return nil }
+        let key = (UInt32(b[at] | 0x20) << 16) | (UInt32(b[at + 1] | 0x20) << 8) | UInt32(b[at + 2] | 0x20)
+        switch key {
+        case 0x6A616E: return 1; case 0x666562: return 2; case 0x6D6172: return 3; case 0x617072: return 4
+        case 0x6D6179: return 5; case 0x6A756E: return 6; case 0x6A756C: return 7; case 0x617567: return 8
+        case 0x736570: return 9; case 0x6F6374: return 10; case 0x6E6F76: return 11; case 0x646563: return 12
+        default: return nil
+        }
+    }
+
+    /// The year of a year-less date (syslog, klog): the host clock's year, or the previous one
+    /// when that would put the date more than a month ahead (December lines read in January).
+    public static func inferYear(month: Int, nowMillis: Int64) -> Int {
+        let (year, currentMonth, _) = civilFromDays(Int(nowMillis / 86_400_000))
+        return month > currentMonth + 1 ? year - 1 : year
+    }
+
     public static func utcDate(of timestamp: String) -> (Int, Int, Int)? {
         let b = Array(timestamp.utf8.prefix(10))
         guard b.count == 10, let y = digits(b, 0, 4), let m = digits(b, 5, 2), let d = digits(b, 8, 2) else { return nil }
@@ -89,7 +125,7 @@ public enum Timestamps {
         b.withUnsafeBufferPointer { digits($0, start, count) }
     }
 
-    static func digits(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
+    public static func digits(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
         guard start + count <= b.count else { return nil }
         var value = 0
         for i in start..<start + count {
@@ -112,6 +148,9 @@ public enum Timestamps {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
     }
+
+    /// (year, month, day) of a day number since 1970-01-01.
+    public static func civil(days: Int) -> (Int, Int, Int) { civilFromDays(days) }
 
     static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
         let z = days + 719_468

@@ -1,4 +1,5 @@
 import Foundation
+import LogModel
 import Yams
 
 /// Loads `logship.yml`, applies `LOGSHIP_*` environment overrides, and validates the result.
@@ -142,7 +143,8 @@ public enum ConfigurationLoader {
     }
 
     static func readInput(_ node: Any?, _ path: String, _ r: inout ConfigurationReader) -> LogshipConfiguration.Input? {
-        guard let map = r.mapping(node, path, known: ["service", "paths", "format", "multiline", "fields", "start_at", "python_format"]) else { return nil }
+        guard let map = r.mapping(node, path, known: ["service", "paths", "format", "multiline", "fields", "start_at", "python_format",
+                                                          "timezone", "future_limit", "exclude", "ignore_older", "mask_rules"]) else { return nil }
         let service = r.string(map["service"], "\(path).service")
         if map["service"] == nil { r.problem("\(path).service", "is required") }
         let paths = r.strings(map["paths"], "\(path).paths") ?? []
@@ -152,13 +154,13 @@ public enum ConfigurationLoader {
             if let value = LogshipConfiguration.Input.Format(rawValue: format) {
                 input.format = value
             } else {
-                r.problem("\(path).format", "must be one of auto, json, python, plain; found \"\(format)\"")
+                r.problem("\(path).format", "must be one of \(LogshipConfiguration.Input.Format.allCases.map(\.rawValue).joined(separator: ", ")); found \"\(format)\"")
             }
         }
         if let multiline = map["multiline"] {
             if let preset = multiline as? String {
-                if ["python", "java", "none"].contains(preset) { input.multiline = .preset(preset) }
-                else { r.problem("\(path).multiline", "unknown preset \"\(preset)\" (python, java, none, or {pattern, negate, match})") }
+                if ["auto", "python", "java", "container", "none"].contains(preset) { input.multiline = .preset(preset) }
+                else { r.problem("\(path).multiline", "unknown preset \"\(preset)\" (auto, python, java, container, none, or {pattern, negate, match})") }
             } else if let custom = r.mapping(multiline, "\(path).multiline", known: ["pattern", "negate", "match"]) {
                 let pattern = r.string(custom["pattern"], "\(path).multiline.pattern") ?? ""
                 if (try? NSRegularExpression(pattern: pattern)) == nil || pattern.isEmpty {
@@ -173,6 +175,46 @@ public enum ConfigurationLoader {
         input.pythonFormat = r.string(map["python_format"], "\(path).python_format")
         if let format = input.pythonFormat, !format.contains("%(message)") {
             r.problem("\(path).python_format", "must contain %(message)s")
+        }
+        if let zone = r.string(map["timezone"], "\(path).timezone") {
+            if ZoneRule(named: zone) == nil {
+                r.problem("\(path).timezone", "unknown time zone \"\(zone)\" (an IANA name such as Asia/Shanghai, UTC, local, or an offset such as +08:00)")
+            }
+            input.timezone = zone
+        }
+        input.futureLimitMs = r.durationMs(map["future_limit"], "\(path).future_limit", minMs: 1_000) ?? input.futureLimitMs
+        input.exclude = r.strings(map["exclude"], "\(path).exclude") ?? []
+        input.ignoreOlderMs = r.durationMs(map["ignore_older"], "\(path).ignore_older", minMs: 1_000)
+        if let rules = r.mapping(map["mask_rules"], "\(path).mask_rules", known: ["disable", "enable", "add"]) {
+            let known = MaskRule.allCases.map(\.rawValue)
+            for key in ["disable", "enable"] {
+                let names = r.strings(rules[key], "\(path).mask_rules.\(key)") ?? []
+                for (index, name) in names.enumerated() where !known.contains(name) {
+                    r.problem("\(path).mask_rules.\(key)[\(index)]", "unknown rule \"\(name)\" (built-in rules: \(known.joined(separator: ", ")))")
+                }
+                if key == "disable" { input.maskRules.disable = names } else { input.maskRules.enable = names }
+            }
+            if let list = rules["add"] {
+                guard let items = list as? [Any] else {
+                    r.problem("\(path).mask_rules.add", "expected a list of regexes or {name, pattern}, found \(r.describe(list))")
+                    return input
+                }
+                for (index, item) in items.enumerated() {
+                    let itemPath = "\(path).mask_rules.add[\(index)]"
+                    var name = "\(itemPath)", pattern: String?
+                    if let text = item as? String { pattern = text }
+                    else if let entry = r.mapping(item, itemPath, known: ["name", "pattern"]) {
+                        name = r.string(entry["name"], "\(itemPath).name") ?? name
+                        pattern = r.string(entry["pattern"], "\(itemPath).pattern")
+                        if entry["pattern"] == nil { r.problem("\(itemPath).pattern", "is required") }
+                    }
+                    guard let pattern else { continue }
+                    if (try? NSRegularExpression(pattern: pattern)) == nil || pattern.isEmpty {
+                        r.problem(itemPath, "not a valid regular expression: \(pattern)")
+                    }
+                    input.maskRules.add.append(.init(name: name, pattern: pattern))
+                }
+            }
         }
         if let start = r.string(map["start_at"], "\(path).start_at") {
             if ["beginning", "end"].contains(start) { input.startAt = start }

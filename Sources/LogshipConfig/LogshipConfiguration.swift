@@ -71,12 +71,25 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
     }
 
     public struct Input: Sendable, Equatable, Encodable {
-        public enum Format: String, Sendable, CaseIterable, Encodable { case auto, json, python, plain }
+        public enum Format: String, Sendable, CaseIterable, Encodable {
+            case auto, json, python, plain, syslog, nginx, apache, java, logfmt, klog, cri, docker
+        }
         public var service: String
         public var paths: [String]
         public var format: Format = .auto
-        /// A preset (`python`, `java`, `none`) or `custom` with `pattern`/`negate`/`match`.
-        public var multiline: Multiline = .preset("python")
+        /// A preset (`auto` — by format —, `python`, `java`, `container`, `none`) or `custom`
+        /// with `pattern`/`negate`/`match`.
+        public var multiline: Multiline = .preset("auto")
+        /// The zone of timestamps written without one: an IANA name, `UTC`, `local` (the host's) or `+08:00`.
+        public var timezone = "local"
+        /// A record stamped further ahead of the host clock than this keeps its read time as
+        /// `@timestamp` (the source's time goes to `event.created`).
+        public var futureLimitMs = 3_600_000
+        /// Globs of files not to read, beside the compressed rotations (`*.gz`, `*.zst`, `*.bz2`, `*.xz`), always skipped.
+        public var exclude: [String] = []
+        /// Files not modified for longer than this are not opened.
+        public var ignoreOlderMs: Int?
+        public var maskRules = MaskRules()
         public var fields: [String: String] = [:]
         public var startAt: String = "beginning"
         /// The Python `logging` format the service uses, when not the standard one.
@@ -86,6 +99,18 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
             self.service = service
             self.paths = paths
         }
+    }
+
+    /// Per-input masking: built-ins to switch off or on (the opt-in PII rules), regexes to add.
+    public struct MaskRules: Sendable, Equatable, Encodable {
+        public var disable: [String] = []
+        public var enable: [String] = []
+        public var add: [Pattern] = []
+        public struct Pattern: Sendable, Equatable, Encodable {
+            public var name: String
+            public var pattern: String
+        }
+        public init() {}
     }
 
     public enum Multiline: Sendable, Equatable, Encodable {

@@ -20,8 +20,12 @@ public enum MultilineRule: Sendable {
     /// Python: a record starts at a timestamp or `{`; indented lines, `Traceback…`, chained
     /// exception headers, blank lines and the final `Error: message` of a traceback continue it.
     case python
-    /// Java: indented `at …` lines and `Caused by:` continue the record.
+    /// Java: indented `at …` lines, `Caused by:` and an exception's `pkg.SomeException: message`
+    /// header continue the record.
     case java
+    /// Container runtimes (CRI, Docker json-file): a line the runtime split (`P`, or a Docker
+    /// `log` value without its newline) is continued by the next.
+    case container
     /// Filebeat semantics: lines matching `pattern` (or not, with `negate`) belong to the
     /// previous line (`after`) or to the next one (`before`).
     case custom(pattern: NSRegularExpression, negate: Bool, before: Bool)
@@ -45,6 +49,11 @@ public struct MultilineAggregator: @unchecked Sendable {
     private var lastMatchedBefore = false
     /// A line of the pending record starts with `Traceback`: its final `Error: message` belongs to it.
     private var inTraceback = false
+    /// The pending record opened a PEM private-key block and has not closed it: every line
+    /// belongs to it, so the masker sees (and hides) the whole key.
+    private var inPrivateKey = false
+    /// The last container line was partial.
+    private var lastPartial = false
 
     public init(rule: MultilineRule, maxLines: Int = 500, maxBytes: Int = 512 * 1024, timeoutMs: Int64 = 1_000) {
         self.rule = rule
@@ -63,14 +72,17 @@ public struct MultilineAggregator: @unchecked Sendable {
     /// Adds a line (without its newline) spanning [offset, endOffset). Returns a completed record, if any.
     public mutating func add(bytes line: UnsafeBufferPointer<UInt8>, offset: Int64, endOffset: Int64,
                              tags lineTags: [String] = [], now: Int64) -> Record? {
-        if case .none = rule, lineCount == 0 {
+        let opensKey = Self.opensPrivateKey(line)
+        if case .none = rule, lineCount == 0, !opensKey {
             // One line, one record: no staging copy.
             return Record(bytes: Array(line), offset: offset, endOffset: endOffset, tags: lineTags)
         }
         var completed: Record?
-        if lineCount > 0 && !continues(line) {
+        if lineCount > 0 && !inPrivateKey && !continues(line) {
             completed = take()
         }
+        if opensKey { inPrivateKey = true }
+        else if inPrivateKey, Self.closesPrivateKey(line) { inPrivateKey = false }
         if lineCount == 0 { startOffset = offset; tags = [] }
         if lineCount >= maxLines || pending.count + line.count > maxBytes {
             if !tags.contains("multiline_truncated") { tags.append("multiline_truncated") }
@@ -86,7 +98,8 @@ public struct MultilineAggregator: @unchecked Sendable {
         if case .custom(let pattern, let negate, true) = rule {
             lastMatchedBefore = Self.matches(pattern, line) != negate
         }
-        if case .none = rule { return completed ?? take() }
+        if case .container = rule { lastPartial = SourceFormats.isPartialContainerLine(line) }
+        if case .none = rule, !inPrivateKey { return completed ?? take() }
         return completed
     }
 
@@ -106,16 +119,19 @@ public struct MultilineAggregator: @unchecked Sendable {
         tags = []
         lastMatchedBefore = false
         inTraceback = false
+        inPrivateKey = false
+        lastPartial = false
         return record
     }
 
     func continues(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
         switch rule {
         case .none: return false
-        case .python: return Self.pythonContinues(line, inTraceback: inTraceback)
+        case .python: return Self.pythonContinues(line, inTraceback: inTraceback) || Self.javaExceptionHeader(line)
         case .java:
             guard let first = line.first else { return false }
-            return first == 32 || first == 9 || Self.hasPrefix(line, "Caused by:")
+            return first == 32 || first == 9 || Self.hasPrefix(line, "Caused by:") || Self.javaExceptionHeader(line)
+        case .container: return lastPartial
         case .custom(let pattern, let negate, let before):
             if before { return lastMatchedBefore }
             return Self.matches(pattern, line) != negate
@@ -143,6 +159,48 @@ public struct MultilineAggregator: @unchecked Sendable {
             headLength += 1
         }
         return headLength > 0 && (PythonLogFormat.isLetter(first) || first >= 0x80)
+    }
+
+    /// `java.lang.IllegalStateException: boom`, `com.acme.PaymentError`: the first line of a
+    /// Java stack trace, which is not indented.
+    static func javaExceptionHeader(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = b.first, PythonLogFormat.isLetter(first) else { return false }
+        var end = 0
+        var dots = 0
+        while end < b.count, b[end] != 58 {
+            let c = b[end]
+            if c == 32 || c == 9 { return false }
+            if c == 46 { dots += 1 }
+            end += 1
+        }
+        guard dots > 0 else { return false }
+        let head = UnsafeBufferPointer(rebasing: b[..<end])
+        return hasSuffix(head, "Exception") || hasSuffix(head, "Error") || hasSuffix(head, "Throwable")
+    }
+
+    static func hasSuffix(_ b: UnsafeBufferPointer<UInt8>, _ suffix: StaticString) -> Bool {
+        let count = suffix.utf8CodeUnitCount
+        guard b.count >= count else { return false }
+        return memcmp(b.baseAddress! + (b.count - count), suffix.utf8Start, count) == 0
+    }
+
+    /// A line that opens `-----BEGIN … PRIVATE KEY-----` without closing it (found from an
+    /// upper-case `B`, which most lines lack).
+    static func opensPrivateKey(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard b.count >= 27 else { return false }
+        var from = 5
+        var begin = -1
+        while let k = SecretMasker.find(b, from: from, "BEGIN ") {
+            if SecretMasker.hasPrefix(b, k - 5, "-----") { begin = k; break }
+            from = k + 1
+        }
+        guard begin >= 0 else { return false }
+        let rest = UnsafeBufferPointer(rebasing: b[begin...])
+        return SecretMasker.find(rest, from: 0, "PRIVATE KEY-----") != nil && SecretMasker.find(rest, from: 0, "-----END ") == nil
+    }
+
+    static func closesPrivateKey(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        SecretMasker.find(b, from: 0, "-----END ") != nil
     }
 
     /// A timestamp (`2026-11-25 10:…`) or a JSON object starts a new record.

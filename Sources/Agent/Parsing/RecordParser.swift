@@ -4,7 +4,10 @@ import LogModel
 /// Turns one record (a line, or a multiline group) into an event of the schema: JSON lines from
 /// structlog, python-json-logger and OpenTelemetry-style loggers; Python `logging` text; plain text.
 public struct RecordParser: Sendable {
-    public enum Format: String, Sendable { case auto, json, python, plain }
+    /// `auto` chooses per record among all the others (containers aside), by the record's first bytes.
+    public enum Format: String, Sendable, CaseIterable {
+        case auto, json, python, plain, syslog, nginx, apache, java, logfmt, klog, cri, docker
+    }
 
     public let service: String
     public let host: String
@@ -12,15 +15,20 @@ public struct RecordParser: Sendable {
     public let pythonFormat: PythonLogFormat
     public let staticFields: [(String, String)]
     public let keepOriginal: Bool
+    /// The zone of timestamps written without one.
+    public let zone: ZoneRule
+    let sources: SourceFormats
 
     public init(service: String, host: String, format: Format, pythonFormat: PythonLogFormat = PythonLogFormat(),
-                staticFields: [String: String] = [:], keepOriginal: Bool = false) {
+                staticFields: [String: String] = [:], keepOriginal: Bool = false, zone: ZoneRule = .utc) {
         self.service = service
         self.host = host
         self.format = format
         self.pythonFormat = pythonFormat
         self.staticFields = staticFields.sorted { $0.key < $1.key }
         self.keepOriginal = keepOriginal
+        self.zone = zone
+        sources = SourceFormats(service: service, zone: zone)
     }
 
     /// `nowMillis` is the ingestion time, used when the record carries no timestamp.
@@ -28,19 +36,116 @@ public struct RecordParser: Sendable {
         parse(bytes: Array(text.utf8), nowMillis: nowMillis)
     }
 
-    /// The same on a record's UTF-8 bytes (the agent's path: no intermediate strings).
+    /// The same on a record's UTF-8 bytes (the agent's path: no intermediate strings). A record
+    /// its configured format cannot read is shipped as plain text tagged `unparsed`.
     public func parse(bytes: [UInt8], nowMillis: Int64) -> LogEvent {
-        let trimmedFirst = bytes.first { $0 != 32 && $0 != 9 }
-        let tryJSON = format == .json || (format == .auto && trimmedFirst == UInt8(ascii: "{"))
-        // Each parser's event is moved, not copied, into the result (an event holds a dozen strings).
-        var result = (tryJSON ? parseJSON(String(decoding: bytes, as: UTF8.self)) : nil)
-            ?? (format == .python || format == .auto ? parsePython(bytes) : nil)
-            ?? parsePlain(String(decoding: bytes, as: UTF8.self))
+        var unparsed = false
+        var result: LogEvent
+        switch format {
+        case .auto:
+            result = parseAuto(bytes, nowMillis: nowMillis)
+        case .plain:
+            result = parsePlain(String(decoding: bytes, as: UTF8.self))
+        case .json:
+            result = parseJSON(String(decoding: bytes, as: UTF8.self)) ?? { unparsed = true; return parsePlain(String(decoding: bytes, as: UTF8.self)) }()
+        case .python:
+            result = parsePython(bytes) ?? { unparsed = true; return parsePlain(String(decoding: bytes, as: UTF8.self)) }()
+        case .cri, .docker:
+            result = parseContainer(bytes, docker: format == .docker, nowMillis: nowMillis)
+                ?? { unparsed = true; return parsePlain(String(decoding: bytes, as: UTF8.self)) }()
+        default:
+            result = parseSource(format, bytes, nowMillis: nowMillis)
+                ?? { unparsed = true; return parsePlain(String(decoding: bytes, as: UTF8.self)) }()
+        }
+        if unparsed { result.tags.append("unparsed") }
         if result.timestamp.isEmpty { result.timestamp = Timestamps.format(epochMillis: nowMillis) }
         result.hostName = host
         if !staticFields.isEmpty { result.labels = staticFields + result.labels }
         if keepOriginal { result.original = String(decoding: bytes, as: UTF8.self) }
         return result
+    }
+
+    /// Picks the format from the record's first bytes, trying only the formats that can start that way.
+    func parseAuto(_ bytes: [UInt8], nowMillis: Int64) -> LogEvent {
+        guard let first = bytes.first(where: { $0 != 32 && $0 != 9 }) else { return parsePlain("") }
+        if first == UInt8(ascii: "{") {
+            if Self.looksLikeDocker(bytes), let event = parseContainer(bytes, docker: true, nowMillis: nowMillis) { return event }
+            if let event = parseJSON(String(decoding: bytes, as: UTF8.self)) { return event }
+        } else if let event = parsePython(bytes) {
+            return event
+        } else {
+            let candidates: [Format]
+            switch first {
+            case UInt8(ascii: "<"): candidates = [.syslog]
+            case UInt8(ascii: "["): candidates = [.apache]
+            case 48...57:
+                if bytes.count > 20, bytes[4] == 45, bytes.withUnsafeBufferPointer({ SourceFormats.criLine($0) }) != nil,
+                   let event = parseContainer(bytes, docker: false, nowMillis: nowMillis) {
+                    return event
+                }
+                candidates = [.java, .syslog, .nginx, .logfmt]
+            case UInt8(ascii: "I"), UInt8(ascii: "W"), UInt8(ascii: "E"), UInt8(ascii: "F"):
+                candidates = [.klog, .syslog, .logfmt]
+            default:
+                candidates = [.syslog, .logfmt]
+            }
+            for candidate in candidates {
+                if let event = parseSource(candidate, bytes, nowMillis: nowMillis) { return event }
+            }
+        }
+        return parsePlain(String(decoding: bytes, as: UTF8.self))
+    }
+
+    static func looksLikeDocker(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { b in
+            b.count > 20 && SecretMasker.hasPrefix(b, 0, "{\"log\":\"") && SecretMasker.find(b, from: 0, "\"stream\":") != nil
+        }
+    }
+
+    /// One of the line formats of `SourceFormats` on the record's first line; further lines are
+    /// the stack trace (Java) or continue the message.
+    func parseSource(_ format: Format, _ bytes: [UInt8], nowMillis: Int64) -> LogEvent? {
+        bytes.withUnsafeBufferPointer { all -> LogEvent? in
+            let firstLineEnd = all.firstIndex(of: 10) ?? all.count
+            let line = UnsafeBufferPointer(rebasing: all[..<firstLineEnd])
+            let rest = firstLineEnd < all.count ? String(decoding: UnsafeBufferPointer(rebasing: all[(firstLineEnd + 1)...]), as: UTF8.self) : nil
+            var event: LogEvent?
+            switch format {
+            case .syslog: event = sources.syslog(line, nowMillis: nowMillis)
+            case .nginx, .apache: event = sources.web(line)
+            case .java: return sources.java(line, rest: rest, nowMillis: nowMillis)
+            case .klog: event = sources.klog(line, nowMillis: nowMillis)
+            case .logfmt: event = sources.logfmt(line)
+            default: return nil
+            }
+            guard var event else { return nil }
+            if let rest {
+                event.message += "\n" + rest
+                if rest.contains("Traceback (most recent call last)") {
+                    event.stackTrace = rest
+                    (event.errorType, event.errorMessage) = Traceback.exception(in: rest)
+                }
+            }
+            let extracted = FieldExtraction.scan(bytes: Array(event.message.utf8)[...])
+            if event.traceID == nil { event.traceID = extracted.traceID; event.spanID = event.spanID ?? extracted.spanID }
+            if event.httpStatus == nil { event.httpStatus = extracted.httpStatus }
+            if event.durationNs == nil { event.durationNs = extracted.durationNs }
+            if event.httpMethod == nil, event.urlPath == nil { event.httpMethod = extracted.httpMethod; event.urlPath = extracted.urlPath }
+            return event
+        }
+    }
+
+    /// A CRI or Docker json-file record: the application's text is parsed as `auto` would, the
+    /// runtime's time stands in when that text has none, and the stream is kept.
+    func parseContainer(_ bytes: [UInt8], docker: Bool, nowMillis: Int64) -> LogEvent? {
+        guard let (content, time, stream) = SourceFormats.unwrapContainer(bytes, docker: docker) else { return nil }
+        let inner = RecordParser(service: service, host: host, format: .auto, pythonFormat: pythonFormat, zone: zone)
+        var event = inner.parseAuto(content, nowMillis: nowMillis)
+        if event.timestamp.isEmpty, let time { event.timestamp = time }
+        var facts = event.facts ?? SourceFacts()
+        facts.containerStream = stream
+        event.facts = facts
+        return event
     }
 
     func parsePlain(_ text: String) -> LogEvent {
@@ -50,7 +155,7 @@ public struct RecordParser: Sendable {
         event.errorType = parts.errorType
         event.errorMessage = parts.errorMessage
         if let ts = text.split(separator: " ", maxSplits: 2).prefix(2).joined(separator: " ").nilIfEmpty,
-           let normal = Timestamps.normalise(ts) ?? Timestamps.normalise(text.prefix(35)) {
+           let normal = Timestamps.normalise(ts, zone: zone) ?? Timestamps.normalise(text.prefix(35), zone: zone) {
             event.timestamp = normal
         }
         apply(FieldExtraction.scan(bytes: Array(parts.message.utf8)[...]), to: &event)
@@ -69,7 +174,7 @@ public struct RecordParser: Sendable {
         guard let fields = pythonFormat.matchRanges(line) else { return nil }
         var timestamp = ""
         if !fields.asctime.isEmpty {
-            timestamp = Timestamps.normalise(bytes: UnsafeBufferPointer(rebasing: line[fields.asctime])) ?? ""
+            timestamp = Timestamps.normalise(bytes: UnsafeBufferPointer(rebasing: line[fields.asctime]), zone: zone) ?? ""
         }
         let level = fields.levelname.isEmpty ? nil : Level(bytes: UnsafeBufferPointer(rebasing: line[fields.levelname]))
         return PythonLine(fields: fields, timestamp: timestamp, level: level,
@@ -136,7 +241,7 @@ public struct RecordParser: Sendable {
         let message = takeString("message", "event", "msg", "body", "log") ?? ""
         var event = LogEvent(timestamp: "", message: message, serviceName: service)
         if let time = take("@timestamp", "timestamp", "asctime", "time", "ts", "created", "timeUnixNano", "observedTimeUnixNano") {
-            event.timestamp = Self.timestamp(time) ?? ""
+            event.timestamp = Self.timestamp(time, zone: zone) ?? ""
         }
         for key in ["created", "msecs", "relativeCreated", "timeUnixNano", "observedTimeUnixNano"] { flat.removeValue(forKey: key) }
         if let level = takeString("log.level", "level", "levelname", "severity_text", "severityText", "severity", "lvl") {
@@ -223,9 +328,9 @@ public struct RecordParser: Sendable {
     }
 
     /// A JSON time: RFC 3339 / Python text, epoch seconds (float), epoch ms, or epoch ns.
-    static func timestamp(_ value: Any) -> String? {
+    static func timestamp(_ value: Any, zone: ZoneRule = .utc) -> String? {
         if let text = value as? String {
-            if let normal = Timestamps.normalise(text) { return normal }
+            if let normal = Timestamps.normalise(text, zone: zone) { return normal }
             if let number = Double(text) { return epochTimestamp(number) }
             return nil
         }
