@@ -31,6 +31,14 @@ public enum Timestamps {
             }
         }
         var offsetSeconds: Int?
+        // `10:00:00 -0800` (strftime's `%z` after a space): hh mm or hh:mm, then the end or a space.
+        if index + 5 < b.count || index + 5 == b.count, index < b.count, b[index] == 32, b[index + 1] == 43 || b[index + 1] == 45 {
+            let colon = index + 4 < b.count && b[index + 4] == 58
+            let end = index + (colon ? 7 : 6)
+            if end <= b.count, digits(b, index + 2, 2) != nil, digits(b, end - 2, 2) != nil, end == b.count || b[end] == 32 {
+                index += 1
+            }
+        }
         if index < b.count {
             let sign = b[index]
             if sign == 90 || sign == 122 {  // Z

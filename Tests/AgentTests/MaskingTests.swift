@@ -96,8 +96,10 @@ import Testing
         2026-11-25 10:00:01 INFO ok
         """
         let result = records(.java, text)
-        #expect(result.count == 3)  // the exception header line is not indented: its own record
-        #expect(result[1].text.contains("Caused by"))
+        // The exception's header line is not indented, yet it belongs to the record (as do `at` and `Caused by:`).
+        #expect(result.count == 2)
+        #expect(result[0].text.contains("java.lang.IllegalStateException: x") && result[0].text.contains("Caused by"))
+        #expect(result[1].text == "2026-11-25 10:00:01 INFO ok")
     }
 
     @Test func customPatternNegateAfterLikeFilebeat() throws {

@@ -159,17 +159,17 @@ import Testing
         let record = Record(bytes: Array(line.utf8), offset: 42, endOffset: 42 + Int64(line.utf8.count) + 1, tags: ["truncated"])
         let output = OutputBuffer()
         let shipped: [UInt8]?
-        switch pipeline.process(record, fileIdentity: "f1", filePath: "/tmp/x.log", nowMillis: 1_700_000_000_000,
+        switch pipeline.process(record, fileIdentity: "f1", filePath: "/tmp/x.log", nowMillis: 1_796_000_000_000,
                                 stats: AgentStats(), into: output) {
         case .ship: shipped = Array(output.bytes)
         case .drop: shipped = nil
         }
-        var event = pipeline.parser.parse(bytes: pipeline.masker.mask(bytes: record.bytes).0, nowMillis: 1_700_000_000_000)
+        var event = pipeline.parser.parse(bytes: pipeline.masker.mask(bytes: record.bytes).0, nowMillis: 1_796_000_000_000)
         if event.level == .debug && !allowDebug { return (shipped, nil) }
         event.filePath = "/tmp/x.log"
         event.fileOffset = 42
         event.eventID = EventID.Prefix(host: "h1", fileIdentity: "f1").id(offset: 42)
-        event.tags = ["truncated"]
+        event.tags = ["truncated"] + event.tags
         return (shipped, event.encoded())
     }
 

@@ -126,7 +126,8 @@ public struct RecordParser: Sendable {
                     (event.errorType, event.errorMessage) = Traceback.exception(in: rest)
                 }
             }
-            let extracted = FieldExtraction.scan(bytes: Array(event.message.utf8)[...])
+            // logfmt's request facts are pairs of the line itself (`status=504 duration_ms=…`), not of its msg.
+            let extracted = format == .logfmt ? FieldExtraction.scan(line) : FieldExtraction.scan(bytes: Array(event.message.utf8)[...])
             if event.traceID == nil { event.traceID = extracted.traceID; event.spanID = event.spanID ?? extracted.spanID }
             if event.httpStatus == nil { event.httpStatus = extracted.httpStatus }
             if event.durationNs == nil { event.durationNs = extracted.durationNs }

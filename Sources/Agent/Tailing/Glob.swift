@@ -29,7 +29,7 @@ enum Glob {
     }
 
     static func matches(_ pattern: String, _ path: String) -> Bool {
-        guard pattern.contains("**") else { return fnmatch(pattern, path, 0) == 0 }
+        guard pattern.contains("**") else { return fnmatch(pattern, path, FNM_PATHNAME) == 0 }
         // `a/**/b`: b directly in a (FNM_PATHNAME keeps the other `*` within one name), or below it.
         let none = pattern.replacingOccurrences(of: "**/", with: "")
         let some = pattern.replacingOccurrences(of: "**/", with: "*/").replacingOccurrences(of: "**", with: "*")
