@@ -129,7 +129,12 @@ public final class DetectorService: @unchecked Sendable {
         events.sort { $0.timestampMs < $1.timestampMs }
         var alerts: [Alert] = []
         for event in events { alerts += engine.ingest(event) }
-        health.counters.withLock { $0["events", default: 0] += Int64(events.count) }
+        let late = Int64(engine.lateEvents.values.reduce(0, +))
+        health.counters.withLock {
+            $0["events", default: 0] += Int64(events.count)
+            // Events that came after their window had closed (counted by the windows, never dropped silently).
+            $0["late"] = late
+        }
         for (tp, range) in ranges { positions[tp] = range.upperBound }
         try send(alerts, positions: ranges.isEmpty ? [:] : positions)
         return positions
@@ -231,7 +236,7 @@ extension DetectorEngine {
 
 /// What the detector's heartbeats report.
 final class DetectorHealth: Sendable {
-    let counters = Mutex(["events": Int64(0), "alerts": Int64(0)])
+    let counters = Mutex(["events": Int64(0), "alerts": Int64(0), "late": Int64(0)])
     let lastError = Mutex<String?>(nil)
 }
 

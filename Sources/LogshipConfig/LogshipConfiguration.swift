@@ -109,6 +109,10 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         public struct Pattern: Sendable, Equatable, Encodable {
             public var name: String
             public var pattern: String
+            public init(name: String, pattern: String) {
+                self.name = name
+                self.pattern = pattern
+            }
         }
         public init() {}
     }

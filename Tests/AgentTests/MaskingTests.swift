@@ -12,7 +12,7 @@ import Testing
         ("access_token=eyJhbGciOi.x.y done", "access_token=[MASKED] done"),
         ("Authorization: Bearer abcdefghijklmnop", "Authorization: Bearer [MASKED]"),
         ("header authorization=Basic dXNlcjpwYXNz", "header authorization=Basic [MASKED]"),
-        ("sent Bearer abcdefghijkl to upstream", "sent Bearer [MASKED] to upstream"),
+        ("sent Bearer abc123def456 to upstream", "sent Bearer [MASKED] to upstream"),
         ("key AKIAIOSFODNN7EXAMPLE used", "key [MASKED] used"),
         ("card 4111 1111 1111 1111 ok", "card [MASKED] ok"),
         ("card 4111-1111-1111-1111", "card [MASKED]"),

@@ -253,6 +253,7 @@ public struct SecretMasker: @unchecked Sendable {
         // ("status", "request") are rejected here without comparing them to every key.
         var probe = start
         while probe < b.count, isWordByte(b[probe]) || b[probe] == 45 { probe += 1 }
+        while probe < b.count, b[probe] == 92 { probe += 1 }  // JSON inside a JSON string: \"key\":, \\\"key\\\":
         if probe < b.count, b[probe] == 34 || b[probe] == 39 { probe += 1 }
         while probe < b.count, b[probe] == 32 { probe += 1 }
         let separated = probe < b.count && (b[probe] == 61 || b[probe] == 58)
@@ -271,7 +272,8 @@ public struct SecretMasker: @unchecked Sendable {
             for scheme in schemes.prefix(2) where matchesLowercase(b, start, scheme) {
                 let valueStart = start + scheme.count
                 let valueEnd = valueEndIndex(b, valueStart)
-                return valueEnd - valueStart >= 8 ? (valueStart, valueEnd, false, true) : nil
+                // A credential, not prose ("Basic configuration loaded"): token characters with a digit in them.
+                return valueEnd - valueStart >= 8 && looksLikeCredential(b, valueStart, valueEnd) ? (valueStart, valueEnd, false, true) : nil
             }
             return nil
         }
@@ -286,18 +288,25 @@ public struct SecretMasker: @unchecked Sendable {
         var keyStart = start
         while keyStart > 0, isWordByte(b[keyStart - 1]) || b[keyStart - 1] == 45 { keyStart -= 1 }
         let quotedKey = j < b.count && b[j] == 34 && keyStart > 0 && b[keyStart - 1] == 34
+        while j < b.count, b[j] == 92 { j += 1 }
         if j < b.count, b[j] == 34 || b[j] == 39 { j += 1 }
         while j < b.count, b[j] == 32 { j += 1 }
         guard j < b.count, b[j] == 61 || b[j] == 58 else { return nil }
         j += 1
         while j < b.count, b[j] == 32 { j += 1 }
         var quote: UInt8 = 0
-        if j < b.count, b[j] == 34 || b[j] == 39 { quote = b[j]; j += 1 }
+        // A value quoted inside a JSON string (`\"password\": \"x\"`) ends at the escaped quote.
+        var escapes = j
+        while escapes < b.count, b[escapes] == 92 { escapes += 1 }
+        let escapedQuote = escapes > j && escapes < b.count && b[escapes] == 34
+        if escapedQuote { j = escapes + 1 } else if j < b.count, b[j] == 34 || b[j] == 39 { quote = b[j]; j += 1 }
         for scheme in schemes where matchesLowercase(b, j, scheme) {
             j += scheme.count
             break
         }
-        let end = quote == 0 ? valueEndIndex(b, j) : quotedValueEnd(b, j, quote: quote)
+        // `PWD=/home/app` in an environment dump is the working directory.
+        if b[start] | 0x20 == UInt8(ascii: "p"), matched - start == 3, j < b.count, b[j] == 47 { return nil }
+        let end = escapedQuote ? escapedQuoteEnd(b, j) : quote == 0 ? valueEndIndex(b, j) : quotedValueEnd(b, j, quote: quote)
         // `password: null`, `token=` : nothing to hide.
         if end - j == 4, matchesLowercase(b, j, Array("null".utf8)) || matchesLowercase(b, j, Array("none".utf8)) { return nil }
         return end > j ? (j, end, quotedKey && quote == 0, isAuthorization) : nil
@@ -311,6 +320,31 @@ public struct SecretMasker: @unchecked Sendable {
             end += b[end] == 92 && end + 1 < b.count ? 2 : 1
         }
         return min(end, b.count)
+    }
+
+    /// The end of a value opened by an escaped quote: the next run of backslashes before a quote.
+    static func escapedQuoteEnd(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int {
+        var end = start
+        while end < b.count {
+            if b[end] == 92 {
+                var k = end
+                while k < b.count, b[k] == 92 { k += 1 }
+                if k < b.count, b[k] == 34 { return end }
+                end = k
+            } else {
+                end += 1
+            }
+        }
+        return b.count
+    }
+
+    static func looksLikeCredential(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        var digit = false
+        for k in start..<end {
+            let c = b[k]
+            if isDigit(c) { digit = true } else if !(isTokenByte(c) || c == 43 || c == 47 || c == 61 || c == 46 || c == 126) { return false }
+        }
+        return digit
     }
 
     static func valueEndIndex(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int {
