@@ -68,6 +68,50 @@ import Testing
         #expect(config.elasticsearch.password == "from-env")
     }
 
+    @Test func inputTimeZoneFormatsMaskRulesAndFileSelection() throws {
+        let config = try ConfigurationLoader.parse("""
+        agent:
+          inputs:
+            - service: edge
+              paths: ["/var/log/nginx/**/*.log"]
+              format: nginx
+              timezone: Asia/Shanghai
+              future_limit: 10m
+              exclude: ["*.1", "/var/log/nginx/old/*"]
+              ignore_older: 24h
+              mask_rules:
+                disable: [card_number]
+                enable: [email, cn_resident_id]
+                add: ["TICKET-[0-9]+", {name: employee, pattern: "EMP[0-9]{6}"}]
+            - {service: k8s, paths: ["/var/log/containers/*.log"], format: cri}
+        """)
+        let edge = config.agent.inputs[0]
+        #expect(edge.format == .nginx && edge.timezone == "Asia/Shanghai" && edge.futureLimitMs == 600_000)
+        #expect(edge.exclude == ["*.1", "/var/log/nginx/old/*"] && edge.ignoreOlderMs == 86_400_000)
+        #expect(edge.maskRules.disable == ["card_number"] && edge.maskRules.enable == ["email", "cn_resident_id"])
+        #expect(edge.maskRules.add.map(\.name) == ["agent.inputs[0].mask_rules.add[0]", "employee"])
+        let k8s = config.agent.inputs[1]
+        #expect(k8s.format == .cri && k8s.timezone == "local" && k8s.futureLimitMs == 3_600_000 && k8s.multiline == .preset("auto"))
+
+        let broken = """
+        agent:
+          inputs:
+            - service: edge
+              paths: ["/x.log"]
+              timezone: Mars/Olympus
+              future_limit: 10ms
+              mask_rules: {disable: [cards], enable: [email], add: ["(unclosed"]}
+              multiline: sometimes
+        """
+        let error = try #require(throws: ConfigurationError.self) { try ConfigurationLoader.parse(broken) }
+        #expect(error.problems.map(\.path) == [
+            "agent.inputs[0].future_limit", "agent.inputs[0].mask_rules.add[0]", "agent.inputs[0].mask_rules.disable[0]",
+            "agent.inputs[0].multiline", "agent.inputs[0].timezone",
+        ])
+        #expect(error.problems.first { $0.path.hasSuffix("timezone") }?.message.contains("unknown time zone \"Mars/Olympus\"") == true)
+        #expect(error.problems.first { $0.path.hasSuffix("disable[0]") }?.message.contains("card_number") == true)
+    }
+
     @Test func listsEveryProblemWithItsKeyPath() throws {
         let broken = """
         kafka:
