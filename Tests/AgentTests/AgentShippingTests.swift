@@ -114,4 +114,45 @@ import TestSupport
         #expect(tags.filter { $0.contains("truncated") }.count == 1)
         #expect(legacy.allSatisfy { ($0["message"] as? String ?? "").utf8.count <= 4096 })
     }
+
+    /// `**` globs, `exclude`, compressed rotations and `ignore_older`: which files are read, and
+    /// the matched/ignored counts in the metrics.
+    @Test func fileSelectionByGlobExcludeAndAge() throws {
+        let server = try NoidaDB.start()
+        defer { server.destroy() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("select-\(UUID().uuidString.prefix(8))")
+        let logs = dir.appendingPathComponent("logs")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = ["app.log": "fresh", "deep/er/nested.log": "nested", "old.log": "old", "app.log.1.gz": "gz", "skip.log": "skip"]
+        for (name, word) in files {
+            let url = logs.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try (0..<5).map { "2026-12-06 04:00:0\($0),000 INFO [sel] \(word) \($0)\n" }.joined().write(to: url, atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-2 * 86_400)],
+                                              ofItemAtPath: logs.appendingPathComponent("old.log").path)
+        let config = dir.appendingPathComponent("logship.yml")
+        try """
+        kafka: {brokers: ["\(server.kafkaBootstrap)"], partitions: 1}
+        agent:
+          data_dir: \(dir.path)/data
+          inputs:
+            - {service: sel, paths: ["\(logs.path)/**/*.log*"], exclude: ["skip.*"], ignore_older: 1h, timezone: UTC}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let agent = RoleProcess(["agent", "--config", config.path], log: dir.appendingPathComponent("agent.log"))
+        try agent.start()
+        let metricsFile = dir.appendingPathComponent("data/metrics.prom").path
+        var metrics: [String: Double] = [:]
+        try waitUntil(timeout: 60, "the agent to ship the two selected files (log: \(agent.logURL.path))") {
+            metrics = PrometheusText.parse((try? String(contentsOfFile: metricsFile, encoding: .utf8)) ?? "")
+            return metrics.filter { $0.key.hasPrefix("logship_agent_events_sent_total") }.values.reduce(0, +) == 10
+        }
+        #expect(agent.terminate() == 0)
+        #expect(metrics["logship_agent_files_matched"] == 5)
+        #expect(metrics["logship_agent_files_ignored"] == 3, "skip.log (exclude), app.log.1.gz (compressed), old.log (ignore_older)")
+        let words = Set(try Kcat.readAll(brokers: server.kafkaBootstrap, topic: "logs.sel").compactMap {
+            ($0.json?["message"] as? String)?.split(separator: " ").first.map(String.init)
+        })
+        #expect(words == ["fresh", "nested"])
+    }
 }
