@@ -99,6 +99,17 @@ final class InputPipeline: @unchecked Sendable {
         }
     }
 
+    /// RFC 3339 UTC texts of one layout order as their bytes do (a byte compare; String's `>` is Unicode-aware).
+    static func isLater(_ a: String, than b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in b.withUTF8 { y in
+            let common = min(x.count, y.count)
+            guard common > 0 else { return x.count > y.count }
+            let order = memcmp(x.baseAddress!, y.baseAddress!, common)
+            return order > 0 || (order == 0 && x.count > y.count)
+        } }
+    }
+
     /// The DEBUG policy, enrichment with the file's facts and the event id, and the encoding.
     private func finish(_ event: inout EventView, record: Record, masked: Int, fileIdentity: String, filePath: String,
                         nowMillis: Int64, stats: AgentStats, into output: OutputBuffer) -> Outcome {
@@ -122,7 +133,7 @@ final class InputPipeline: @unchecked Sendable {
             futureBound = Timestamps.format(epochMillis: nowMillis + futureLimitMs)
             futureBoundAt = nowMillis
         }
-        if event.timestamp > futureBound {
+        if Self.isLater(event.timestamp, than: futureBound) {
             var facts = event.facts ?? SourceFacts()
             facts.created = event.timestamp
             event.facts = facts

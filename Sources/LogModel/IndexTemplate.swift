@@ -17,7 +17,7 @@ public enum IndexTemplate {
                             ilmPolicy: String? = nil) -> JSONValue {
         var settings = settings
         if let ilmPolicy { settings["index.lifecycle.name"] = .string(ilmPolicy) }
-        let keyword: JSONValue = ["type": "keyword"]
+        let keyword: JSONValue = ["type": "keyword"], long: JSONValue = ["type": "long"]
         return [
             "index_patterns": .array(patterns.map { .string($0) }),
             "priority": .number(Double(priority)),
@@ -33,20 +33,40 @@ public enum IndexTemplate {
                         "log": ["properties": [
                             "level": keyword, "logger": keyword,
                             "file": ["properties": ["path": keyword]], "offset": ["type": "long"],
+                            "origin": ["properties": ["file": ["properties": ["name": keyword, "line": long]]]],
+                            "syslog": ["properties": [
+                                "hostname": keyword,
+                                "facility": ["properties": ["code": long]], "severity": ["properties": ["code": long]],
+                            ]],
                         ]],
                         "trace": ["properties": ["id": keyword]],
                         "span": ["properties": ["id": keyword]],
                         "event": ["properties": [
-                            "id": keyword, "duration": ["type": "long"], "original": ["type": "text", "index": false],
+                            "id": keyword, "duration": long, "original": ["type": "text", "index": false],
+                            "created": ["type": "date"],
                         ]],
                         "error": ["properties": [
                             "type": keyword, "message": ["type": "text"], "stack_trace": ["type": "text"],
                         ]],
                         "http": ["properties": [
-                            "request": ["properties": ["method": keyword]],
-                            "response": ["properties": ["status_code": ["type": "integer"]]],
+                            "request": ["properties": ["method": keyword, "referrer": keyword]],
+                            "response": ["properties": ["status_code": ["type": "integer"], "body": ["properties": ["bytes": long]]]],
+                            "version": keyword,
                         ]],
-                        "url": ["properties": ["path": keyword]],
+                        "url": ["properties": ["path": keyword, "query": keyword]],
+                        // The formats beside Python and JSON (syslog, access logs, Java, klog, containers).
+                        "process": ["properties": [
+                            "name": keyword, "pid": long, "thread": ["properties": ["id": long, "name": keyword]],
+                        ]],
+                        "client": ["properties": ["address": keyword]],
+                        "user": ["properties": ["name": keyword]],
+                        "user_agent": ["properties": ["original": keyword]],
+                        "kubernetes": ["properties": [
+                            "namespace": keyword, "pod": ["properties": ["name": keyword, "uid": keyword]],
+                            "container": ["properties": ["name": keyword]],
+                        ]],
+                        "container": ["properties": ["id": keyword, "name": keyword, "stream": keyword]],
+                        "tags": keyword,
                     ],
                 ],
             ],

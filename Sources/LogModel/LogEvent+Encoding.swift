@@ -37,7 +37,7 @@ extension LogEvent {
                 view.original = original
                 view.labels = labels
                 view.tags = tags
-                view.facts = facts
+                view.factsBox = factsBox
                 return body(&view)
             }
         }
@@ -69,7 +69,11 @@ public struct EventView {
     public var original: String?
     public var labels: [(String, String)] = []
     public var tags: [String] = []
-    public var facts: SourceFacts?
+    public var facts: SourceFacts? {
+        get { factsBox?.value }
+        set { factsBox = newValue.map(SourceFacts.Box.init) }
+    }
+    var factsBox: SourceFacts.Box?
 
     public init(timestamp: String, message: UnsafeBufferPointer<UInt8>, serviceName: String) {
         self.timestamp = timestamp
@@ -82,6 +86,8 @@ public struct EventView {
         var w = JSONWriter(out)
         defer { w.finish() }
         w.open()
+        // Read through the box (a reference): copying the struct out would cost every event.
+        let facts = factsBox
         w.field("@timestamp", timestamp)
         w.key("message"); w.string(bytes: message)
         w.begin("service"); w.field("name", serviceName); w.close()
@@ -92,7 +98,7 @@ public struct EventView {
             if let logger { w.key("logger"); w.string(bytes: logger) }
             if let filePath { w.begin("file"); w.field("path", filePath); w.close() }
             if let fileOffset { w.field("offset", fileOffset) }
-            if let facts { Self.encodeLogFacts(facts, &w) }
+            if let facts { Self.encodeLogFacts(facts.value, &w) }
             w.close()
         }
         if let traceID { w.begin("trace"); w.field("id", traceID); w.close() }
@@ -104,7 +110,7 @@ public struct EventView {
             if let stackTrace { w.field("stack_trace", stackTrace) }
             w.close()
         }
-        let referrer = facts?.referrer, bodyBytes = facts?.responseBytes, version = facts?.httpVersion
+        let referrer = facts?.value.referrer, bodyBytes = facts?.value.responseBytes, version = facts?.value.httpVersion
         if httpMethod != nil || httpStatus != nil || referrer != nil || bodyBytes != nil || version != nil {
             w.begin("http")
             if httpMethod != nil || referrer != nil {
@@ -122,14 +128,14 @@ public struct EventView {
             if let version { w.field("version", version) }
             w.close()
         }
-        let query = facts?.urlQuery
+        let query = facts?.value.urlQuery
         if urlPath != nil || query != nil {
             w.begin("url")
             if let urlPath { w.field("path", urlPath) }
             if let query { w.field("query", query) }
             w.close()
         }
-        let created = facts?.created
+        let created = facts?.value.created
         if eventID != nil || durationNs != nil || original != nil || created != nil {
             w.begin("event")
             if let eventID { w.field("id", eventID) }
@@ -138,7 +144,7 @@ public struct EventView {
             if let created { w.field("created", created) }
             w.close()
         }
-        if let facts { Self.encodeSourceObjects(facts, &w) }
+        if let facts { Self.encodeSourceObjects(facts.value, &w) }
         if !labels.isEmpty {
             w.begin("labels")
             for (key, value) in labels { w.key(dynamic: key); w.string(value) }
@@ -304,8 +310,8 @@ struct JSONWriter {
         }
     }
 
-    mutating func open() { put(UInt8(ascii: "{")); needsComma = false }
-    mutating func close() { put(UInt8(ascii: "}")); needsComma = true }
+    @inline(__always) mutating func open() { put(UInt8(ascii: "{")); needsComma = false }
+    @inline(__always) mutating func close() { put(UInt8(ascii: "}")); needsComma = true }
 
     /// A key known at compile time (ASCII, nothing to escape): copied as is.
     /// Keys are a few bytes long: a byte loop beats a call to memcpy, and one `reserve` covers it all.

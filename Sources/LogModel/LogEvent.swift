@@ -26,8 +26,13 @@ public struct LogEvent: Sendable, Equatable {
     /// Markers of repaired input: `invalid_utf8`, `truncated`, `unparsed`, `future_timestamp`.
     public var tags: [String]
     /// What the source formats beyond Python `logging` and JSON say (syslog, access logs,
-    /// Java, klog, containers); nil for the usual Python or JSON record.
-    public var facts: SourceFacts?
+    /// Java, klog, containers); nil for the usual Python or JSON record. Held in a box, so an
+    /// event without them stays small (the agent copies one per line).
+    public var facts: SourceFacts? {
+        get { factsBox?.value }
+        set { factsBox = newValue.map(SourceFacts.Box.init) }
+    }
+    var factsBox: SourceFacts.Box?
 
     public init(timestamp: String, message: String, serviceName: String) {
         self.timestamp = timestamp
@@ -72,6 +77,12 @@ public struct SourceFacts: Sendable, Equatable {
     public var created: String?
 
     public init() {}
+
+    /// An immutable reference to a `SourceFacts` (set anew on every change).
+    final class Box: Sendable {
+        let value: SourceFacts
+        init(_ value: SourceFacts) { self.value = value }
+    }
 
     /// Fills what `self` lacks from `other` (container metadata over the inner record's facts).
     public mutating func merge(_ other: SourceFacts) {

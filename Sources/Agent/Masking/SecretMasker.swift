@@ -113,30 +113,41 @@ public struct SecretMasker: @unchecked Sendable {
             copied = end
             return end
         }
-        // Rules found from a marker byte rather than a word start: URL passwords (from `://`,
-        // which most records lack) and e-mail addresses (from `@`), in order.
-        var found: [(range: Range<Int>, rule: Rule)] = []
-        if isOn(.urlPassword) { found = Self.urlPasswords(b).map { ($0, .urlPassword) } }
-        if isOn(.email) {
-            found += Self.emailRanges(b).map { ($0, .email) }
-            found.sort { $0.range.lowerBound < $1.range.lowerBound }
-        }
-        var nextFound = 0
+        // E-mail addresses (opt-in) are found from each `@` beforehand.
+        let emails = isOn(.email) ? Self.emailRanges(b) : []
+        var nextEmail = 0
+        let urls = isOn(.urlPassword)
         var i = 0
         let n = b.count
         while i < n {
-            if nextFound < found.count {
-                while nextFound < found.count, found[nextFound].range.lowerBound < i { nextFound += 1 }
-                if nextFound < found.count, found[nextFound].range.lowerBound == i {
-                    i = replace(i, found[nextFound].range.upperBound, found[nextFound].rule)
+            if nextEmail < emails.count {
+                while nextEmail < emails.count, emails[nextEmail].lowerBound < i { nextEmail += 1 }
+                if nextEmail < emails.count, emails[nextEmail].lowerBound == i {
+                    i = replace(i, emails[nextEmail].upperBound, .email)
                     continue
                 }
             }
             let c = b[i]
+            // `scheme://user:password@host`: checked where a word (the scheme) ends.
+            if c == 58, urls, i > 0, Self.isAlphanumeric(b[i - 1]), i + 2 < n, b[i + 1] == 47, b[i + 2] == 47,
+               let password = Self.urlPassword(b, from: i + 3) {
+                i = replace(password.lowerBound, password.upperBound, .urlPassword)
+                continue
+            }
             guard Self.isLetter(c) || Self.isDigit(c) else { i += 1; continue }
             // b[i] starts a word: every path below leaves i on a byte that is no letter or digit
             // (a replaced value ends at a separator), so no look-behind is needed.
             if Self.isLetter(c) {
+                // Only these letters start a key, a scheme or a token shape: most words stop here.
+                switch c | 0x20 {
+                case UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "c"), UInt8(ascii: "e"), UInt8(ascii: "g"), UInt8(ascii: "j"),
+                     UInt8(ascii: "p"), UInt8(ascii: "r"), UInt8(ascii: "s"), UInt8(ascii: "t"), UInt8(ascii: "x"):
+                    break
+                default:
+                    i += 1
+                    while i < n, Self.isLetter(b[i]) || Self.isDigit(b[i]) { i += 1 }
+                    continue
+                }
                 if let hit = letterRule(b, i) {
                     if hit.rule == .cookie {
                         // Every `name=value` of a Cookie header; the first only of a Set-Cookie.
@@ -166,7 +177,7 @@ public struct SecretMasker: @unchecked Sendable {
 
     /// The rules a word starting with a letter may begin: dispatched on its first letter, so
     /// most words are rejected after one switch.
-    func letterRule(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> (rule: Rule, start: Int, end: Int, quoted: Bool)? {
+    @inline(__always) func letterRule(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> (rule: Rule, start: Int, end: Int, quoted: Bool)? {
         let lower = b[i] | 0x20
         let second = i + 1 < b.count ? b[i + 1] : 0
         switch lower {
@@ -183,8 +194,10 @@ public struct SecretMasker: @unchecked Sendable {
             if isOn(.jwt), let end = Self.jwtEnd(b, i) { return (.jwt, i, end, false) }
         case UInt8(ascii: "g") where second == UInt8(ascii: "h") || second == UInt8(ascii: "l") || second == UInt8(ascii: "i"):
             if isOn(.githubToken) {
-                for prefix: StaticString in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] where Self.hasPrefix(b, i, prefix) {
-                    if let end = Self.runEnd(b, i + 4, min: 30, Self.isAlphanumeric) { return (.githubToken, i, end, false) }
+                // ghp_ gho_ ghu_ ghs_ ghr_
+                if i + 4 < b.count, b[i + 1] == 104, b[i + 3] == 95, [112, 111, 117, 115, 114].contains(b[i + 2]),
+                   let end = Self.runEnd(b, i + 4, min: 30, Self.isAlphanumeric) {
+                    return (.githubToken, i, end, false)
                 }
                 if Self.hasPrefix(b, i, "github_pat_"), let end = Self.runEnd(b, i + 11, min: 22, Self.isWordByte) {
                     return (.githubToken, i, end, false)
@@ -201,8 +214,10 @@ public struct SecretMasker: @unchecked Sendable {
             }
         case UInt8(ascii: "s") where second == UInt8(ascii: "k"), UInt8(ascii: "r") where second == UInt8(ascii: "k"):
             if isOn(.stripeKey) {
-                for prefix: StaticString in ["sk_live_", "sk_test_", "rk_live_", "rk_test_"] where Self.hasPrefix(b, i, prefix) {
-                    if let end = Self.runEnd(b, i + 8, min: 16, Self.isAlphanumeric) { return (.stripeKey, i, end, false) }
+                // sk_live_ sk_test_ rk_live_ rk_test_
+                if i + 8 < b.count, b[i + 2] == 95, Self.hasPrefix(b, i + 3, "live_") || Self.hasPrefix(b, i + 3, "test_"),
+                   let end = Self.runEnd(b, i + 8, min: 16, Self.isAlphanumeric) {
+                    return (.stripeKey, i, end, false)
                 }
             }
             if isOn(.openAIKey), Self.hasPrefix(b, i, "sk-"), let end = Self.runEnd(b, i + 3, min: 20, Self.isTokenByte),
@@ -389,24 +404,19 @@ public struct SecretMasker: @unchecked Sendable {
         return stop > start ? start..<stop : nil
     }
 
-    /// `scheme://user:password@host`: the passwords' ranges, found from each `://`.
-    static func urlPasswords(_ b: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
-        var ranges: [Range<Int>] = []
-        var from = 0
-        while let hit = find(b, from: from, "://") {
-            var k = hit + 3
-            from = k
-            var colon = -1
-            while k < b.count {
-                let c = b[k]
-                if c == 64 { break }  // @
-                if c == 47 || c == 32 || c == 63 || c == 35 || c == 10 || c == 34 || c == 39 || c == 9 { k = b.count; break }
-                if c == 58 && colon < 0 { colon = k }
-                k += 1
-            }
-            if k < b.count, colon >= 0, k > colon + 1 { ranges.append((colon + 1)..<k) }
+    /// The password of the userinfo that starts at `from` (just past `://`), if there is one.
+    static func urlPassword(_ b: UnsafeBufferPointer<UInt8>, from: Int) -> Range<Int>? {
+        var k = from
+        var colon = -1
+        while k < b.count {
+            let c = b[k]
+            if c == 64 { break }  // @
+            if c == 47 || c == 32 || c == 63 || c == 35 || c == 10 || c == 34 || c == 39 || c == 9 || c == 92 { return nil }
+            if c == 58 && colon < 0 { colon = k }
+            k += 1
         }
-        return ranges
+        guard k < b.count, colon >= 0, k > colon + 1 else { return nil }
+        return (colon + 1)..<k
     }
 
     /// `eyJ…​.…​.…`: a JWT (header and payload are base64url JSON, so both start with `eyJ` or at least are long).
@@ -493,35 +503,51 @@ public struct SecretMasker: @unchecked Sendable {
             let before = b[start - 1]
             if before == 95 || before == 45 || before == 46 || before == 43 || before == 47 && start > 1 && isDigit(b[start - 2]) { return nil }
         }
-        var groups: [Int] = []
-        var digits = 0
+        // Up to five digit groups, one kind of separator between them (no array: this runs at
+        // every number that starts a word).
+        var g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0
+        var groupCount = 0
         var j = start
         var separator: UInt8 = 0
         var run = 0
         var lastDigitEnd = start
-        while j < b.count, digits <= 19 {
+        func close() {
+            switch groupCount {
+            case 0: g0 = run
+            case 1: g1 = run
+            case 2: g2 = run
+            case 3: g3 = run
+            default: g4 = run
+            }
+            groupCount += 1
+        }
+        while j < b.count {
             let c = b[j]
             if isDigit(c) {
-                digits += 1; run += 1; j += 1; lastDigitEnd = j
-            } else if (c == 32 || c == 45), run > 0, j + 1 < b.count, isDigit(b[j + 1]), separator == 0 || separator == c, groups.count < 5 {
-                groups.append(run); run = 0; separator = c; j += 1
+                run += 1; j += 1; lastDigitEnd = j
+                if run > 19 { return nil }
+            } else if (c == 32 || c == 45), run > 0, j + 1 < b.count, isDigit(b[j + 1]), separator == 0 || separator == c, groupCount < 4 {
+                // Only a first group of 4 can start a grouped number; a longer one stands alone.
+                if groupCount == 0 && run != 4 { break }
+                close(); run = 0; separator = c; j += 1
             } else {
                 break
             }
         }
-        if run > 0 { groups.append(run) }
-        guard let first = groups.first, first >= 4 || groups.count == 1 else { return nil }
+        if run > 0 { close() }
         var end: Int
         var count: Int
-        if first >= 13 {
+        if g0 >= 13 {
             // Contiguous: the first group alone (what follows it is another number).
-            guard first <= 19 else { return nil }
-            count = first
-            end = start + first
+            count = g0
+            end = start + g0
         } else {
-            let layouts: [[Int]] = [[4, 4, 4, 4, 3], [4, 4, 4, 4], [4, 6, 5], [4, 6, 4]]
-            guard let layout = layouts.first(where: { $0 == groups }) else { return nil }
-            count = layout.reduce(0, +)
+            guard g0 == 4 else { return nil }
+            let fits = (groupCount == 5 && g1 == 4 && g2 == 4 && g3 == 4 && g4 == 3)
+                || (groupCount == 4 && g1 == 4 && g2 == 4 && g3 == 4)
+                || (groupCount == 3 && g1 == 6 && (g2 == 5 || g2 == 4))
+            guard fits else { return nil }
+            count = g0 + g1 + g2 + g3 + g4
             end = lastDigitEnd
         }
         if end < b.count {
