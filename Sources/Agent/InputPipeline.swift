@@ -67,12 +67,15 @@ final class InputPipeline: @unchecked Sendable {
     }
 
     /// Told of every record a rule masked (`logship parse --explain`): the record, the matches, the masked bytes.
-    var explain: ((Record, [SecretMasker.Match], [UInt8]) -> Void)?
+    var explain: ((Record, [SecretMasker.Match], [UInt8]) -> Void)? { didSet { explaining = explain != nil } }
+    private var explaining = false
 
     /// The Kafka key of events without a trace id, for the file last seen.
     private var fileKey = ""
     /// Kubernetes metadata of the file last seen (from its path under /var/log/containers or /var/log/pods).
     private var kubernetes: SourceFacts?
+    /// Tested per record instead of `kubernetes` itself (reading the optional copies the struct).
+    private var hasKubernetes = false
     /// `@timestamp` texts beyond this (RFC 3339 UTC compares as text) are in the future; with the clock it was made for.
     private var futureBound = ""
     private var futureBoundAt: Int64 = .min
@@ -83,9 +86,9 @@ final class InputPipeline: @unchecked Sendable {
     func process(_ record: Record, fileIdentity: String, filePath: String, nowMillis: Int64, stats: AgentStats,
                  into output: OutputBuffer) -> Outcome {
         if record.bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return .drop(reason: \.droppedEmpty) }
-        var matches: [SecretMasker.Match]? = explain == nil ? nil : []
+        var matches: [SecretMasker.Match]? = explaining ? [] : nil
         let (bytes, masked) = masker.mask(bytes: record.bytes, explain: &matches)
-        if let explain, let matches, !matches.isEmpty { explain(record, matches, bytes) }
+        if explaining, let explain, let matches, !matches.isEmpty { explain(record, matches, bytes) }
         // The usual record, one Python `logging` line, is encoded from its bytes directly.
         let fast = bytes.withUnsafeBufferPointer { line -> Outcome? in
             guard parser.mayBePythonLine(line), var view = parser.pythonView(line, nowMillis: nowMillis) else { return nil }
@@ -121,19 +124,26 @@ final class InputPipeline: @unchecked Sendable {
             idPrefix = EventID.Prefix(host: host, fileIdentity: fileIdentity)
             fileKey = "\(host)|\(fileIdentity)"
             kubernetes = SourceFormats.kubernetesFacts(path: filePath)
+            hasKubernetes = kubernetes != nil
         }
         event.eventID = idPrefix!.id(offset: record.offset)
-        if let kubernetes {
+        if hasKubernetes, let kubernetes {
             var facts = event.facts ?? SourceFacts()
             facts.merge(kubernetes)
             event.facts = facts
         }
         // One host with a bad clock must not push the detectors' event-time watermark ahead.
-        if nowMillis != futureBoundAt {
-            futureBound = Timestamps.format(epochMillis: nowMillis + futureLimitMs)
-            futureBoundAt = nowMillis
+        let future: Bool
+        if let millis = event.timestampMillis {
+            future = millis > nowMillis + futureLimitMs
+        } else {
+            if nowMillis != futureBoundAt {
+                futureBound = Timestamps.format(epochMillis: nowMillis + futureLimitMs)
+                futureBoundAt = nowMillis
+            }
+            future = Self.isLater(event.timestamp, than: futureBound)
         }
-        if Self.isLater(event.timestamp, than: futureBound) {
+        if future {
             var facts = event.facts ?? SourceFacts()
             facts.created = event.timestamp
             event.facts = facts

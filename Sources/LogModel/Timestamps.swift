@@ -14,6 +14,11 @@ public enum Timestamps {
     /// The same on bytes, allocating only the result (the agent's per-line path). Accepts
     /// `-` or `/` between the date's parts (nginx writes `2026/12/06 04:00:31`).
     public static func normalise(bytes b: UnsafeBufferPointer<UInt8>, zone: ZoneRule = .utc) -> String? {
+        epochMillis(bytes: b, zone: zone).map { format(epochMillis: $0) }
+    }
+
+    /// The instant of such a time, in milliseconds since the epoch.
+    public static func epochMillis(bytes b: UnsafeBufferPointer<UInt8>, zone: ZoneRule = .utc) -> Int64? {
         guard b.count >= 19, let year = digits(b, 0, 4), b[4] == 45 || b[4] == 47, let month = digits(b, 5, 2), b[7] == b[4],
               let day = digits(b, 8, 2), b[10] == 32 || b[10] == 84 || b[10] == 116,
               let hour = digits(b, 11, 2), b[13] == 58, let minute = digits(b, 14, 2), b[16] == 58,
@@ -51,8 +56,8 @@ public enum Timestamps {
                 offsetSeconds = (oh * 3600 + om * 60) * (sign == 45 ? -1 : 1)
             }
         }
-        return compose(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
-                       millis: millis, offsetSeconds: offsetSeconds, zone: zone)
+        return epochMillis(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
+                           millis: millis, offsetSeconds: offsetSeconds, zone: zone)
     }
 
     /// The RFC 3339 UTC text of a calendar time: at `offsetSeconds` east of UTC when the source

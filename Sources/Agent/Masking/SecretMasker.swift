@@ -101,11 +101,14 @@ public struct SecretMasker: @unchecked Sendable {
         var out: [UInt8] = []
         var copied = 0
         var count = 0
+        let explaining = explain != nil
+        var matches: [Match] = []
+        defer { if explaining { explain! += matches } }
         /// Keeps b[copied..<start], writes the marker in place of b[start..<end], resumes at end.
         func replace(_ start: Int, _ end: Int, _ rule: Rule, quoted: Bool = false) -> Int {
             if out.isEmpty { out.reserveCapacity(b.count + 16) }
             out.append(contentsOf: b[copied..<start])
-            explain?.append(Match(rule: rule.rawValue, start: start, end: end, outputStart: out.count))
+            if explaining { matches.append(Match(rule: rule.rawValue, start: start, end: end, outputStart: out.count)) }
             if quoted { out.append(34) }
             out.append(contentsOf: Self.markerBytes)
             if quoted { out.append(34) }
@@ -113,42 +116,57 @@ public struct SecretMasker: @unchecked Sendable {
             copied = end
             return end
         }
-        // E-mail addresses (opt-in) are found from each `@` beforehand.
-        let emails = isOn(.email) ? Self.emailRanges(b) : []
-        var nextEmail = 0
-        let urls = isOn(.urlPassword)
+        // URL passwords (from each `//`) and e-mail addresses (opt-in, from each `@`) are found
+        // beforehand, by memchr: most records hold neither, and the word loop stays lean.
+        var found: [(range: Range<Int>, rule: Rule)] = []
+        if isOn(.urlPassword) { Self.urlPasswords(b, into: &found) }
+        if isOn(.email) {
+            found += Self.emailRanges(b).map { ($0, .email) }
+            found.sort { $0.range.lowerBound < $1.range.lowerBound }
+        }
+        var nextFound = 0
         var i = 0
         let n = b.count
-        while i < n {
-            if nextEmail < emails.count {
-                while nextEmail < emails.count, emails[nextEmail].lowerBound < i { nextEmail += 1 }
-                if nextEmail < emails.count, emails[nextEmail].lowerBound == i {
-                    i = replace(i, emails[nextEmail].upperBound, .email)
-                    continue
+        // The word loop runs up to the next range found beforehand (to the end when there is
+        // none, as usual), which is then replaced, and goes on after it.
+        var limit = found.isEmpty ? n : found[0].range.lowerBound
+        while true {
+            if i >= limit {
+                guard limit < n else { break }
+                while nextFound < found.count, found[nextFound].range.lowerBound < i { nextFound += 1 }
+                if nextFound < found.count, found[nextFound].range.lowerBound == i {
+                    i = replace(i, found[nextFound].range.upperBound, found[nextFound].rule)
+                    nextFound += 1
                 }
-            }
-            let c = b[i]
-            // `scheme://user:password@host`: checked where a word (the scheme) ends.
-            if c == 58, urls, i > 0, Self.isAlphanumeric(b[i - 1]), i + 2 < n, b[i + 1] == 47, b[i + 2] == 47,
-               let password = Self.urlPassword(b, from: i + 3) {
-                i = replace(password.lowerBound, password.upperBound, .urlPassword)
+                while nextFound < found.count, found[nextFound].range.lowerBound < i { nextFound += 1 }
+                limit = nextFound < found.count ? found[nextFound].range.lowerBound : n
                 continue
             }
+            let c = b[i]
             guard Self.isLetter(c) || Self.isDigit(c) else { i += 1; continue }
             // b[i] starts a word: every path below leaves i on a byte that is no letter or digit
             // (a replaced value ends at a separator), so no look-behind is needed.
             if Self.isLetter(c) {
-                // Only these letters start a key, a scheme or a token shape: most words stop here.
+                // Dispatched on the first letters: most words stop at this switch; only a few
+                // go on to the credential shapes, and the key scan needs a `=`/`:` after the word.
+                // `shaped`: a credential shape may start here; `candidate`: a key or a scheme may.
+                var shaped = false, candidate = true
+                @inline(__always) func second() -> UInt8 { i + 1 < n ? b[i + 1] : 0 }
                 switch c | 0x20 {
-                case UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "c"), UInt8(ascii: "e"), UInt8(ascii: "g"), UInt8(ascii: "j"),
-                     UInt8(ascii: "p"), UInt8(ascii: "r"), UInt8(ascii: "s"), UInt8(ascii: "t"), UInt8(ascii: "x"):
-                    break
+                case UInt8(ascii: "a"): shaped = c == UInt8(ascii: "A")                       // AKIA…, AIza…
+                case UInt8(ascii: "b"): shaped = c == UInt8(ascii: "B")                       // BEGIN … PRIVATE KEY
+                case UInt8(ascii: "c"): shaped = second() | 0x20 == UInt8(ascii: "o")         // Cookie
+                case UInt8(ascii: "e"): shaped = second() == UInt8(ascii: "y"); candidate = false   // eyJ… (JWT)
+                case UInt8(ascii: "g"):
+                    let s = second(); shaped = s == UInt8(ascii: "h") || s == UInt8(ascii: "l") || s == UInt8(ascii: "i"); candidate = false
+                case UInt8(ascii: "x"): shaped = second() == UInt8(ascii: "o"); candidate = false   // xox…
+                case UInt8(ascii: "r"): shaped = second() == UInt8(ascii: "k"); candidate = false   // rk_…
+                case UInt8(ascii: "s"): shaped = second() == UInt8(ascii: "k")                      // sk_…, sk-…
+                case UInt8(ascii: "j"), UInt8(ascii: "p"), UInt8(ascii: "t"): break
                 default:
-                    i += 1
-                    while i < n, Self.isLetter(b[i]) || Self.isDigit(b[i]) { i += 1 }
-                    continue
+                    candidate = false
                 }
-                if let hit = letterRule(b, i) {
+                if shaped, let hit = shapeRule(b, i) {
                     if hit.rule == .cookie {
                         // Every `name=value` of a Cookie header; the first only of a Set-Cookie.
                         var k = hit.start
@@ -163,6 +181,13 @@ public struct SecretMasker: @unchecked Sendable {
                     i = replace(hit.start, hit.end, hit.rule, quoted: hit.quoted)
                     continue
                 }
+                if candidate, let kv = Self.keyValueEnd(b, i) {
+                    let rule: Rule = kv.authorization ? .authorization : .keyValue
+                    if isOn(rule) {
+                        i = replace(kv.valueStart, kv.valueEnd, rule, quoted: kv.quoteMarker)
+                        continue
+                    }
+                }
             } else if let hit = digitRule(b, i) {
                 i = replace(i, hit.end, hit.rule)
                 continue
@@ -175,9 +200,9 @@ public struct SecretMasker: @unchecked Sendable {
         return (out, count)
     }
 
-    /// The rules a word starting with a letter may begin: dispatched on its first letter, so
-    /// most words are rejected after one switch.
-    @inline(__always) func letterRule(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> (rule: Rule, start: Int, end: Int, quoted: Bool)? {
+    /// The credential shapes a word starting with a letter may begin (the caller has checked
+    /// its first two letters), and Cookie headers.
+    func shapeRule(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> (rule: Rule, start: Int, end: Int, quoted: Bool)? {
         let lower = b[i] | 0x20
         let second = i + 1 < b.count ? b[i + 1] : 0
         switch lower {
@@ -227,10 +252,6 @@ public struct SecretMasker: @unchecked Sendable {
         default:
             break
         }
-        if let kv = Self.keyValueEnd(b, i) {
-            let rule: Rule = kv.authorization ? .authorization : .keyValue
-            if isOn(rule) { return (rule, kv.valueStart, kv.valueEnd, kv.quoteMarker) }
-        }
         return nil
     }
 
@@ -258,12 +279,8 @@ public struct SecretMasker: @unchecked Sendable {
     /// `quoteMarker`: a JSON key (`"token": 123`) with an unquoted value, replaced by `"[MASKED]"`.
     static func keyValueEnd(_ b: UnsafeBufferPointer<UInt8>, _ start: Int)
         -> (valueStart: Int, valueEnd: Int, quoteMarker: Bool, authorization: Bool)? {
-        // Every key and scheme starts with one of these letters: most words are rejected here.
-        switch b[start] | 0x20 {
-        case UInt8(ascii: "p"), UInt8(ascii: "s"), UInt8(ascii: "t"), UInt8(ascii: "a"), UInt8(ascii: "c"), UInt8(ascii: "b"),
-             UInt8(ascii: "j"): break
-        default: return nil
-        }
+        // The caller calls this only for words starting with a key's or a scheme's first letter
+        // (a, b, c, j, p, s, t; also e, g, r, x, which no key has: the probe below rejects them).
         // A key needs `=` or `:` right after it (past its suffix, a quote, spaces): most words
         // ("status", "request") are rejected here without comparing them to every key.
         var probe = start
@@ -404,6 +421,20 @@ public struct SecretMasker: @unchecked Sendable {
         return stop > start ? start..<stop : nil
     }
 
+    /// `scheme://user:password@host`: the passwords, found from each `/` (memchr) that follows a `:` and precedes a `/`.
+    static func urlPasswords(_ b: UnsafeBufferPointer<UInt8>, into found: inout [(range: Range<Int>, rule: Rule)]) {
+        // A userinfo needs an `@`: most records have none, and one memchr says so.
+        guard let base = b.baseAddress, memchr(base, 64, b.count) != nil else { return }
+        var at = 1
+        while at + 1 < b.count, let hit = memchr(base + at, 47, b.count - at - 1) {
+            let k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            at = k + 1
+            guard b[k - 1] == 58, b[k + 1] == 47, let password = urlPassword(b, from: k + 2) else { continue }
+            found.append((password, .urlPassword))
+            at = password.upperBound
+        }
+    }
+
     /// The password of the userinfo that starts at `from` (just past `://`), if there is one.
     static func urlPassword(_ b: UnsafeBufferPointer<UInt8>, from: Int) -> Range<Int>? {
         var k = from
@@ -499,6 +530,10 @@ public struct SecretMasker: @unchecked Sendable {
     /// 4-4-4-4-3, 4-6-5, 4-6-4) with one kind of separator, passing Luhn, standing alone: not
     /// inside an identifier (`blk_-1608…`), a decimal, a date or a version, nor after an id key.
     static func cardEnd(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int? {
+        // Most numbers are short: a card is 13+ digits at once, or a group of exactly 4 followed by more.
+        var first = start
+        while first < b.count, first - start < 13, isDigit(b[first]) { first += 1 }
+        if first - start < 13 && (first - start != 4 || first + 1 >= b.count || !isDigit(b[first + 1])) { return nil }
         if start > 0 {
             let before = b[start - 1]
             if before == 95 || before == 45 || before == 46 || before == 43 || before == 47 && start > 1 && isDigit(b[start - 2]) { return nil }

@@ -167,6 +167,7 @@ public struct RecordParser: Sendable {
     struct PythonLine {
         var fields: PythonLogFormat.Fields
         var timestamp: String
+        var millis: Int64?
         var level: Level?
         var extracted: ExtractedFields
     }
@@ -174,11 +175,13 @@ public struct RecordParser: Sendable {
     func pythonLine(_ line: UnsafeBufferPointer<UInt8>) -> PythonLine? {
         guard let fields = pythonFormat.matchRanges(line) else { return nil }
         var timestamp = ""
+        var millis: Int64?
         if !fields.asctime.isEmpty {
-            timestamp = Timestamps.normalise(bytes: UnsafeBufferPointer(rebasing: line[fields.asctime]), zone: zone) ?? ""
+            millis = Timestamps.epochMillis(bytes: UnsafeBufferPointer(rebasing: line[fields.asctime]), zone: zone)
+            timestamp = millis.map { Timestamps.format(epochMillis: $0) } ?? ""
         }
         let level = fields.levelname.isEmpty ? nil : Level(bytes: UnsafeBufferPointer(rebasing: line[fields.levelname]))
-        return PythonLine(fields: fields, timestamp: timestamp, level: level,
+        return PythonLine(fields: fields, timestamp: timestamp, millis: millis, level: level,
                           extracted: FieldExtraction.scan(UnsafeBufferPointer(rebasing: line[fields.message])))
     }
 
@@ -218,6 +221,7 @@ public struct RecordParser: Sendable {
         var view = EventView(timestamp: parts.timestamp.isEmpty ? Timestamps.format(epochMillis: nowMillis) : parts.timestamp,
                              message: UnsafeBufferPointer(rebasing: line[parts.fields.message]), serviceName: service)
         view.hostName = host
+        view.timestampMillis = parts.timestamp.isEmpty ? nowMillis : parts.millis
         view.level = parts.level
         if !parts.fields.name.isEmpty { view.logger = UnsafeBufferPointer(rebasing: line[parts.fields.name]) }
         apply(parts.extracted, to: &view)
