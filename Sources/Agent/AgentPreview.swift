@@ -30,7 +30,11 @@ public enum AgentPreview {
                 throw AgentError("no agent input for service \(service); inputs: \(inputs.map(\.service).joined(separator: ", "))")
             }
             input = named
-        } else if let matching = inputs.first(where: { $0.paths.contains { Glob.matches($0, path) } }) {
+        } else if let matching = inputs.first(where: { input in
+            // Globs are usually absolute; FILE may be given relative to here.
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            return input.paths.contains { Glob.matches($0, path) || Glob.matches($0, absolute) }
+        }) {
             input = matching
         } else {
             let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
