@@ -312,11 +312,12 @@ struct JSONWriter {
         }
     }
 
-    @inline(__always) mutating func open() { put(UInt8(ascii: "{")); needsComma = false }
-    @inline(__always) mutating func close() { put(UInt8(ascii: "}")); needsComma = true }
+    mutating func open() { put(UInt8(ascii: "{")); needsComma = false }
+    mutating func close() { put(UInt8(ascii: "}")); needsComma = true }
 
     /// A key known at compile time (ASCII, nothing to escape): copied as is.
     /// Keys are a few bytes long: word copies beat a call to memcpy, and one `reserve` covers it all.
+    @inline(never)  // called for every key of every event: one copy of it keeps the encoder's code small
     mutating func key(_ name: StaticString) {
         let length = name.utf8CodeUnitCount
         reserve(length + 4)
@@ -351,7 +352,7 @@ struct JSONWriter {
         needsComma = true
     }
 
-    @inline(__always) mutating func begin(_ name: StaticString) {
+    mutating func begin(_ name: StaticString) {
         key(name)
         open()
     }

@@ -92,8 +92,12 @@ public struct ZoneRule: Sendable, Equatable {
     }
 
     /// UTC seconds of a wall-clock time (seconds since 1970-01-01 00:00 of that wall clock).
-    public func utcSeconds(fromLocal local: Int64) -> Int64 {
-        if transitions.isEmpty { return local - offsets[0] }
+    @inline(__always) public func utcSeconds(fromLocal local: Int64) -> Int64 {
+        transitions.isEmpty ? local - offsets[0] : utcSecondsAcrossTransitions(fromLocal: local)
+    }
+
+    /// The search, out of line: UTC and fixed-offset zones (most hosts) never run it.
+    @inline(never) func utcSecondsAcrossTransitions(fromLocal local: Int64) -> Int64 {
         // Any candidate instant lies within 14 h (the largest offset) of the wall time.
         var index = firstTransition(after: local - 50_400)
         let windowEnd = local + 50_400

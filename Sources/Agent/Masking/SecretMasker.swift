@@ -529,11 +529,16 @@ public struct SecretMasker: @unchecked Sendable {
     /// 13–19 digits with a card issuer's prefix, contiguous or in a card grouping (4-4-4-4,
     /// 4-4-4-4-3, 4-6-5, 4-6-4) with one kind of separator, passing Luhn, standing alone: not
     /// inside an identifier (`blk_-1608…`), a decimal, a date or a version, nor after an id key.
-    static func cardEnd(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int? {
+    @inline(__always) static func cardEnd(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int? {
         // Most numbers are short: a card is 13+ digits at once, or a group of exactly 4 followed by more.
         var first = start
         while first < b.count, first - start < 13, isDigit(b[first]) { first += 1 }
         if first - start < 13 && (first - start != 4 || first + 1 >= b.count || !isDigit(b[first + 1])) { return nil }
+        return cardCandidateEnd(b, start)
+    }
+
+    /// The full check of a digit run long enough to be a card (out of line: rarely reached).
+    @inline(never) static func cardCandidateEnd(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int? {
         if start > 0 {
             let before = b[start - 1]
             if before == 95 || before == 45 || before == 46 || before == 43 || before == 47 && start > 1 && isDigit(b[start - 2]) { return nil }
