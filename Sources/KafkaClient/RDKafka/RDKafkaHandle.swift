@@ -18,6 +18,7 @@ enum RDKafka {
             rd_kafka_conf_destroy(conf)
             throw KafkaError.client("invalid Kafka properties: " + problems.joined(separator: "; "))
         }
+        KafkaLogRouting.install(on: conf)
         configure(conf)
         guard let handle = rd_kafka_new(type, conf, &errbuf, errbuf.count) else {
             // rd_kafka_new frees conf only on success.

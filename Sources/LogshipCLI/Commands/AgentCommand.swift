@@ -1,6 +1,7 @@
 import Agent
 import ArgumentParser
 import Foundation
+import KafkaClient
 import Logging
 import Telemetry
 
@@ -17,7 +18,7 @@ struct AgentCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var cluster: ClusterOptions
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.") var logLevel: LogLevelOption = .info
     @Option(help: "Serve Prometheus metrics on host:port (overrides agent.metrics_listen).") var metricsListen: String?
 
     func run() async throws {
@@ -40,10 +41,35 @@ struct AgentCommand: AsyncParsableCommand {
     }
 }
 
-func makeLogger(_ label: String, level: String) -> Logger {
+/// A role's logger on standard error; librdkafka's own lines go through the same handler and level.
+func makeLogger(_ label: String, level: LogLevelOption) -> Logger {
     var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
-    logger.logLevel = Logger.Level(rawValue: level) ?? .info
+    logger.logLevel = level.level
+    var kafka = Logger(label: "librdkafka") { StreamLogHandler.standardError(label: $0) }
+    kafka.logLevel = level.level
+    KafkaLogRouting.route(to: kafka)
     return logger
+}
+
+/// `--log-level`: the usual names, any case; anything else is a usage error (exit 2), never a
+/// silent `info`.
+struct LogLevelOption: ExpressibleByArgument, CustomStringConvertible, Sendable {
+    let level: Logger.Level
+    let description: String
+
+    static let info = LogLevelOption(argument: "info")!
+    static let names: [(String, Logger.Level)] = [
+        ("trace", .trace), ("debug", .debug), ("info", .info), ("notice", .notice), ("warn", .warning),
+        ("warning", .warning), ("error", .error), ("critical", .critical),
+    ]
+
+    init?(argument: String) {
+        guard let (name, level) = Self.names.first(where: { $0.0 == argument.lowercased() }) else { return nil }
+        self.level = level
+        description = name
+    }
+
+    static var allValueStrings: [String] { names.map(\.0) }
 }
 
 /// Runs a blocking role on its own thread; SIGTERM/SIGINT ask it to stop. With `exitWhenDone`,

@@ -23,7 +23,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     )
     @OptionGroup var cluster: ClusterOptions
     @Option(help: "host:port to serve on (default: coordinator.listen, 127.0.0.1:9700).") var listen: String?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.") var logLevel: LogLevelOption = .info
 
     func run() async throws {
         let config = try cluster.load()
@@ -67,7 +67,7 @@ struct StatusCommand: AsyncParsableCommand {
             output = remote
         } else {
             if coordinator != nil && !json { print("note: no coordinator answers at \(base); computing the view directly") }
-            let service = try CoordinatorService(configuration: config, logger: makeLogger("logship.status", level: "error"))
+            let service = try CoordinatorService(configuration: config, logger: makeLogger("logship.status", level: LogLevelOption(argument: "critical")!))
             service.refresh()
             guard let snapshot = service.snapshot else { throw CLIError("could not compute the cluster view") }
             output = Output(source: "direct", cluster: snapshot.cluster, components: snapshot.components)

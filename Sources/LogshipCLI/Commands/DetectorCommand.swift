@@ -23,7 +23,7 @@ struct DetectorCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var cluster: ClusterOptions
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.") var logLevel: LogLevelOption = .info
     @Option(help: "How often to read new events, in milliseconds.") var pollInterval: Int = 1_000
     @Flag(help: "Do not deliver alerts from this process.") var noNotify = false
 
@@ -69,7 +69,7 @@ struct NotifierCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var cluster: ClusterOptions
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.") var logLevel: LogLevelOption = .info
 
     func run() async throws {
         let config = try cluster.load()

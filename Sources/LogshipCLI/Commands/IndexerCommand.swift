@@ -20,7 +20,7 @@ struct IndexerCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var cluster: ClusterOptions
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.") var logLevel: LogLevelOption = .info
     @Option(help: "Serve Prometheus metrics on host:port (overrides indexer.metrics_listen).") var metricsListen: String?
     @Option(help: "Heartbeat key on logship.health (default indexer@<host>:<pid>).") var componentID: String?
     @Option(help: ArgumentHelp("Static group membership id (KIP-345).", discussion:
