@@ -28,7 +28,7 @@ final class InputPipeline: @unchecked Sendable {
         service = Naming.sanitize(input.service)
         topic = Naming.topic(forService: input.service)
         patterns = input.paths
-        startAtEnd = input.startAt == "end"
+        startAtEnd = input.startAt == .end
         self.host = host
         self.allowDebug = allowDebug
         exclude = input.exclude
@@ -42,17 +42,17 @@ final class InputPipeline: @unchecked Sendable {
                               pythonFormat: PythonLogFormat(pythonFormat ?? PythonLogFormat.standard),
                               staticFields: input.fields, zone: zone)
         switch input.multiline {
-        case .preset("auto"):
+        case .preset(.auto):
             switch format {
             case .json, .logfmt, .nginx, .apache: rule = .none
             case .cri, .docker: rule = .container
             case .java: rule = .java
             default: rule = .python
             }
-        case .preset("python"): rule = format == .json ? .none : .python
-        case .preset("java"): rule = .java
-        case .preset("container"): rule = .container
-        case .preset: rule = .none
+        case .preset(.python): rule = format == .json ? .none : .python
+        case .preset(.java): rule = .java
+        case .preset(.container): rule = .container
+        case .preset(.none): rule = .none
         case .custom(let pattern, let negate, let match):
             rule = .custom(pattern: try NSRegularExpression(pattern: pattern), negate: negate, before: match == "before")
         }

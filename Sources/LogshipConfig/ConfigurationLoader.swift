@@ -159,7 +159,7 @@ public enum ConfigurationLoader {
         }
         if let multiline = map["multiline"] {
             if let preset = multiline as? String {
-                if ["auto", "python", "java", "container", "none"].contains(preset) { input.multiline = .preset(preset) }
+                if let value = LogshipConfiguration.Multiline.Preset(rawValue: preset) { input.multiline = .preset(value) }
                 else { r.problem("\(path).multiline", "unknown preset \"\(preset)\" (auto, python, java, container, none, or {pattern, negate, match})") }
             } else if let custom = r.mapping(multiline, "\(path).multiline", known: ["pattern", "negate", "match"]) {
                 let pattern = r.string(custom["pattern"], "\(path).multiline.pattern") ?? ""
@@ -217,7 +217,7 @@ public enum ConfigurationLoader {
             }
         }
         if let start = r.string(map["start_at"], "\(path).start_at") {
-            if ["beginning", "end"].contains(start) { input.startAt = start }
+            if let value = LogshipConfiguration.StartAt(rawValue: start) { input.startAt = value }
             else { r.problem("\(path).start_at", "must be beginning or end; found \"\(start)\"") }
         }
         return input

@@ -79,7 +79,7 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         public var format: Format = .auto
         /// A preset (`auto` — by format —, `python`, `java`, `container`, `none`) or `custom`
         /// with `pattern`/`negate`/`match`.
-        public var multiline: Multiline = .preset("auto")
+        public var multiline: Multiline = .preset(.auto)
         /// The zone of timestamps written without one: an IANA name, `UTC`, `local` (the host's) or `+08:00`.
         public var timezone = "local"
         /// A record stamped further ahead of the host clock than this keeps its read time as
@@ -91,7 +91,7 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         public var ignoreOlderMs: Int?
         public var maskRules = MaskRules()
         public var fields: [String: String] = [:]
-        public var startAt: String = "beginning"
+        public var startAt: StartAt = .beginning
         /// The Python `logging` format the service uses, when not the standard one.
         public var pythonFormat: String?
 
@@ -117,9 +117,30 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         public init() {}
     }
 
+    /// Where reading starts in the files present at start-up (files that appear later are read whole).
+    public enum StartAt: String, Sendable, CaseIterable, Encodable { case beginning, end }
+
     public enum Multiline: Sendable, Equatable, Encodable {
-        case preset(String)
+        /// `auto` picks the rule by the input's format.
+        public enum Preset: String, Sendable, CaseIterable, Encodable { case auto, python, java, container, none }
+        case preset(Preset)
         case custom(pattern: String, negate: Bool, match: String)
+
+        /// As logship.yml spells it (`config show`): the preset's name, or `{pattern, negate, match}`.
+        public func encode(to encoder: Encoder) throws {
+            switch self {
+            case .preset(let preset):
+                var container = encoder.singleValueContainer()
+                try container.encode(preset.rawValue)
+            case .custom(let pattern, let negate, let match):
+                var container = encoder.container(keyedBy: CustomKeys.self)
+                try container.encode(pattern, forKey: .pattern)
+                try container.encode(negate, forKey: .negate)
+                try container.encode(match, forKey: .match)
+            }
+        }
+
+        enum CustomKeys: String, CodingKey { case pattern, negate, match }
     }
 
     public struct Agent: Sendable, Equatable, Encodable {

@@ -91,7 +91,7 @@ import Testing
         #expect(edge.maskRules.disable == ["card_number"] && edge.maskRules.enable == ["email", "cn_resident_id"])
         #expect(edge.maskRules.add.map(\.name) == ["agent.inputs[0].mask_rules.add[0]", "employee"])
         let k8s = config.agent.inputs[1]
-        #expect(k8s.format == .cri && k8s.timezone == "local" && k8s.futureLimitMs == 3_600_000 && k8s.multiline == .preset("auto"))
+        #expect(k8s.format == .cri && k8s.timezone == "local" && k8s.futureLimitMs == 3_600_000 && k8s.multiline == .preset(.auto))
 
         let broken = """
         agent:
