@@ -15,10 +15,10 @@ public struct LogshipCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "logship",
         abstract: "Kafka-based log collection: agent, indexer and operator tools.",
-        discussion: """
+        discussion: helpText("""
         Configuration comes from logship.yml (--config), then LOGSHIP_* environment variables,
         then flags. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 check failed.
-        """,
+        """),
         version: version,
         subcommands: [AgentCommand.self, ParseCommand.self, IndexerCommand.self, LagCommand.self, ReplayCommand.self, ReindexCommand.self, ArchiveCommand.self, DetectorCommand.self, NotifierCommand.self, AlertsCommand.self, DetectCommand.self, ErrorsCommand.self, SlowCommand.self, TraceCommand.self, SearchCommand.self, RetentionCommand.self, DemoCommand.self, ConfigCommand.self, TopicsCommand.self, DoctorCommand.self, CoordinatorCommand.self, StatusCommand.self]
     )

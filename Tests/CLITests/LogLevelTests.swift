@@ -41,3 +41,28 @@ import TestSupport
         #expect(routed.allSatisfy { $0.contains("kafka.client=") && $0.contains("kafka.facility=") }, "\(routed.prefix(2))")
     }
 }
+
+/// Help reads well at 80 columns: ArgumentParser wraps the paragraphs (`helpText`), so no prose
+/// line runs past the width (the USAGE synopsis and indented examples aside).
+@Suite struct HelpWidthTests {
+    @Test(arguments: ["", "agent", "parse", "indexer", "lag", "replay", "reindex", "archive export", "detector", "notifier",
+                      "detect backtest", "errors", "slow", "trace", "search", "coordinator", "status", "demo", "doctor",
+                      "config validate", "config show", "topics create", "retention"])
+    func proseFitsEightyColumns(command: String) throws {
+        let arguments = command.split(separator: " ").map(String.init) + ["--help"]
+        let help = try LogshipBinary.run(arguments, environment: ["COLUMNS": "80"])
+        #expect(help.status == 0)
+        let long = help.stdout.split(separator: "\n").filter { line in
+            line.count > 80 && !line.hasPrefix("USAGE:") && !line.hasPrefix("    ") && !line.hasPrefix("  logship")
+        }
+        #expect(long.isEmpty, "\(command): \(long)")
+        // No paragraph broken in the middle of a sentence: a line ending without punctuation is
+        // followed by a line that does not start with a lower-case word.
+        let lines = help.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let ragged = zip(lines, lines.dropFirst()).filter { first, next in
+            first.count < 50 && !first.isEmpty && !first.hasPrefix(" ") && !first.hasSuffix(".") && !first.hasSuffix(":")
+                && (next.first?.isLowercase ?? false)
+        }
+        #expect(ragged.isEmpty, "\(command): \(ragged.map { "\($0.0) / \($0.1)" })")
+    }
+}

@@ -9,12 +9,12 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "Tail log files into per-service Kafka topics (logs.<service>), at least once.",
-        discussion: """
+        discussion: helpText("""
         Reads agent.inputs from the config. The registry (agent.data_dir/registry.json) advances
         only over records Kafka acknowledged; when Kafka is down, reading pauses and nothing is
         dropped. Counters are written to agent.data_dir/metrics.prom every second.
         SIGTERM or Ctrl-C: stop reading, flush with a deadline (agent.shutdown_timeout), save, exit 0.
-        """
+        """)
     )
 
     @OptionGroup var cluster: ClusterOptions

@@ -8,13 +8,13 @@ struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
         abstract: "Export topics to zstd-compressed JSONL segments, and import them back.",
-        discussion: """
+        discussion: helpText("""
         How an index is rebuilt after Kafka's retention expired: export the topics while they
         exist, later import them (to the same or renamed topics) and reindex. Each segment line
         holds topic, partition, offset, timestamp, key and value; manifest.json lists the
         segments. A damaged segment is reported with its file and record, and the records
         before the damage are imported (exit 1).
-        """,
+        """),
         subcommands: [Export.self, Import.self]
     )
 

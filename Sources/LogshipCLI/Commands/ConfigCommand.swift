@@ -12,10 +12,10 @@ struct ConfigCommand: AsyncParsableCommand {
     struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate logship.yml; lists every problem with its key path and exits 2 on any.",
-            discussion: """
+            discussion: helpText("""
             Environment overrides (LOGSHIP_KAFKA_BROKERS, LOGSHIP_ES_URL, ...) and ${VAR} references
             are validated too. Messages name key paths and variables, never a secret's value.
-            """
+            """)
         )
 
         @Option(name: .shortAndLong, help: "Path to logship.yml.")
@@ -46,13 +46,13 @@ struct ConfigCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the effective configuration with every secret redacted.",
-            discussion: """
+            discussion: helpText("""
             What the roles will run with: the file after ${VAR} references, *_file secrets,
             LOGSHIP_* overrides and defaults. Passwords, API keys, tokens, secrets (also inside
             kafka.properties, e.g. sasl.password) and credentials in URLs print as [REDACTED].
             Printed as JSON (which is also YAML); keys are snake case, durations in milliseconds
             (`_ms`). Exit 2 with every problem when the configuration is invalid.
-            """
+            """)
         )
 
         @Option(name: .shortAndLong, help: "Path to logship.yml.")

@@ -8,7 +8,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coordinator",
         abstract: "Serve cluster health: HTTP API, Prometheus /metrics and a live dashboard.",
-        discussion: """
+        discussion: helpText("""
         Reads the heartbeats in logship.health from the beginning (agents, indexers and the
         detector beat every coordinator.heartbeat_interval, 5s), Kafka metadata and group
         offsets, Elasticsearch's health and logship.alerts, once a second. A component is stale
@@ -19,7 +19,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         Endpoints: /health, /api/v1/cluster, /api/v1/components, /api/v1/lag, /api/v1/alerts,
         /api/v1/history, /metrics, / (dashboard). coordinator.token (or
         LOGSHIP_COORDINATOR_TOKEN) requires `Authorization: Bearer <token>` on the API and /metrics.
-        """
+        """)
     )
     @OptionGroup var cluster: ClusterOptions
     @Option(help: "host:port to serve on (default: coordinator.listen, 127.0.0.1:9700).") var listen: String?
@@ -43,11 +43,11 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Is the log pipeline healthy? Asks a coordinator, or works it out directly.",
-        discussion: """
+        discussion: helpText("""
         Asks the coordinator (--coordinator URL, default http://<coordinator.listen>) for
         /api/v1/cluster and /api/v1/components; when none answers, computes the same view from
         Kafka and Elasticsearch itself. Exit 0 when healthy, 3 when degraded or down.
-        """
+        """)
     )
     @OptionGroup var cluster: ClusterOptions
     @Option(help: "Coordinator base URL.") var coordinator: String?

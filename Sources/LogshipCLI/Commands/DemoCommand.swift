@@ -6,13 +6,13 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Write realistic log traffic of four Python-style services, for a local cluster.",
-        discussion: """
+        discussion: helpText("""
         gateway (structlog JSON), orders and payment (Python logging text, tracebacks on errors)
         and inventory (python-json-logger JSON) log each request with one shared W3C trace id,
         span ids, methods, paths, HTTP statuses and duration_ms; slow requests log WARN. A
         scheduled incident makes payment fail (503 with tracebacks) for a while, so the detector
         has something to find. Events written per service are kept in OUT/demo-counts.json.
-        """
+        """)
     )
 
     @Option(help: "Directory for the log files (one folder per service).") var out: String = ".run/demo"

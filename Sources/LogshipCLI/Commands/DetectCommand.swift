@@ -15,13 +15,13 @@ struct DetectCommand: AsyncParsableCommand {
     struct Backtest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replay events (JSONL, as indexed) or a timestamp,value series through the detector.",
-            discussion: """
+            discussion: helpText("""
             Prints the alert timeline. With --labels (service,start,end lines, RFC 3339 times;
             service * matches any) it scores the alerts: a firing alert is right when its window
             overlaps an incident of its service (or ends within 10 min after it); recall counts
             the incidents that got one. --series scores the method on public count series:
             each value becomes that many errors of the service "series" at that time.
-            """
+            """)
         )
         @Option(help: "Events, one JSON object per line (e.g. an Elasticsearch export).") var input: String?
         @Option(help: "A timestamp,value count series (CSV).") var series: String?

@@ -10,7 +10,7 @@ struct DetectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detector",
         abstract: "Watch logs.* for statistical surges and produce alerts to logship.alerts.",
-        discussion: """
+        discussion: helpText("""
         Reads every logs.* partition, counts events in event-time windows per service and runs
         the rules (see README, "The detector"). Its read positions are committed under
         detector.group only after Kafka acknowledged the alerts. On start the state is rebuilt
@@ -19,7 +19,7 @@ struct DetectorCommand: AsyncParsableCommand {
         With destinations in detector.notify, the notifier runs in the same process (see
         `logship notifier --help`); --no-notify leaves delivery to a separate `logship notifier`.
         SIGTERM: finish the step in hand, exit 0.
-        """
+        """)
     )
 
     @OptionGroup var cluster: ClusterOptions
@@ -52,7 +52,7 @@ struct NotifierCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notifier",
         abstract: "Deliver the alerts of logship.alerts to webhooks, WeCom, DingTalk and Slack.",
-        discussion: """
+        discussion: helpText("""
         Destinations come from detector.notify in logship.yml:
           notify:
             - {type: webhook, url: "https://hooks.example/alerts"}            # JSON, Idempotency-Key header
@@ -65,7 +65,7 @@ struct NotifierCommand: AsyncParsableCommand {
         Rate limits (default 20/min for WeCom and DingTalk) turn the excess into one digest
         message when a slot frees, never into drops. A destination seen for the first time starts
         with the alerts of the last 5 minutes. `logship detector` runs this itself unless --no-notify.
-        """
+        """)
     )
 
     @OptionGroup var cluster: ClusterOptions

@@ -8,14 +8,14 @@ struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Check that the configured Kafka and Elasticsearch answer, and how logship meets them.",
-        discussion: """
+        discussion: helpText("""
         Prints broker count, topics, the replication factor of logship's topics (a warning when
         it is below the topic's min.insync.replicas: acks=all writes are then refused), the
         Elasticsearch version and health, the auth mode and TLS in use, and whether logship's
         index template is installed and wins for a sample daily index (ES's _simulate_index
         where the cluster has it). Exits 1 within 10 s, naming the endpoint and what failed,
         when either is unreachable.
-        """
+        """)
     )
 
     @OptionGroup var cluster: ClusterOptions

@@ -8,7 +8,7 @@ struct IndexerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "indexer",
         abstract: "Write logs.* topics to Elasticsearch with exactly-once effect (one member of the indexer group).",
-        discussion: """
+        discussion: helpText("""
         Scale by starting more instances with the same indexer.group: partitions spread across
         them. Offsets are committed only for records Elasticsearch acknowledged (201/409) or that
         went to logs.dlq; 429/5xx/connection failures are retried for ever with consumption paused.
@@ -16,7 +16,7 @@ struct IndexerCommand: AsyncParsableCommand {
         commit, leave the group, exit 0. Stall watchdog: owned partitions with lag, Elasticsearch
         answering and nothing fetched or indexed for indexer.stall_timeout (60s) → an error log
         line naming the partitions, heartbeat status `stalled`, degraded in `logship status`.
-        """
+        """)
     )
 
     @OptionGroup var cluster: ClusterOptions

@@ -44,13 +44,13 @@ struct ErrorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "errors",
         abstract: "The error-rate board: events, errors and error % per service, worst first.",
-        discussion: """
+        discussion: helpText("""
         Over the last --since (default 1h) against the period of the same length before it.
         CHANGE is the relative change of the error percentage (+100% = doubled; "new" when the
         previous period had no errors). The sparkline shows errors over the period in 12 slices.
         --json rows: service, events, errors, error_pct, change_pct (null when new),
         previous_events, previous_errors, previous_error_pct, sparkline.
-        """
+        """)
     )
     @OptionGroup var cluster: ClusterOptions
     @Option(help: "The period (e.g. 15m, 1h, 1d).") var since: String = "1h"
@@ -80,13 +80,13 @@ struct SlowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slow",
         abstract: "Slow requests grouped by url.path and status: count, p50, p95, max.",
-        discussion: """
+        discussion: helpText("""
         Requests whose event.duration is at least --min-duration, over the last --since. Groups
         that fail (status ≥ 500) come first, then the most frequent. Percentiles come from
         Elasticsearch's percentiles aggregation, or, where the cluster lacks it, are computed
         here exactly (nearest rank) from the matching documents (at most 200,000).
         --json rows: path, status, count, p50_ms, p95_ms, max_ms.
-        """
+        """)
     )
     @OptionGroup var cluster: ClusterOptions
     @Option(help: "Slowest first from this duration (e.g. 500ms, 1s).") var minDuration: String = "1s"
@@ -120,12 +120,12 @@ struct TraceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace",
         abstract: "Every event of one trace across services, in time order, with a span waterfall.",
-        discussion: """
+        discussion: helpText("""
         Prints each event (time, service, span, level, duration, message), then one waterfall bar
         per span (from its earliest start — an event's time less its duration — to its latest
         event), then the stack traces of the trace's errors. Exit 1 when no event has the trace
         id. --json prints the events as stored.
-        """
+        """)
     )
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "The trace id (trace.id).") var traceID: String
@@ -186,12 +186,12 @@ struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
         abstract: "Query-string search across logs-*; --follow keeps printing new matches.",
-        discussion: """
+        discussion: helpText("""
         QUERY is Elasticsearch query-string syntax over the message by default
         ('timeout AND url.path:"/api/pay"'); --service, --level and --since narrow it. Prints the
         newest --limit matches oldest first; --follow then polls every second for new ones, like
         tail -f (Ctrl-C stops). --json prints the events as stored (with --follow, one per line).
-        """
+        """)
     )
     @OptionGroup var cluster: ClusterOptions
     @Argument(help: "Query string (default: everything).") var query: String?

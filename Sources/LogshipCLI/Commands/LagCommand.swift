@@ -8,7 +8,7 @@ struct LagCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lag",
         abstract: "Consumer lag per group, topic and partition: messages, seconds, owner, status.",
-        discussion: """
+        discussion: helpText("""
         Lag is log end − committed offset (from the log start when the group never committed);
         lag in seconds is the age of the oldest unconsumed message (0 when caught up). Without
         --group: every group the broker lists (or the configured logship groups where it cannot).
@@ -17,7 +17,7 @@ struct LagCommand: AsyncParsableCommand {
         STALL: consumer alive but not moving, or REWIND: offsets went backwards).
         --fail-above N|DURATION exits 3 when any group's lag is over N messages or DURATION
         (e.g. 30s, 5m): for cron jobs and CI.
-        """
+        """)
     )
 
     @OptionGroup var cluster: ClusterOptions

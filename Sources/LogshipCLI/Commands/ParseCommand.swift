@@ -6,7 +6,7 @@ struct ParseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parse",
         abstract: "Show the events the agent would ship for a log file, without sending anything.",
-        discussion: """
+        discussion: helpText("""
         Runs an agent input's whole pipeline (multiline, masking, parsing, DEBUG policy,
         enrichment) over FILE and prints one JSON event per line, as it would be produced to
         logs.<service>. No configuration is needed: without one (or when no input's paths match
@@ -19,9 +19,9 @@ struct ParseCommand: AsyncParsableCommand {
         then the count per rule.
         --count prints only the counters (lines, events, drops, masked secrets, unparsed records,
         future timestamps, CPU time).
-        --keys puts each event's Kafka key before it (KEY, a tab, EVENT: what `kcat -P -K '\t'`
+        --keys puts each event's Kafka key before it (KEY, a tab, EVENT: what `kcat -P -K '\\t'`
         reads), so the exact messages can be shipped by another producer (bench/agent.sh does).
-        """
+        """)
     )
 
     @OptionGroup var cluster: ClusterOptions

@@ -9,7 +9,7 @@ struct ReindexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reindex",
         abstract: "Rebuild a service's indices from its topic into logs-<service>-<date>-<suffix>.",
-        discussion: """
+        discussion: helpText("""
         Reads logs.<service> (optionally only --from/--to) with its own consumer group
         (logship-reindex-<service>-<suffix>) and writes every event with its usual id into the
         suffixed daily indices, with a progress line (rate, ETA). Safe to interrupt (Ctrl-C: the
@@ -18,7 +18,7 @@ struct ReindexCommand: AsyncParsableCommand {
         logs-<service> at the new indices in one atomic step; --delete-old deletes the indices
         the alias left (never before the swap). Events indexed after the reindex started stay in
         the unsuffixed indices: reindex closed days (--to), or run again before swapping.
-        """
+        """)
     )
 
     @OptionGroup var cluster: ClusterOptions

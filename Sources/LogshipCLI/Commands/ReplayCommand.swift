@@ -9,13 +9,13 @@ struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Move a consumer group's offsets to re-read (or skip) messages. Dry run unless --execute.",
-        discussion: """
+        discussion: helpText("""
         Give exactly one target. The dry run prints, per partition, current → new offset and how
         many messages will be read again. --execute commits the new offsets; it refuses while the
         group has active members (stop the indexers or the detector first) and exits 0 only once
         the broker holds the new offsets. Documents re-read by the indexer get the same ids, so
         replaying into existing indices creates no duplicates.
-        """
+        """)
     )
 
     @OptionGroup var cluster: ClusterOptions

@@ -8,12 +8,12 @@ struct RetentionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retention",
         abstract: "Delete daily logs-* indices older than N days (dry run unless --execute).",
-        discussion: """
+        discussion: helpText("""
         For clusters without ILM (OpenSearch, test backends); where ILM exists the indexer
         installs a 30-day policy instead. The day is the one in the index name
         (logs-<service>-<yyyy.MM.dd>), i.e. the events' day. Indices whose names do not end in
         a day are never touched. Run it daily from cron.
-        """
+        """)
     )
 
     @OptionGroup var cluster: ClusterOptions
