@@ -7,7 +7,7 @@ import LogModel
 /// regex), visiting only word starts, since every line goes through here; configured regexes
 /// run after it. Each built-in has a name (`SecretMasker.Rule`), so an input can disable one,
 /// enable an opt-in PII rule, and `logship parse --explain` can say which rule masked what.
-public struct SecretMasker: @unchecked Sendable {
+public struct SecretMasker: Sendable {
     public static let marker = "[MASKED]"
     static let markerBytes = Array(marker.utf8)
 

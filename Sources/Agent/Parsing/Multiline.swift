@@ -34,7 +34,7 @@ public enum MultilineRule: Sendable {
 /// Joins lines into records. Pure state: the caller feeds lines (bytes, without the newline)
 /// with their offsets and the current time, and gets records back; `flush(now:)` releases a
 /// record after the timeout. Works on bytes: every line of every file passes through here.
-public struct MultilineAggregator: @unchecked Sendable {
+public struct MultilineAggregator: Sendable {
     public let rule: MultilineRule
     public let maxLines: Int
     public let maxBytes: Int
