@@ -82,6 +82,18 @@ import TestSupport
         #expect(rfc5424.timestamp == "2026-12-06T04:00:31.500Z")
     }
 
+    /// Lines that start with a time but are none of the formats: plain text with its time and a
+    /// level word; not mistaken for syslog (no `prog:` tag) or Java (no `-`/`:` separator).
+    @Test func timedPlainLinesKeepTheirTimeAndLevel() {
+        let p = parser(.auto)
+        let a = p.parse("2026-12-06 04:00:31.123 INFO main started", nowMillis: now)
+        #expect(a.timestamp == "2026-12-06T04:00:31.123Z" && a.level == .info && a.facts == nil)
+        #expect(a.message == "2026-12-06 04:00:31.123 INFO main started")
+        let b = p.parse("2026-12-06 04:00:32 [WARN] disk 91% full", nowMillis: now)
+        #expect(b.level == .warn && b.facts?.processName == nil && b.message.hasSuffix("disk 91% full"))
+        #expect(parser(.syslog).parse("2026-12-06T04:00:33Z host no tag here", nowMillis: now).tags == ["unparsed"])
+    }
+
     // MARK: Java
 
     /// Lines made from the documented default layouts of log4j 2 (`%d{yyyy-MM-dd HH:mm:ss.SSS}

@@ -158,6 +158,11 @@ public struct RecordParser: Sendable {
         if let ts = text.split(separator: " ", maxSplits: 2).prefix(2).joined(separator: " ").nilIfEmpty,
            let normal = Timestamps.normalise(ts, zone: zone) ?? Timestamps.normalise(text.prefix(35), zone: zone) {
             event.timestamp = normal
+            // A level word among the first words after the time (`… 04:00:31 [WARN] main …`).
+            for word in parts.message.split(separator: " ", maxSplits: 6).dropFirst(2).prefix(3) {
+                let name = word.trimmingCharacters(in: CharacterSet(charactersIn: "[]():|"))
+                if name.count >= 4, name == name.uppercased(), let level = Level(normalising: name) { event.level = level; break }
+            }
         }
         apply(FieldExtraction.scan(bytes: Array(parts.message.utf8)[...]), to: &event)
         return event

@@ -135,6 +135,9 @@ struct SourceFormats {
         } else if !hadPRI && first.isEmpty {
             return nil
         }
+        // Without `<PRI>`, only the `prog:`/`prog[pid]:` tag tells a syslog line from any other
+        // line that starts with a time (`2026-12-06 04:00:31 INFO main started`).
+        if !hadPRI && tagRange.isEmpty { return nil }
         if !tagRange.isEmpty {
             var tag = tagRange
             if b[tag.upperBound - 1] == 58 { tag = tag.lowerBound..<(tag.upperBound - 1) }
@@ -154,7 +157,7 @@ struct SourceFormats {
 
     /// `prog:`, `prog[123]:`: a syslog tag (not a host name).
     static func isTag(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
-        guard !r.isEmpty else { return false }
+        guard !r.isEmpty, b[r.lowerBound] != 91 else { return false }  // `[WARN]` is no program name
         return b[r.upperBound - 1] == 58 || (b[r.upperBound - 1] == 93 && b[r].contains(91))
     }
 
