@@ -28,16 +28,16 @@ public enum NotificationFormat {
         let body: Any
         var url = destination.url
         switch destination.type {
-        case "wecom":
+        case .wecom:
             body = ["msgtype": "markdown", "markdown": ["content": truncate(markdown(alerts, key: key, bold: "**"), toBytes: wecomLimitBytes)]]
-        case "dingtalk":
+        case .dingtalk:
             let title = alerts.count == 1 ? "logship: \(alerts[0].rule) \(alerts[0].service)" : "logship: \(alerts.count) alerts"
             body = ["msgtype": "markdown", "markdown": ["title": title, "text": markdown(alerts, key: key, bold: "**")]]
             let sign = dingTalkSignature(secret: destination.secret ?? "", timestampMs: nowMs)
             url += (url.contains("?") ? "&" : "?") + "timestamp=\(nowMs)&sign=\(formEncode(sign))"
-        case "slack":
+        case .slack:
             body = ["text": markdown(alerts, key: key, bold: "*")]
-        default:
+        case .webhook:
             let objects = try alerts.map { try JSONSerialization.jsonObject(with: encoder.encode($0)) }
             if alerts.count == 1, var single = objects[0] as? [String: Any] {
                 single["idempotency_key"] = key
@@ -125,11 +125,11 @@ public enum DeliveryOutcome: Sendable, Equatable {
 
     /// WeCom and DingTalk answer 200 with `errcode`; 0 is success, 45009 (WeCom) and 130101
     /// (DingTalk) mean "sending too fast".
-    public static func of(status: Int, body: [UInt8], type: String) -> DeliveryOutcome {
+    public static func of(status: Int, body: [UInt8], type: LogshipConfiguration.Notify.Kind) -> DeliveryOutcome {
         let text = String(decoding: body.prefix(300), as: UTF8.self)
         if status == 429 || status >= 500 { return .retry("HTTP \(status): \(text)") }
         guard (200...299).contains(status) else { return .failed("HTTP \(status): \(text)") }
-        guard type == "wecom" || type == "dingtalk" else { return .delivered }
+        guard type == .wecom || type == .dingtalk else { return .delivered }
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
               let code = (object["errcode"] as? NSNumber)?.intValue else {
             return .retry("answer without errcode: \(text)")

@@ -257,15 +257,16 @@ public enum ConfigurationLoader {
         detector.notify = list.enumerated().compactMap { index, node in
             let path = "detector.notify[\(index)]"
             guard let entry = r.mapping(node, path, known: ["type", "url", "secret", "name", "rate_limit"]) else { return nil }
-            let type = r.string(entry["type"], "\(path).type") ?? ""
-            if !["webhook", "wecom", "dingtalk", "slack"].contains(type) {
-                r.problem("\(path).type", "must be webhook, wecom, dingtalk or slack; found \"\(type)\"")
+            let typeName = r.string(entry["type"], "\(path).type") ?? ""
+            let type = LogshipConfiguration.Notify.Kind(rawValue: typeName) ?? .webhook
+            if LogshipConfiguration.Notify.Kind(rawValue: typeName) == nil {
+                r.problem("\(path).type", "must be webhook, wecom, dingtalk or slack; found \"\(typeName)\"")
             }
             if entry["url"] == nil { r.problem("\(path).url", "is required") }
             let url = r.url(entry["url"], "\(path).url") ?? ""
             let secret = r.string(entry["secret"], "\(path).secret")
-            if type == "dingtalk" && secret == nil { r.problem("\(path).secret", "is required for dingtalk (the robot's signing secret)") }
-            var rateLimit: LogshipConfiguration.Notify.RateLimit? = ["wecom", "dingtalk"].contains(type) ? .init(count: 20, perMs: 60_000) : nil
+            if type == .dingtalk && secret == nil { r.problem("\(path).secret", "is required for dingtalk (the robot's signing secret)") }
+            var rateLimit: LogshipConfiguration.Notify.RateLimit? = [.wecom, .dingtalk].contains(type) ? .init(count: 20, perMs: 60_000) : nil
             if let text = r.string(entry["rate_limit"], "\(path).rate_limit") {
                 let parts = text.split(separator: "/", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 let per = parts.count == 2 ? (["s": "1s", "sec": "1s", "min": "1m", "m": "1m", "h": "1h"][parts[1]] ?? parts[1]) : ""
@@ -275,7 +276,7 @@ public enum ConfigurationLoader {
                     r.problem("\(path).rate_limit", "expected COUNT/PERIOD like 20/min or 5/10s, found \"\(text)\"")
                 }
             }
-            let name = r.string(entry["name"], "\(path).name") ?? "\(type)-\(index)"
+            let name = r.string(entry["name"], "\(path).name") ?? "\(type.rawValue)-\(index)"
             return LogshipConfiguration.Notify(type: type, url: url, secret: secret, name: name, rateLimit: rateLimit)
         }
         let names = detector.notify.map(\.name)

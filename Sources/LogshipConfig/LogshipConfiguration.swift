@@ -174,7 +174,9 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
     }
 
     public struct Notify: Sendable, Equatable, Encodable {
-        public var type: String
+        /// Where alerts go, and so how the message is shaped.
+        public enum Kind: String, Sendable, CaseIterable, Encodable { case webhook, wecom, dingtalk, slack }
+        public var type: Kind
         public var url: String
         public var secret: String?
         /// Names the destination in logs and in its consumer group (`<type>-<index>` by default).
@@ -189,7 +191,7 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
             public init(count: Int, perMs: Int) { self.count = count; self.perMs = perMs }
         }
 
-        public init(type: String, url: String, secret: String? = nil, name: String, rateLimit: RateLimit? = nil) {
+        public init(type: Kind, url: String, secret: String? = nil, name: String, rateLimit: RateLimit? = nil) {
             self.type = type
             self.url = url
             self.secret = secret

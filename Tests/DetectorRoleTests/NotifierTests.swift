@@ -111,13 +111,13 @@ import TestSupport
     }
 
     @Test func answersAreClassified() {
-        #expect(DeliveryOutcome.of(status: 200, body: Array(#"{"errcode":0,"errmsg":"ok"}"#.utf8), type: "wecom") == .delivered)
-        #expect(DeliveryOutcome.of(status: 200, body: Array(#"{"errcode":130101,"errmsg":"send too fast"}"#.utf8), type: "dingtalk")
+        #expect(DeliveryOutcome.of(status: 200, body: Array(#"{"errcode":0,"errmsg":"ok"}"#.utf8), type: .wecom) == .delivered)
+        #expect(DeliveryOutcome.of(status: 200, body: Array(#"{"errcode":130101,"errmsg":"send too fast"}"#.utf8), type: .dingtalk)
             == .retry("errcode 130101: send too fast"))
-        #expect(DeliveryOutcome.of(status: 200, body: Array(#"{"errcode":310000,"errmsg":"sign not match"}"#.utf8), type: "dingtalk")
+        #expect(DeliveryOutcome.of(status: 200, body: Array(#"{"errcode":310000,"errmsg":"sign not match"}"#.utf8), type: .dingtalk)
             == .failed("errcode 310000: sign not match"))
-        #expect(DeliveryOutcome.of(status: 503, body: [], type: "webhook") == .retry("HTTP 503: "))
-        #expect(DeliveryOutcome.of(status: 404, body: Array("no".utf8), type: "slack") == .failed("HTTP 404: no"))
+        #expect(DeliveryOutcome.of(status: 503, body: [], type: .webhook) == .retry("HTTP 503: "))
+        #expect(DeliveryOutcome.of(status: 404, body: Array("no".utf8), type: .slack) == .failed("HTTP 404: no"))
         // Cut at a character, the marker within the limit.
         #expect(NotificationFormat.truncate(String(repeating: "支", count: 10), toBytes: 21) == "支支\n…(truncated)")
     }
