@@ -54,7 +54,7 @@ final class InputPipeline: @unchecked Sendable {
         case .preset(.container): rule = .container
         case .preset(.none): rule = .none
         case .custom(let pattern, let negate, let match):
-            rule = .custom(pattern: try NSRegularExpression(pattern: pattern), negate: negate, before: match == "before")
+            rule = .custom(pattern: try NSRegularExpression(pattern: pattern), negate: negate, before: match == .before)
         }
     }
 

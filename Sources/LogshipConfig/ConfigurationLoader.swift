@@ -166,8 +166,11 @@ public enum ConfigurationLoader {
                 if (try? NSRegularExpression(pattern: pattern)) == nil || pattern.isEmpty {
                     r.problem("\(path).multiline.pattern", "not a valid regular expression: \"\(pattern)\"")
                 }
-                let match = r.string(custom["match"], "\(path).multiline.match") ?? "after"
-                if !["after", "before"].contains(match) { r.problem("\(path).multiline.match", "must be after or before") }
+                let matchName = r.string(custom["match"], "\(path).multiline.match") ?? "after"
+                let match = LogshipConfiguration.Multiline.Match(rawValue: matchName) ?? .after
+                if LogshipConfiguration.Multiline.Match(rawValue: matchName) == nil {
+                    r.problem("\(path).multiline.match", "must be after or before")
+                }
                 input.multiline = .custom(pattern: pattern, negate: r.bool(custom["negate"], "\(path).multiline.negate") ?? false, match: match)
             }
         }

@@ -124,7 +124,9 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         /// `auto` picks the rule by the input's format.
         public enum Preset: String, Sendable, CaseIterable, Encodable { case auto, python, java, container, none }
         case preset(Preset)
-        case custom(pattern: String, negate: Bool, match: String)
+        /// Filebeat's semantics: matching lines belong to the previous line (`after`) or the next (`before`).
+        public enum Match: String, Sendable, CaseIterable, Encodable { case after, before }
+        case custom(pattern: String, negate: Bool, match: Match)
 
         /// As logship.yml spells it (`config show`): the preset's name, or `{pattern, negate, match}`.
         public func encode(to encoder: Encoder) throws {

@@ -44,7 +44,7 @@ import Testing
         #expect(config.agent.inputs[0].format == .python)
         #expect(config.agent.inputs[0].fields == ["env": "prod"])
         #expect(config.agent.inputs[1].paths == ["/var/log/orders.log"])
-        #expect(config.agent.inputs[1].multiline == .custom(pattern: "^\\d{4}-", negate: true, match: "after"))
+        #expect(config.agent.inputs[1].multiline == .custom(pattern: "^\\d{4}-", negate: true, match: .after))
         #expect(config.indexer.flushIntervalMs == 500)
         #expect(config.coordinator.heartbeatIntervalMs == 5_000)
         #expect(config.detector.notify.first?.url == "http://127.0.0.1:8080/hook")
