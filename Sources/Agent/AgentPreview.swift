@@ -25,15 +25,15 @@ public enum AgentPreview {
                            emit: (_ key: String, _ event: UnsafeRawBufferPointer) -> Void) throws -> AgentStats.Counters {
         let inputs = configuration.agent.inputs
         var input: LogshipConfiguration.Input
+        // Globs are usually absolute; FILE may be given relative to here.
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         if let service {
             guard let named = inputs.first(where: { $0.service == service }) else {
                 throw AgentError("no agent input for service \(service); inputs: \(inputs.map(\.service).joined(separator: ", "))")
             }
             input = named
         } else if let matching = inputs.first(where: { input in
-            // Globs are usually absolute; FILE may be given relative to here.
-            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-            return input.paths.contains { Glob.matches($0, path) || Glob.matches($0, absolute) }
+            input.paths.contains { Glob.matches($0, path) || Glob.matches($0, absolute) }
         }) {
             input = matching
         } else {

@@ -73,9 +73,6 @@ public struct ZoneRule: Sendable, Equatable {
         return Int64(hours * 3600 + minutes * 60) * (sign == "-" ? -1 : 1)
     }
 
-    /// Whether the zone is UTC (no conversion at all).
-    public var isUTC: Bool { transitions.isEmpty && offsets[0] == 0 }
-
     /// The offset in force at a UTC instant.
     public func offset(atUTC seconds: Int64) -> Int64 {
         offsets[firstTransition(after: seconds)]

@@ -28,7 +28,7 @@ import Testing
         ("github token ghp_16C7e42F292c6912E7710c838347Ae178B4a used", "ghp_16C7e42F292c6912E7710c838347Ae178B4a"),
         ("oauth gho_16C7e42F292c6912E7710c838347Ae178B4b", "gho_16C7e42F292c6912E7710c838347Ae178B4b"),
         ("pat github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV", "github_pat_11ABCDEFG0123456789"),
-        ("gitlab glpat-xxxxXXXXxxxx01234567 rotated", "glpat-xxxxXXXXxxxx01234567"),
+        ("gitlab glpat-Vq3mK8rT2pLx9WzY4nB1 rotated", "glpat-Vq3mK8rT2pLx9WzY4nB1"),
         ("slack xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "AbCdEfGhIjKlMnOpQrStUvWx"),
         ("slack user xoxp-123456789012-123456789012-123456789012-abcdef0123456789", "abcdef0123456789"),
         ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc charged", "4eC39HqLyjWDarjtT1zdp7dc"),

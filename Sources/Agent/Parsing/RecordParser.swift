@@ -140,8 +140,7 @@ public struct RecordParser: Sendable {
     /// runtime's time stands in when that text has none, and the stream is kept.
     func parseContainer(_ bytes: [UInt8], docker: Bool, nowMillis: Int64) -> LogEvent? {
         guard let (content, time, stream) = SourceFormats.unwrapContainer(bytes, docker: docker) else { return nil }
-        let inner = RecordParser(service: service, host: host, format: .auto, pythonFormat: pythonFormat, zone: zone)
-        var event = inner.parseAuto(content, nowMillis: nowMillis)
+        var event = parseAuto(content, nowMillis: nowMillis)  // whatever self.format says: the text inside is `auto`
         if event.timestamp.isEmpty, let time { event.timestamp = time }
         var facts = event.facts ?? SourceFacts()
         facts.containerStream = stream

@@ -1,0 +1,198 @@
+/// A growable byte buffer written through a pointer: the encoder's output, reused from event
+/// to event by the agent (no allocation per event once it has grown).
+public final class OutputBuffer {
+    public private(set) var base: UnsafeMutablePointer<UInt8>
+    public private(set) var capacity: Int
+    public var count = 0
+
+    public init(capacity: Int = 1024) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    func grow(to minimum: Int) {
+        let newCapacity = max(minimum, capacity * 2)
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+}
+
+/// Writes JSON into an `OutputBuffer`. The write position lives in this struct while encoding
+/// (a class property would pay a dynamic exclusivity check on every byte); `finish()` hands
+/// the result back to the buffer.
+struct JSONWriter {
+    private let buffer: OutputBuffer
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var count = 0
+    private var needsComma = false
+
+    init(_ buffer: OutputBuffer) {
+        self.buffer = buffer
+        base = buffer.base
+        capacity = buffer.capacity
+    }
+
+    mutating func finish() { buffer.count = count }
+
+    @inline(__always) mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(count + extra) }
+    }
+
+    mutating func grow(_ minimum: Int) {
+        buffer.count = count
+        buffer.grow(to: minimum)
+        base = buffer.base
+        capacity = buffer.capacity
+    }
+
+    @inline(__always) mutating func put(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always) mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        if bytes.count <= 16 {
+            // Most values are short (names, levels, ids): a call to memcpy costs more than the copy.
+            for k in 0..<bytes.count { base[count + k] = source[k] }
+        } else {
+            (base + count).update(from: source, count: bytes.count)
+        }
+        count += bytes.count
+    }
+
+    mutating func put(decimal value: Int64) {
+        if value < 0 {
+            put(UInt8(ascii: "-"))
+            if value == .min { for byte in "9223372036854775808".utf8 { put(byte) }; return }
+        }
+        var magnitude = value.magnitude
+        var divisor: UInt64 = 1
+        while divisor <= magnitude / 10 { divisor *= 10 }
+        reserve(20)
+        while divisor > 0 {
+            base[count] = UInt8(48 + magnitude / divisor)
+            count += 1
+            magnitude %= divisor
+            divisor /= 10
+        }
+    }
+
+    mutating func open() { put(UInt8(ascii: "{")); needsComma = false }
+    mutating func close() { put(UInt8(ascii: "}")); needsComma = true }
+
+    /// A key known at compile time (ASCII, nothing to escape): copied as is.
+    /// Keys are a few bytes long: word copies beat a call to memcpy, and one `reserve` covers it all.
+    @inline(never)  // called for every key of every event: one copy of it keeps the encoder's code small
+    mutating func key(_ name: StaticString) {
+        let length = name.utf8CodeUnitCount
+        reserve(length + 4)
+        if needsComma { base[count] = UInt8(ascii: ","); count += 1 }
+        let out = base + count
+        let source = name.utf8Start
+        out[0] = UInt8(ascii: "\"")
+        // Two overlapping word copies instead of a byte loop (most keys are 4–16 bytes; the
+        // reservation above covers the writes, the literal's bytes the reads).
+        let to = UnsafeMutableRawPointer(out + 1), from = UnsafeRawPointer(source)
+        if length > 16 {
+            for k in 0..<length { out[k + 1] = source[k] }
+        } else if length >= 8 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self), toByteOffset: length - 8, as: UInt64.self)
+        } else if length >= 4 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self), toByteOffset: length - 4, as: UInt32.self)
+        } else {
+            for k in 0..<length { out[k + 1] = source[k] }
+        }
+        out[length + 1] = UInt8(ascii: "\"")
+        out[length + 2] = UInt8(ascii: ":")
+        count += length + 3
+        needsComma = true
+    }
+
+    mutating func key(dynamic name: String) {
+        if needsComma { put(UInt8(ascii: ",")) }
+        string(name)
+        put(UInt8(ascii: ":"))
+        needsComma = true
+    }
+
+    mutating func begin(_ name: StaticString) {
+        key(name)
+        open()
+    }
+
+    mutating func field(_ name: StaticString, _ value: String) {
+        key(name)
+        string(value)
+    }
+
+    mutating func field(_ name: StaticString, _ value: Int64) {
+        key(name)
+        put(decimal: value)
+    }
+
+    /// Whether a word of 8 bytes may hold a control character, `"` or `\\` (bit tricks from
+    /// "Bit Twiddling Hacks": haszero/hasless; false positives only, checked byte by byte).
+    @inline(__always) static func mayNeedEscape(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (w &- 0x2020_2020_2020_2020) & ~w & highs
+        let q = w ^ 0x2222_2222_2222_2222, quote = (q &- ones) & ~q & highs
+        let b = w ^ 0x5C5C_5C5C_5C5C_5C5C, backslash = (b &- ones) & ~b & highs
+        return (control | quote | backslash) != 0
+    }
+
+    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    mutating func string(_ value: String) {
+        var copy = value
+        copy.withUTF8 { string(bytes: $0) }
+    }
+
+    /// A JSON string literal: runs of plain bytes are copied whole; quotes, backslashes and
+    /// control characters are escaped.
+    mutating func string(bytes: UnsafeBufferPointer<UInt8>) {
+        reserve(bytes.count + 2)
+        put(UInt8(ascii: "\""))
+        var runStart = 0
+        var index = 0
+        let n = bytes.count
+        while index < n {
+            // Eight plain bytes at a time; the byte loop below only sees words that may need escaping.
+            while index + 8 <= n, !Self.mayNeedEscape(UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)) {
+                index += 8
+            }
+            guard index < n else { break }
+            let byte = bytes[index]
+            index += 1
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            let escapeAt = index - 1
+            put(UnsafeBufferPointer(rebasing: bytes[runStart..<escapeAt]))
+            put(92)
+            switch byte {
+            case UInt8(ascii: "\""): put(34)
+            case UInt8(ascii: "\\"): put(92)
+            case 0x0A: put(UInt8(ascii: "n"))
+            case 0x0D: put(UInt8(ascii: "r"))
+            case 0x09: put(UInt8(ascii: "t"))
+            default:
+                put(UInt8(ascii: "u")); put(48); put(48)
+                put(Self.hex[Int(byte >> 4)]); put(Self.hex[Int(byte & 15)])
+            }
+            runStart = index
+        }
+        put(UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+        put(UInt8(ascii: "\""))
+    }
+}
