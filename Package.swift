@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-service-context", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; only the client modules import them.
@@ -41,10 +44,16 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Codecs", dependencies: ["CZstd"]),
+        // Metrics (swift-prometheus behind swift-metrics), the HTTP endpoints, heartbeats, and the
+        // lifecycle every role runs under (one ServiceGroup per process).
         .target(name: "Telemetry", dependencies: [
             "LogModel", "KafkaClient",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "Agent", dependencies: [
             "LogModel", "LogshipConfig", "KafkaClient", "Telemetry",
@@ -53,6 +62,7 @@ let package = Package(
         .target(name: "Indexer", dependencies: [
             "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // Windowed anomaly detection: pure logic, events in, alerts out.
         .target(name: "Detector", dependencies: ["LogModel"]),
@@ -61,19 +71,22 @@ let package = Package(
             "Detector", "KafkaClient", "ElasticClient", "LogModel", "LogshipConfig", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // Operator tasks shared by the CLI and the coordinator: lag, replay.
         .target(name: "Operations", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "Codecs"]),
         // Cluster health from heartbeats, metadata, lag and Elasticsearch; HTTP API and dashboard.
         .target(name: "Coordinator", dependencies: [
-            "KafkaClient", "ElasticClient", "LogModel", "LogshipConfig", "Operations", "Detector", "DetectorRole",
+            "KafkaClient", "ElasticClient", "LogModel", "LogshipConfig", "Operations", "Detector", "DetectorRole", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "LogshipCLI", dependencies: [
             "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent", "Indexer", "Telemetry", "Operations", "Detector", "DetectorRole", "Coordinator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "logship", dependencies: ["LogshipCLI"]),
         // Client side for Swift services: JSON lines with trace ids from the task-local ServiceContext.

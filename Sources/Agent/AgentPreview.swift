@@ -53,7 +53,7 @@ public enum AgentPreview {
             input.timezone = zone
         }
         let host = configuration.agent.hostName ?? LogAgent.machineHostName()
-        let pipeline = try InputPipeline(input: input, index: 0, host: host,
+        let pipeline = try InputPipeline(input: input, host: host,
                                          allowDebug: configuration.services[input.service]?.debug ?? false,
                                          maskPatterns: configuration.agent.maskPatterns, pythonFormat: input.pythonFormat)
         pipeline.explain = explain

@@ -1,6 +1,7 @@
 import LogshipConfig
 import Foundation
 import LogModel
+import KafkaClient
 
 /// Everything the agent does to a record of one input between the file and Kafka:
 /// parse, mask, filter by level, enrich, identify, encode.
@@ -15,16 +16,27 @@ final class InputPipeline: @unchecked Sendable {
     let exclude: [String]
     let ignoreOlderMs: Int?
     let futureLimitMs: Int64
-    /// Position among the agent's inputs (delivery reports refer to it).
-    let index: Int
+    /// What the pipeline was built from: a reload keeps a pipeline whose source is unchanged.
+    let source: Source
     let host: String
+    /// Delivery reports counted by librdkafka's thread, moved into the stats by the agent's loop.
+    let counts = DeliveryCounts()
+    /// The topic handle, opened on first use by the shipping thread (the only one using it).
+    var topicHandle: ProducerTopic?
+
+    struct Source: Equatable {
+        var input: LogshipConfiguration.Input
+        var allowDebug: Bool
+        var maskPatterns: [String]
+        var pythonFormat: String?
+    }
     private let rule: MultilineRule
     /// The id hash state of the file last seen (one thread processes records: the agent's shipping thread).
     private var idPrefix: EventID.Prefix?
 
-    init(input: LogshipConfiguration.Input, index: Int, host: String, allowDebug: Bool, maskPatterns: [String],
+    init(input: LogshipConfiguration.Input, host: String, allowDebug: Bool, maskPatterns: [String],
          pythonFormat: String?) throws {
-        self.index = index
+        source = Source(input: input, allowDebug: allowDebug, maskPatterns: maskPatterns, pythonFormat: pythonFormat)
         service = Naming.sanitize(input.service)
         topic = Naming.topic(forService: input.service)
         patterns = input.paths

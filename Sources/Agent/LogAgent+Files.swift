@@ -22,6 +22,7 @@ extension LogAgent {
                     let key = "\(st.st_dev):\(st.st_ino)"
                     if let tailer = tailers[key] {
                         seen.insert(key)
+                        if tailer.released { continue }
                         if tailer.path != path { tailer.relocate(to: path) }
                         continue
                     }
@@ -80,8 +81,14 @@ extension LogAgent {
         }
     }
 
-    /// A rotated file is released once read to its end, quiet for 2 s, and fully acknowledged.
+    /// A rotated file is released once read to its end, quiet for 2 s, and fully acknowledged; a
+    /// file whose input a reload removed, once what was read from it is acknowledged.
     func retireRotated(now: Int64) {
+        for (key, tailer) in tailers where tailer.released {
+            guard tailer.tracker.pendingCount == 0 else { continue }
+            if let entry = tailer.registryEntry { registry.update(entry) }
+            tailers.removeValue(forKey: key)
+        }
         for (key, tailer) in tailers where tailer.rotatedAway && tailer.bytesBehind == 0 && now - tailer.lastGrowthAt >= 2_000 {
             tailer.finish(now: now, stats: stats) { record, identity, tracker in
                 self.ship(record, identity: identity, tracker: tracker, path: tailer.path, pipeline: tailer.input, now: now)

@@ -87,7 +87,7 @@ extension LogAgent {
             stats.add(reason, 1, service: pipeline.service)
             source.tracker.ack(item.sequence)
         case .ship(var key):
-            let entry = DeliveryLedger.Entry(tracker: source.tracker, sequence: item.sequence, pipeline: pipeline.index)
+            let entry = DeliveryLedger.Entry(tracker: source.tracker, sequence: item.sequence, pipeline: pipeline, readMs: item.now)
             key.withUTF8 { key in
                 send(entry, key: UnsafeRawBufferPointer(key), value: encoded.bytes)
             }
@@ -96,24 +96,25 @@ extension LogAgent {
 
     /// One event whose delivery failed in a way a retry can fix, with what is needed to send it again.
     struct Outgoing: Sendable {
-        var pipeline: Int
+        var pipeline: InputPipeline
         var key: [UInt8]
         var value: [UInt8]
         var tracker: AckTracker
         var sequence: Int
+        var readMs: Int64
     }
 
     func send(_ entry: DeliveryLedger.Entry, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        let pipeline = pipelines[entry.pipeline]
+        let pipeline = entry.pipeline
         let token = ledger.open(entry)
         do {
-            if topics[entry.pipeline] == nil { topics[entry.pipeline] = try producer.topic(named: pipeline.topic) }
+            if pipeline.topicHandle == nil { pipeline.topicHandle = try producer.topic(named: pipeline.topic) }
             // Back-pressure: wait for acknowledgements instead of queueing without bound. When
             // stopping, the event stays unacknowledged and is read again on the next start. (Never
             // an unconditional wait: the heartbeat takes slots too, and with Kafka down a slot
             // seen free could be gone, and the wait endless.)
-            while try !producer.enqueue(topics[entry.pipeline]!, key: key, value: value, token: token) {
-                guard running.load(ordering: .relaxed) else {
+            while try !producer.enqueue(pipeline.topicHandle!, key: key, value: value, token: token) {
+                guard stopSignal.isRunning else {
                     _ = ledger.close(token)
                     return
                 }
@@ -123,16 +124,16 @@ extension LogAgent {
             _ = ledger.close(token)
             logger.warning("cannot queue event; will retry", metadata: ["kafka.error": "\(error)"])
             retries.append(Outgoing(pipeline: entry.pipeline, key: Array(key), value: Array(value),
-                                    tracker: entry.tracker, sequence: entry.sequence))
+                                    tracker: entry.tracker, sequence: entry.sequence, readMs: entry.readMs))
         }
     }
 
     func resendFailed() {
         let pending = retries.takeAll()
-        for item in pending where running.load(ordering: .relaxed) {
+        for item in pending where stopSignal.isRunning {
             item.key.withUnsafeBytes { key in
                 item.value.withUnsafeBytes { value in
-                    send(DeliveryLedger.Entry(tracker: item.tracker, sequence: item.sequence, pipeline: item.pipeline),
+                    send(DeliveryLedger.Entry(tracker: item.tracker, sequence: item.sequence, pipeline: item.pipeline, readMs: item.readMs),
                          key: key, value: value)
                 }
             }
@@ -141,7 +142,8 @@ extension LogAgent {
 
     /// Moves the delivery counts of the report thread into the agent's stats.
     func collectDeliveryCounts() {
-        for (pipeline, counts) in zip(pipelines, deliveryCounts) {
+        for pipeline in pipelines + retiredPipelines {
+            let counts = pipeline.counts
             var delta = AgentStats.Counters()
             delta.eventsSent = counts.sent.exchange(0, ordering: .relaxed)
             delta.eventsFailed = counts.failed.exchange(0, ordering: .relaxed)

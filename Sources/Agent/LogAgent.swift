@@ -11,13 +11,20 @@ import Telemetry
 /// down, the in-flight bound is reached and reading pauses: the files are the buffer.
 public final class LogAgent: @unchecked Sendable {
     public let stats = AgentStats()
+    public let metrics: RoleMetrics
     let configuration: LogshipConfiguration
-    let pipelines: [InputPipeline]
+    /// The inputs in force; replaced (on the reading thread) when a reload is adopted.
+    var pipelines: [InputPipeline]
+    /// Pipelines a reload replaced: their delivery reports are still collected.
+    var retiredPipelines: [InputPipeline] = []
+    /// Pipelines of a reload, waiting for the reading thread to adopt them.
+    let pendingPipelines = Mutex<[InputPipeline]?>(nil)
+    let host: String
     let producer: KafkaProducer
     let registry: Registry
     let saver: RegistrySaver
     let logger: Logger
-    let running = Atomic<Bool>(true)
+    let stopSignal = StopSignal()
     let clock: @Sendable () -> Int64
     var tailers: [String: FileTailer] = [:]
     var lastScan: Int64 = 0
@@ -37,9 +44,7 @@ public final class LogAgent: @unchecked Sendable {
     /// The event being shipped, encoded (reused for every event: only the shipping thread uses it).
     let encoded = OutputBuffer(capacity: 4096)
     let ledger: DeliveryLedger
-    let deliveryCounts: [DeliveryCounts]
     let retries: RetryQueue
-    var topics: [ProducerTopic?]
 
     public static let version = "0.1.0"
 
@@ -48,24 +53,22 @@ public final class LogAgent: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        let metrics = RoleMetrics(role: "agent", version: Self.version)
+        self.metrics = metrics
         let agent = configuration.agent
         guard !agent.inputs.isEmpty else { throw AgentError("agent.inputs is empty: nothing to tail") }
         let host = agent.hostName ?? LogAgent.machineHostName()
-        pipelines = try agent.inputs.enumerated().map { index, input in
-            try InputPipeline(input: input, index: index, host: host,
-                              allowDebug: configuration.services[input.service]?.debug ?? false,
-                              maskPatterns: agent.maskPatterns, pythonFormat: input.pythonFormat)
-        }
+        self.host = host
+        pipelines = try Self.pipelines(of: configuration, host: host)
         registry = try Registry(directory: agent.dataDir)
         saver = RegistrySaver(url: registry.url, metricsDirectory: agent.dataDir)
         let ledger = DeliveryLedger()
-        let counts = pipelines.map { _ in DeliveryCounts() }
         let retries = RetryQueue()
-        let paths = pipelines.map(\.patterns)
+        let latency = metrics.histogram("logship_agent_delivery_latency_seconds",
+                                        help: "Seconds from reading a record to Kafka's acknowledgement.",
+                                        buckets: RoleMetrics.latencyBuckets)
         self.ledger = ledger
-        deliveryCounts = counts
         self.retries = retries
-        topics = pipelines.map { _ in nil }
         producer = try KafkaProducer(KafkaProducerConfiguration(
             kafka: KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-agent-\(host)",
                                       properties: configuration.kafka.properties),
@@ -75,19 +78,20 @@ public final class LogAgent: @unchecked Sendable {
             messageTimeoutMs: 0), logger: logger) { token, failure in
                 let entry = ledger.close(token)
                 guard let failure else {
-                    counts[entry.pipeline].sent.add(1, ordering: .relaxed)
+                    entry.pipeline.counts.sent.add(1, ordering: .relaxed)
+                    latency.record(Double(clock() - entry.readMs) / 1_000)
                     entry.tracker.ack(entry.sequence)
                     return
                 }
                 if failure.error.isPermanentForMessage {
-                    counts[entry.pipeline].failed.add(1, ordering: .relaxed)
+                    entry.pipeline.counts.failed.add(1, ordering: .relaxed)
                     logger.error("event rejected by Kafka; skipped",
-                                 metadata: ["kafka.error": "\(failure.error)", "agent.paths": "\(paths[entry.pipeline])"])
+                                 metadata: ["kafka.error": "\(failure.error)", "agent.paths": "\(entry.pipeline.patterns)"])
                     entry.tracker.ack(entry.sequence)
                 } else {
                     // Unknown topic, broker gone: send it again; the registry stays behind it meanwhile.
                     retries.append(Outgoing(pipeline: entry.pipeline, key: failure.key ?? [], value: failure.value,
-                                            tracker: entry.tracker, sequence: entry.sequence))
+                                            tracker: entry.tracker, sequence: entry.sequence, readMs: entry.readMs))
                 }
             }
         let stats = self.stats
@@ -104,7 +108,7 @@ public final class LogAgent: @unchecked Sendable {
     }
 
     /// Asks `run()` to stop reading, flush and save. Safe from a signal handler's queue.
-    public func stop() { running.store(false, ordering: .releasing) }
+    public func stop() { stopSignal.stop() }
 
     public var producerInFlight: Int { producer.inFlight }
 
@@ -119,19 +123,22 @@ public final class LogAgent: @unchecked Sendable {
         defer {
             // After shutdown() (which drained and ended the shipper) this changes nothing; when
             // the loop throws, it lets the shipper end.
-            running.store(false, ordering: .releasing)
+            stopSignal.stop()
             shipQueue.close()
             saver.stop()
         }
         logger.info("agent started", metadata: ["agent.inputs": "\(pipelines.count)", "agent.registry": "\(registry.url.path)"])
-        while running.load(ordering: .acquiring) {
+        while stopSignal.isRunning {
             let now = clock()
+            if let fresh = pendingPipelines.withLock({ pending in defer { pending = nil }; return pending }) {
+                adopt(fresh, now: now)
+            }
             if now - lastScan >= 1_000 {
                 scan(now: now)
                 lastScan = now
             }
             var didRead = false
-            for tailer in tailers.values where running.load(ordering: .relaxed) {
+            for tailer in tailers.values where stopSignal.isRunning && !tailer.released {
                 didRead = pollTailer(tailer, now: now) || didRead
             }
             retireRotated(now: now)
@@ -141,7 +148,7 @@ public final class LogAgent: @unchecked Sendable {
                 try saveRegistry()
                 lastSave = now
             }
-            if !didRead { Thread.sleep(forTimeInterval: 0.05) }
+            if !didRead { stopSignal.wait(seconds: 0.05) }
         }
         try shutdown()
     }
@@ -152,9 +159,15 @@ public final class LogAgent: @unchecked Sendable {
         }
     }
 
+    /// Brings the registry's series up to the agent's counters (before a scrape or a textfile write).
+    public func publishMetrics() {
+        AgentMetrics.publish(stats, files: fileBacklog.withLock { $0 }, queueDepth: producer.inFlight, into: metrics)
+    }
+
     /// The agent's metrics in Prometheus text format (served on agent.metrics_listen).
     public func metricsText() -> String {
-        AgentMetrics.render(stats, files: fileBacklog.withLock { $0 }, queueDepth: producer.inFlight)
+        publishMetrics()
+        return metrics.render()
     }
 
     /// Per-file backlog as of the last registry save (read by the metrics endpoint's thread).

@@ -2,13 +2,16 @@ import Foundation
 import Hummingbird
 import Logging
 import Operations
+import ServiceLifecycle
+import Telemetry
 
 /// The coordinator's HTTP face: `/health`, `/api/v1/{cluster,components,lag,alerts,history}`
 /// (JSON), `/metrics` (Prometheus text) and `/` (the dashboard). With a token configured the
 /// API and `/metrics` need `Authorization: Bearer <token>`; `/health` and `/` never do (the
 /// dashboard asks for the token and keeps it in the page).
-public struct CoordinatorServer: Sendable {
+public struct CoordinatorServer: Service {
     let service: CoordinatorService
+    let metrics = RoleMetrics(role: "coordinator", version: CoordinatorService.version)
     let host: String
     let port: Int
     let token: String?
@@ -43,7 +46,12 @@ public struct CoordinatorServer: Sendable {
                                        body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"a bearer token is required\"}")))
     static let warmingUp = Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"first refresh not done yet\"}")))
 
-    /// Runs until the surrounding task is cancelled.
+    func render(_ snapshot: CoordinatorService.Snapshot) -> String {
+        PrometheusPublishing.publish(snapshot, into: metrics)
+        return metrics.render()
+    }
+
+    /// Runs until its service group shuts down.
     public func run() async throws {
         let router = Router()
         let server = self
@@ -65,57 +73,51 @@ public struct CoordinatorServer: Sendable {
         api("api/v1/history") { server.json($0.history) }
         api("metrics") { snapshot in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: PrometheusRendering.render(snapshot))))
+                     body: .init(byteBuffer: ByteBuffer(string: server.render(snapshot))))
         }
         router.get("/") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: Dashboard.html)))
         }
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
-        try await app.runService(gracefulShutdownSignals: [])
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .notice)
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: quiet)
+        try await app.run()
     }
 }
 
-/// `/metrics`: the cluster view in Prometheus text format 0.0.4.
-public enum PrometheusRendering {
-    public static func render(_ snapshot: CoordinatorService.Snapshot) -> String {
-        var out: [String] = []
-        func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: [(String, String)], value: Double)]) {
-            out.append("# HELP \(name) \(help)")
-            out.append("# TYPE \(name) \(type)")
-            for sample in samples {
-                let labels = sample.labels.isEmpty ? "" : "{" + sample.labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",") + "}"
-                out.append("\(name)\(labels) \(format(sample.value))")
-            }
-        }
+/// `/metrics`: the cluster view, published into the coordinator's `RoleMetrics` (swift-prometheus
+/// renders the text). States are labelled series (one is 1, the others 0); rates are left to
+/// PromQL (`rate(logship_service_events_total[5m])`).
+public enum PrometheusPublishing {
+    public static func publish(_ snapshot: CoordinatorService.Snapshot, into metrics: RoleMetrics) {
+        typealias Samples = [(labels: [(String, String)], value: Double)]
         let cluster = snapshot.cluster
-        family("logship_cluster_status", "gauge", "Overall status: 0 healthy, 1 degraded, 2 down.",
-               [([], cluster.status == "healthy" ? 0 : cluster.status == "degraded" ? 1 : 2)])
-        var components: [(labels: [(String, String)], value: Double)] = []
-        for (role, statuses) in cluster.components.sorted(by: { $0.key < $1.key }) {
+        metrics.publish(gauge: "logship_cluster_status", help: "1 for the cluster's current status (healthy, degraded, down), 0 for the others.",
+                        samples: ["healthy", "degraded", "down"].map { ([("status", $0)], cluster.status == $0 ? 1 : 0) })
+        var components: Samples = []
+        for (role, statuses) in cluster.components {
             for status in ["up", "stalled", "stale", "stopped"] { components.append(([("role", role), ("status", status)], Double(statuses[status] ?? 0))) }
         }
-        family("logship_components", "gauge", "Components by role and status, from their heartbeats.", components)
+        metrics.publish(gauge: "logship_components", help: "Components by role and status, from their heartbeats.", samples: components)
         let partitions = (snapshot.lag?.groups ?? []).flatMap { group in group.partitions.map { (group.name, $0) } }
-        family("logship_consumer_lag", "gauge", "Messages between the group's committed offset and the log end.",
-               partitions.map { ([("group", $0.0), ("topic", $0.1.topic), ("partition", String($0.1.partition))], Double($0.1.lag)) })
-        family("logship_consumer_lag_seconds", "gauge", "Age of the first unconsumed message.",
-               partitions.map { ([("group", $0.0), ("topic", $0.1.topic), ("partition", String($0.1.partition))], $0.1.lagSeconds) })
-        family("logship_group_members", "gauge", "Members of each consumer group.", cluster.groups.map { ([("group", $0.name)], Double($0.members)) })
-        family("logship_service_events_per_second", "gauge", "Events produced per second, per service.",
-               cluster.services.map { ([("service", $0.name)], $0.eventsPerSecond) })
-        family("logship_service_error_ratio", "gauge", "Share of ERROR and CRITICAL events over the last 5 minutes.",
-               cluster.services.map { ([("service", $0.name)], $0.errorPct / 100) })
-        family("logship_alerts_recent", "gauge", "Alerts in logship.alerts over the last hour.", [([], Double(cluster.recentAlerts))])
-        family("logship_backend_up", "gauge", "Whether Kafka and Elasticsearch answer.",
-               [([("backend", "kafka")], cluster.kafka.reachable ? 1 : 0), ([("backend", "elasticsearch")], cluster.elasticsearch.reachable ? 1 : 0)])
-        return out.joined(separator: "\n") + "\n"
-    }
-
-    static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
-    }
-
-    static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        func partitionLabels(_ entry: (String, LagReport.Partition)) -> [(String, String)] {
+            [("group", entry.0), ("topic", entry.1.topic), ("partition", String(entry.1.partition))]
+        }
+        metrics.publish(gauge: "logship_consumer_lag", help: "Messages between the group's committed offset and the log end.",
+                        samples: partitions.map { (partitionLabels($0), Double($0.1.lag)) })
+        metrics.publish(gauge: "logship_consumer_lag_seconds", help: "Age of the first unconsumed message.",
+                        samples: partitions.map { (partitionLabels($0), $0.1.lagSeconds) })
+        metrics.publish(gauge: "logship_group_members", help: "Members of each consumer group.",
+                        samples: cluster.groups.map { ([("group", $0.name)], Double($0.members)) })
+        for (service, produced) in snapshot.eventsProduced {
+            metrics.publish(counter: "logship_service_events_total", help: "Events produced to the service's topic (sum of its log-end offsets).",
+                            labels: [("service", service)], value: produced)
+        }
+        metrics.publish(gauge: "logship_service_error_ratio", help: "Share of ERROR and CRITICAL events over the last 5 minutes.",
+                        samples: cluster.services.map { ([("service", $0.name)], $0.errorPct / 100) })
+        metrics.publish(gauge: "logship_alerts_recent", help: "Alerts in logship.alerts over the last hour.", value: Double(cluster.recentAlerts))
+        metrics.publish(gauge: "logship_backend_up", help: "Whether Kafka and Elasticsearch answer.",
+                        samples: [([("backend", "kafka")], cluster.kafka.reachable ? 1 : 0),
+                                  ([("backend", "elasticsearch")], cluster.elasticsearch.reachable ? 1 : 0)])
     }
 }

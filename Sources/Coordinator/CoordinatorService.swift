@@ -2,6 +2,7 @@ import Detector
 import DetectorRole
 import ElasticClient
 import Foundation
+import Telemetry
 import KafkaClient
 import LogModel
 import LogshipConfig
@@ -14,13 +15,15 @@ import Synchronization
 /// Elasticsearch's health, about once a second. Everything it shows comes from there, so any
 /// number of coordinators can run and a restarted one shows the same components at once. Only
 /// the chart history (lag and events/s over the last hour) is built up in memory.
-public final class CoordinatorService: @unchecked Sendable {
+public final class CoordinatorService: BlockingRole, @unchecked Sendable {
     public struct Snapshot: Sendable {
         public var cluster: ClusterReport
         public var components: [ComponentView]
         public var lag: LagReport?
         public var alerts: [Alert]
         public var history: [HistoryPoint]
+        /// Records produced per service since its topic began (sum of log-end offsets).
+        public var eventsProduced: [String: Int64] = [:]
     }
 
     /// One point of the dashboard's charts.
@@ -32,11 +35,12 @@ public final class CoordinatorService: @unchecked Sendable {
         enum CodingKeys: String, CodingKey { case at, lag, eventsPerSecond = "events_per_second" }
     }
 
+    public static let version = "0.1.0"
     let configuration: LogshipConfiguration
     let logger: Logger
     let admin: KafkaAdmin
     let es: ElasticClient
-    let running = Atomic<Bool>(true)
+    let stopSignal = StopSignal()
     let state = Mutex<Snapshot?>(nil)
 
     var beats: [String: ComponentBeat] = [:]
@@ -58,17 +62,19 @@ public final class CoordinatorService: @unchecked Sendable {
         es = try ElasticClient(ElasticConfiguration(configuration.elasticsearch, requestTimeoutMs: 5_000, connectTimeoutMs: 2_000))
     }
 
-    public func stop() { running.store(false, ordering: .relaxed) }
+    public func stop() { stopSignal.stop() }
     public var snapshot: Snapshot? { state.withLock { $0 } }
 
     /// Refreshes until `stop()`. Blocking.
-    public func run(refreshMs: Int = 1_000) {
+    public func run() { run(refreshMs: 1_000) }
+
+    public func run(refreshMs: Int) {
         logger.info("coordinator started", metadata: ["kafka.brokers": "\(configuration.kafka.brokers)", "es.url": "\(LogshipConfiguration.redactingCredentials(inURL: configuration.elasticsearch.url))"])
-        while running.load(ordering: .relaxed) {
+        while stopSignal.isRunning {
             let started = Date()
             refresh()
             let rest = Double(refreshMs) / 1000 - Date().timeIntervalSince(started)
-            if rest > 0 { Thread.sleep(forTimeInterval: rest) }
+            if rest > 0 { stopSignal.wait(seconds: rest) }
         }
     }
 
@@ -130,7 +136,8 @@ public final class CoordinatorService: @unchecked Sendable {
                                         lag: Dictionary(uniqueKeysWithValues: groups.map { ($0.name, $0.lag) }), eventsPerSecond: rates))
             if history.count > 360 { history.removeFirst(history.count - 360) }
         }
-        let snapshot = Snapshot(cluster: cluster, components: components, lag: lag, alerts: alerts, history: history)
+        let snapshot = Snapshot(cluster: cluster, components: components, lag: lag, alerts: alerts, history: history,
+                                eventsProduced: lastEnds?.ends ?? [:])
         state.withLock { $0 = snapshot }
     }
 

@@ -58,10 +58,10 @@ public struct Alert: Codable, Sendable, Equatable {
 /// lateness) passes its end, or when `advance(toMs:)` says time has moved on (so a silent
 /// service is noticed). Each closed window runs the rules; suppression decides what is sent.
 public final class DetectorEngine {
-    public let settings: DetectorSettings
+    public private(set) var settings: DetectorSettings
     /// Rule parameters of services that differ from `settings` (window and lateness are global).
-    public let serviceSettings: [String: DetectorSettings]
-    let owners: [String: String]
+    public private(set) var serviceSettings: [String: DetectorSettings]
+    private(set) var owners: [String: String]
     private var services: [String: ServiceState] = [:]
     private var watermarkMs: Int64 = .min
     /// Start of the first window not yet closed everywhere.
@@ -93,6 +93,15 @@ public final class DetectorEngine {
     }
 
     public func settings(for service: String) -> DetectorSettings { serviceSettings[service] ?? settings }
+
+    /// Takes `other`'s rules, thresholds and owners, keeping every window and rule state: the
+    /// next closed window is judged by the new rules. Window length and allowed lateness shape
+    /// the windows themselves, so they cannot change here (the caller refuses such a change).
+    public func adoptRules(of other: DetectorEngine) {
+        settings = other.settings
+        serviceSettings = other.serviceSettings
+        owners = other.owners
+    }
 
     /// Events that came after their window had closed, per service (counted, not dropped silently).
     public var lateEvents: [String: Int] { services.mapValues { $0.windows.late } }

@@ -4,6 +4,7 @@ import KafkaClient
 import LogModel
 import LogshipConfig
 import Logging
+import Prometheus
 import Synchronization
 import Telemetry
 
@@ -20,7 +21,7 @@ public final class DetectorService: @unchecked Sendable {
     let admin: KafkaAdmin
     let producer: KafkaProducer
     let engine: DetectorEngine
-    let running = Atomic<Bool>(true)
+    let stopSignal = StopSignal()
     var sent = Set<String>()
     public private(set) var alertsSent = 0
     var heartbeat: HeartbeatPublisher?
@@ -30,6 +31,11 @@ public final class DetectorService: @unchecked Sendable {
     public init(configuration: LogshipConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        let metrics = RoleMetrics(role: "detector", version: "0.1.0")
+        self.metrics = metrics
+        transactionSeconds = metrics.histogram("logship_detector_transaction_duration_seconds",
+                                               help: "Seconds per transaction (alerts produced and read positions committed).",
+                                               buckets: RoleMetrics.latencyBuckets)
         let kafka = KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-detector",
                                        properties: configuration.kafka.properties)
         admin = try KafkaAdmin(kafka)
@@ -52,7 +58,33 @@ public final class DetectorService: @unchecked Sendable {
         }
     }
 
-    public func stop() { running.store(false, ordering: .relaxed) }
+    public func stop() { stopSignal.stop() }
+
+    /// Counters published from the heartbeat's, plus the transaction histogram.
+    public let metrics: RoleMetrics
+    let transactionSeconds: ValueHistogram
+
+    /// Rules of a reload, adopted by the detector's thread before its next step.
+    let pendingConfiguration = Mutex<LogshipConfiguration?>(nil)
+
+    /// SIGHUP: the rules, thresholds, suppression and owners of `configuration`, from the next
+    /// step on; window state is kept. A change of detector.window or allowed_lateness is refused
+    /// (they need a restart), as is a configuration whose rules do not validate.
+    public func reload(_ configuration: LogshipConfiguration) throws {
+        let fresh = DetectorEngine(configuration)
+        guard fresh.settings.windowMs == engine.settings.windowMs, fresh.settings.latenessMs == engine.settings.latenessMs else {
+            throw DetectorRoleError("detector.window and detector.allowed_lateness change only with a restart")
+        }
+        pendingConfiguration.withLock { $0 = configuration }
+    }
+
+    public func publishMetrics() {
+        let counters = health.counters.withLock { $0 }
+        metrics.publish(counter: "logship_detector_events_total", help: "Events read and counted into windows.", value: counters["events"] ?? 0)
+        metrics.publish(counter: "logship_detector_alerts_total", help: "Alerts produced to logship.alerts.", value: counters["alerts"] ?? 0)
+        metrics.publish(counter: "logship_detector_late_events_total", help: "Events that came after their window had closed (counted, not judged).",
+                        value: counters["late"] ?? 0)
+    }
 
     var group: String { configuration.detector.group }
     /// Event history replayed on start: the baselines' windows plus the longest span and lateness.
@@ -70,11 +102,16 @@ public final class DetectorService: @unchecked Sendable {
         var positions = try recover()
         logger.info("detector started", metadata: ["kafka.group": "\(group)", "detector.partitions": "\(positions.count)",
                                                    "detector.known_alerts": "\(sent.count)"])
-        while running.load(ordering: .relaxed) {
+        while stopSignal.isRunning {
             let started = ContinuousClock.now
+            if let reloaded = pendingConfiguration.withLock({ pending in defer { pending = nil }; return pending }) {
+                let fresh = DetectorEngine(reloaded)
+                engine.adoptRules(of: fresh)
+                logger.notice("configuration reloaded: detector rules", metadata: ["detector.services_with_rules": "\(fresh.serviceSettings.count)"])
+            }
             positions = try step(positions)
             let rest = Duration.milliseconds(pollIntervalMs) - (ContinuousClock.now - started)
-            if rest > .zero && running.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: Double(rest.components.attoseconds) / 1e18 + Double(rest.components.seconds)) }
+            if rest > .zero { stopSignal.wait(seconds: Double(rest.components.attoseconds) / 1e18 + Double(rest.components.seconds)) }
         }
         _ = producer.flushBlocking(timeoutMs: 10_000)
         logger.info("detector stopped", metadata: ["detector.alerts_sent": "\(alertsSent)"])
@@ -147,6 +184,11 @@ public final class DetectorService: @unchecked Sendable {
         let failures = Mutex(0)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            transactionSeconds.record(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
         do {
             try producer.inTransaction(offsets: positions, group: group) {
                 for alert in fresh {

@@ -1,6 +1,7 @@
 import Detector
 import ElasticClient
 import Foundation
+import Telemetry
 import KafkaClient
 import LogModel
 import LogshipConfig
@@ -16,22 +17,30 @@ import Synchronization
 /// nothing is dropped. Retries back off exponentially up to a minute. Every request carries the
 /// alert id (or the digest's hash of ids) as its idempotency key. A destination seen for the
 /// first time starts with the alerts of the last 5 minutes.
-public final class Notifier: @unchecked Sendable {
+public final class Notifier: BlockingRole, @unchecked Sendable {
     let configuration: LogshipConfiguration
     let logger: Logger
-    let running = Atomic<Bool>(true)
+    let stopSignal = StopSignal()
     public let delivered = Atomic<Int>(0)
+    public let metrics = RoleMetrics(role: "notifier", version: "0.1.0")
+
+    public func publishMetrics() {
+        metrics.publish(counter: "logship_notifier_messages_delivered_total", help: "Alerts (and digests' alerts) the destinations accepted.",
+                        value: Int64(delivered.load(ordering: .relaxed)))
+    }
 
     public init(configuration: LogshipConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
     }
 
-    public func stop() { running.store(false, ordering: .relaxed) }
-    var isRunning: Bool { running.load(ordering: .relaxed) }
+    public func stop() { stopSignal.stop() }
+    var isRunning: Bool { stopSignal.isRunning }
 
     /// One thread per destination; returns when `stop()` was called and every worker ended.
-    public func run(pollIntervalMs: Int = 500) throws {
+    public func run() throws { try run(pollIntervalMs: 500) }
+
+    public func run(pollIntervalMs: Int) throws {
         let kafka = KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-notifier",
                                        properties: configuration.kafka.properties)
         let workers = try configuration.detector.notify.map {
@@ -53,11 +62,8 @@ public final class Notifier: @unchecked Sendable {
         logger.info("notifier stopped", metadata: ["notify.delivered": "\(delivered.load(ordering: .relaxed))"])
     }
 
-    /// Sleeps in short steps so `stop()` is seen.
-    func pause(ms: Int) {
-        let deadline = Date().addingTimeInterval(Double(ms) / 1000)
-        while isRunning && Date() < deadline { Thread.sleep(forTimeInterval: min(0.1, max(deadline.timeIntervalSinceNow, 0))) }
-    }
+    /// Waits `ms`, or less when `stop()` comes first.
+    func pause(ms: Int) { stopSignal.wait(ms: ms) }
 }
 
 final class DestinationWorker: @unchecked Sendable {

@@ -53,10 +53,14 @@ extension IndexerService {
                         deadLetters.append((entry.message, "rejected", "\(status) \(type): \(reason)"))
                     }
                 }
+                let acknowledged = Int64(Date().timeIntervalSince1970 * 1_000)
+                stats.recordBulk(seconds: seconds, documents: pending.count, acknowledgedAt: acknowledged,
+                                 producedAt: zip(pending, results).compactMap { entry, result in
+                                     if case .retriable = result.outcome { return nil }
+                                     return entry.message.timestampMs
+                                 })
                 stats.update { state in
                     state.bulkRequests += 1
-                    state.bulkSeconds += seconds
-                    state.lastBatchSize = Int64(pending.count)
                     for (service, c) in counts {
                         state.services[service, default: .init()].indexed += c.indexed
                         state.services[service, default: .init()].duplicates += c.duplicates

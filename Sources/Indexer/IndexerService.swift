@@ -11,7 +11,7 @@ import Telemetry
 /// An offset is committed only after every record at or below it was acknowledged by
 /// Elasticsearch (201, 409) or by Kafka as a dead letter. Retriable failures are retried for
 /// ever with consumption paused; nothing is dropped. Deterministic ids make re-delivery harmless.
-public final class IndexerService: @unchecked Sendable {
+public final class IndexerService: BlockingRole, @unchecked Sendable {
     public static let version = "0.1.0"
     public let stats = IndexerStats()
     let configuration: LogshipConfiguration
@@ -19,7 +19,7 @@ public final class IndexerService: @unchecked Sendable {
     let es: ElasticClient
     let producer: KafkaProducer
     var consumer: KafkaConsumer!
-    let running = Atomic<Bool>(true)
+    let stopSignal = StopSignal()
     let revoked = Mutex(Set<TopicPartition>())
     /// Offsets of written batches whose commit the broker refused while a rebalance was in
     /// progress. With a cooperative assignor the partitions stay here and are not read again, so
@@ -89,8 +89,8 @@ public final class IndexerService: @unchecked Sendable {
         }
     }
 
-    public func stop() { running.store(false, ordering: .releasing) }
-    var isRunning: Bool { running.load(ordering: .acquiring) }
+    public func stop() { stopSignal.stop() }
+    var isRunning: Bool { stopSignal.isRunning }
 
     /// Runs until `stop()`, then drains the batch in hand, commits, leaves the group. Blocking.
     public func run() throws {
@@ -178,7 +178,7 @@ public final class IndexerService: @unchecked Sendable {
                 attempt += 1
                 watchdog.elasticsearchRefused()
                 logger.warning("Elasticsearch not ready; retrying", metadata: ["es.error": "\(error)"])
-                Thread.sleep(forTimeInterval: Double(RetryPolicy.backoffMs(attempt: attempt, random: Double.random(in: 0.5..<1))) / 1000)
+                _ = stopSignal.wait(ms: RetryPolicy.backoffMs(attempt: attempt, random: Double.random(in: 0.5..<1)))
             } catch let error as ElasticError {
                 throw IndexerError("cannot install index template \(settings.template.name): \(error.message)", needsOperator: true)
             }

@@ -15,8 +15,9 @@ public final class KafkaProducer: @unchecked Sendable {
     private let executor = BlockingExecutor(label: "logship.kafka.producer")
     let knownTopics = Mutex(Set<String>())
     private let topicAttempts = Mutex([String: ContinuousClock.Instant]())
-    private let pollThread: Thread
     private let running = SharedFlag()
+    /// Signalled by the poll thread as it ends: `deinit` waits on it (no polling, no sleep).
+    private let pollEnded = DispatchSemaphore(value: 0)
     private let logger: Logger
     let router: DeliveryRouter
     let topics = Mutex([String: ProducerTopic]())
@@ -36,10 +37,12 @@ public final class KafkaProducer: @unchecked Sendable {
         // Delivery reports are served by a dedicated thread, never by the cooperative pool.
         let handleRef = HandleRef(pointer: handle)
         let running = self.running
-        pollThread = Thread {
+        let ended = pollEnded
+        let pollThread = Thread {
             while running.load() {
                 rd_kafka_poll(handleRef.pointer, 100)
             }
+            ended.signal()
         }
         pollThread.name = "logship-kafka-producer-poll"
         pollThread.start()
@@ -182,7 +185,7 @@ public final class KafkaProducer: @unchecked Sendable {
 
     deinit {
         running.store(false)
-        while !pollThread.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        pollEnded.wait()
         for topic in topics.withLock({ $0.values }) { rd_kafka_topic_destroy(topic.pointer) }
         rd_kafka_destroy(handle)
     }

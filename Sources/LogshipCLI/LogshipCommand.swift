@@ -25,8 +25,10 @@ public struct LogshipCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// Parses and runs, mapping every failure to the exit codes above.
-    public static func runMain(_ arguments: [String]? = nil) async -> Never {
+    /// Parses and runs, mapping every failure to the exit codes above; returns the exit status.
+    /// Every role has finished its own shutdown (flushed, committed, left its group, closed its
+    /// clients) before this returns.
+    public static func runMain(_ arguments: [String]? = nil) async -> Int32 {
         do {
             var command = try parseAsRoot(arguments)
             if var async = command as? AsyncParsableCommand {
@@ -34,32 +36,25 @@ public struct LogshipCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-            exitNow(ExitStatus.ok)
+            return ExitStatus.ok
         } catch let error as CLIError {
             FileHandle.standardError.write(Data("logship: \(error.message)\n".utf8))
-            exitNow(error.status)
+            return error.status
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
-                exitNow(ExitStatus.ok)
+                return ExitStatus.ok
             }
             FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            exitNow(code == .validationFailure ? ExitStatus.usage : (code.rawValue == 0 ? 0 : code == .failure ? ExitStatus.failure : code.rawValue))
+            return code == .validationFailure ? ExitStatus.usage : (code.rawValue == 0 ? 0 : code == .failure ? ExitStatus.failure : code.rawValue)
         }
     }
 }
 
-/// Ends the process once a command has finished its own shutdown (flushed, committed, saved).
-/// `_exit` skips the C and Swift teardown, which would otherwise race with librdkafka's and the
-/// HTTP server's background threads still winding down.
-func exitNow(_ status: Int32) -> Never {
-    fflush(nil)  // every C stream
-    _exit(status)
-}
-
 /// An error the CLI reports as one line and a chosen exit status.
-public struct CLIError: Error {
+public struct CLIError: Error, CustomStringConvertible {
+    public var description: String { message }
     public var message: String
     public var status: Int32
 

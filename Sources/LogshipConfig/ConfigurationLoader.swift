@@ -239,7 +239,8 @@ public enum ConfigurationLoader {
 
     static func readDetector(_ node: Any?, into detector: inout LogshipConfiguration.Detector, _ r: inout ConfigurationReader) {
         guard let map = r.mapping(node, "detector", known: ["group", "notify", "window", "allowed_lateness", "suppress",
-                                                             "slow_threshold", "trace_url", "rules", "notifier_group"]) else { return }
+                                                             "slow_threshold", "trace_url", "rules", "notifier_group", "metrics_listen"]) else { return }
+        detector.metricsListen = r.hostPort(map["metrics_listen"], "detector.metrics_listen") ?? detector.metricsListen
         detector.rules = readRules(map["rules"], "detector.rules", &r)
         detector.notifierGroup = r.string(map["notifier_group"], "detector.notifier_group") ?? detector.notifierGroup
         detector.group = r.string(map["group"], "detector.group") ?? detector.group

@@ -216,6 +216,8 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
 
     public struct Detector: Sendable, Equatable, Encodable {
         public var group = "logship-detector"
+        /// `/metrics` and `/health` of the detector (and of the notifier it runs) on host:port.
+        public var metricsListen: String?
         public var notify: [Notify] = []
         /// Event-time window length, allowed lateness, suppress window, slow-request threshold.
         public var windowMs = 60_000

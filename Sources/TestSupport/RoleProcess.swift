@@ -89,6 +89,22 @@ public enum PythonScript {
     }
 }
 
+/// A role's `/metrics`, checked by `promtool check metrics` (when installed) and parsed by
+/// prometheus_client (Tests/Scripts/scrape_prometheus.py): series → value, family → type.
+public struct ScrapedMetrics: Sendable {
+    public let samples: [String: Double]
+    public let types: [String: String]
+
+    public static func scrape(_ url: String) throws -> ScrapedMetrics {
+        let output = try PythonScript.run("scrape_prometheus.py", [url, "--types"])
+        guard let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
+              let samples = object["samples"] as? [String: Double], let types = object["types"] as? [String: String] else {
+            throw TestBackendError("scrape_prometheus.py printed something else: \(output.prefix(200))")
+        }
+        return ScrapedMetrics(samples: samples, types: types)
+    }
+}
+
 /// Reads a Prometheus text file into (series → value).
 public enum PrometheusText {
     public static func parse(_ text: String) -> [String: Double] {

@@ -1,3 +1,4 @@
+import Foundation
 import LogshipCLI
 
-await LogshipCommand.runMain()
+exit(await LogshipCommand.runMain())

@@ -45,9 +45,12 @@ import TestSupport
             let sent = metrics.filter { $0.key.hasPrefix("logship_agent_events_sent_total") }.values.reduce(0, +)
             return Int(sent) == expectedTotal
         }
-        // The Prometheus endpoint parses with the reference parser and agrees with the counters.
-        let scraped = try PythonScript.run("scrape_prometheus.py", ["http://127.0.0.1:\(metricsPort)/metrics"])
-        let series = try #require(try JSONSerialization.jsonObject(with: Data(scraped.utf8)) as? [String: Double])
+        // The Prometheus endpoint passes promtool's lint and the reference parser, and agrees with the counters.
+        let scraped = try ScrapedMetrics.scrape("http://127.0.0.1:\(metricsPort)/metrics")
+        let series = scraped.samples
+        #expect(scraped.types["logship_agent_delivery_latency_seconds"] == "histogram")
+        #expect(series["logship_agent_delivery_latency_seconds_count"] == Double(expectedTotal))
+        #expect(series[#"logship_build_info{role="agent",version="0.1.0"}"#] == 1)
         #expect(series["logship_agent_events_sent_total{service=\"orders\"}"] == Double(manifest["orders"]!.count))
         #expect(series["logship_agent_producer_queue_depth"] == 0)
         #expect(series.keys.contains { $0.hasPrefix("logship_agent_bytes_behind{file=") })

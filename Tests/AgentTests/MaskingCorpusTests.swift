@@ -69,7 +69,7 @@ import Testing
     ]
 
     func pipeline() throws -> InputPipeline {
-        try InputPipeline(input: LogshipConfiguration.Input(service: "svc", paths: ["/x.log"]), index: 0, host: "h",
+        try InputPipeline(input: LogshipConfiguration.Input(service: "svc", paths: ["/x.log"]), host: "h",
                           allowDebug: true, maskPatterns: [], pythonFormat: nil)
     }
 
@@ -165,13 +165,13 @@ import Testing
     @Test func optInPersonalDataRulesAndPerInputRules() throws {
         var input = LogshipConfiguration.Input(service: "svc", paths: ["/x.log"])
         let line = "signup ann@example.com phone +86 138 0013 8000 mobile 13800138000 id 11010519491231002X card 4111111111111111"
-        let defaults = try InputPipeline(input: input, index: 0, host: "h", allowDebug: true, maskPatterns: [], pythonFormat: nil)
+        let defaults = try InputPipeline(input: input, host: "h", allowDebug: true, maskPatterns: [], pythonFormat: nil)
         let plain = ship(line, defaults, stats: AgentStats())
         #expect(plain.contains("ann@example.com") && plain.contains("13800138000") && plain.contains("11010519491231002X"))
         input.maskRules.enable = ["email", "phone", "cn_resident_id"]
         input.maskRules.disable = ["card_number"]
         input.maskRules.add = [.init(name: "ticket", pattern: "TICKET-[0-9]+")]
-        let pii = try InputPipeline(input: input, index: 0, host: "h", allowDebug: true, maskPatterns: [], pythonFormat: nil)
+        let pii = try InputPipeline(input: input, host: "h", allowDebug: true, maskPatterns: [], pythonFormat: nil)
         let masked = ship(line + " TICKET-42", pii, stats: AgentStats())
         #expect(!masked.contains("ann@example.com") && !masked.contains("138 0013 8000") && !masked.contains("13800138000"))
         #expect(!masked.contains("11010519491231002X") && !masked.contains("TICKET-42"))

@@ -155,7 +155,7 @@ import Testing
         var input = LogshipConfiguration.Input(service: "payment", paths: ["/tmp/x.log"])
         input.format = format
         input.fields = ["env": "prod", "zone": "b"]
-        let pipeline = try InputPipeline(input: input, index: 0, host: "h1", allowDebug: allowDebug, maskPatterns: [], pythonFormat: nil)
+        let pipeline = try InputPipeline(input: input, host: "h1", allowDebug: allowDebug, maskPatterns: [], pythonFormat: nil)
         let record = Record(bytes: Array(line.utf8), offset: 42, endOffset: 42 + Int64(line.utf8.count) + 1, tags: ["truncated"])
         let output = OutputBuffer()
         let shipped: [UInt8]?

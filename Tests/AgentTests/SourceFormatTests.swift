@@ -233,7 +233,7 @@ import TestSupport
         var input = LogshipConfiguration.Input(service: "k8s", paths: ["/var/log/containers/*.log"])
         input.format = .cri
         input.timezone = "UTC"
-        let pipeline = try InputPipeline(input: input, index: 0, host: "node-1", allowDebug: true, maskPatterns: [], pythonFormat: nil)
+        let pipeline = try InputPipeline(input: input, host: "node-1", allowDebug: true, maskPatterns: [], pythonFormat: nil)
         let lines = [
             "2026-12-06T04:00:31.000000001Z stdout P 2026-12-06 04:00:30,500 ERROR [api] first half ",
             "2026-12-06T04:00:31.000000002Z stdout P and the middle ",
@@ -300,7 +300,7 @@ import TestSupport
     @Test func aLineTheFormatCannotReadIsShippedPlainFlaggedAndCounted() throws {
         var input = LogshipConfiguration.Input(service: "gw", paths: ["/tmp/gw.log"])
         input.format = .nginx
-        let pipeline = try InputPipeline(input: input, index: 0, host: "h", allowDebug: true, maskPatterns: [], pythonFormat: nil)
+        let pipeline = try InputPipeline(input: input, host: "h", allowDebug: true, maskPatterns: [], pythonFormat: nil)
         let stats = AgentStats()
         let out = OutputBuffer()
         let line = "nginx: [emerg] unknown directive \"proxy_pas\" in /etc/nginx/conf.d/shop.conf:12"

@@ -75,7 +75,7 @@ import TestSupport
         var input = LogshipConfiguration.Input(service: "clock", paths: ["/tmp/x.log"])
         input.timezone = "UTC"
         input.futureLimitMs = 3_600_000
-        let pipeline = try InputPipeline(input: input, index: 0, host: "h", allowDebug: true, maskPatterns: [], pythonFormat: nil)
+        let pipeline = try InputPipeline(input: input, host: "h", allowDebug: true, maskPatterns: [], pythonFormat: nil)
         let now = Timestamps.epochMillis(of: "2026-12-01T10:00:00.000Z")!
         let stats = AgentStats()
         let output = OutputBuffer()

@@ -131,7 +131,9 @@ import TestSupport
         #expect(metrics[#"logship_components{role="indexer",status="stale"}"#] == 1)
         #expect(metrics[#"logship_components{role="indexer",status="up"}"#] == 2)
         #expect(metrics.keys.contains { $0.hasPrefix("logship_consumer_lag{group=\"logship-indexer\",partition=\"0\",topic=\"logs.shop\"") })
-        #expect(metrics["logship_cluster_status"] == 1)
+        #expect(metrics[#"logship_cluster_status{status="degraded"}"#] == 1)
+        #expect(metrics[#"logship_cluster_status{status="healthy"}"#] == 0)
+        #expect(metrics[#"logship_build_info{role="coordinator",version="0.1.0"}"#] == 1)
 
         // indexer-1 restarted: up again, healthy again.
         indexers[1] = indexer(1)

@@ -68,8 +68,13 @@ import TestSupport
         let rejected = try Subprocess.run("curl", ["-s", "http://127.0.0.1:\(proxyPort)/__rejected"]).stdout
         let injected = (try JSONSerialization.jsonObject(with: Data(rejected.utf8)) as? [String: Int])?["count"] ?? 0
         #expect(injected >= total / 5, "the proxy injected \(injected) rejections")
-        let scraped = try PythonScript.run("scrape_prometheus.py", ["http://127.0.0.1:\(metricsPort)/metrics"])
-        let series = try #require(try JSONSerialization.jsonObject(with: Data(scraped.utf8)) as? [String: Double])
+        let scraped = try ScrapedMetrics.scrape("http://127.0.0.1:\(metricsPort)/metrics")
+        let series = scraped.samples
+        for histogram in ["logship_indexer_bulk_duration_seconds", "logship_indexer_batch_documents", "logship_indexer_end_to_end_latency_seconds"] {
+            #expect(scraped.types[histogram] == "histogram", "\(histogram)")
+        }
+        #expect(series["logship_indexer_end_to_end_latency_seconds_count"] == Double(total), "one age per indexed document")
+        #expect((series["logship_indexer_bulk_duration_seconds_count"] ?? 0) > 0)
         #expect(series["logship_indexer_documents_retried_total{service=\"gamma\"}"] == Double(injected))
         #expect(series["logship_indexer_documents_indexed_total{service=\"gamma\"}"] == Double(total))
         #expect(indexer.terminate() == 0)

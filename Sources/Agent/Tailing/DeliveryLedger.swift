@@ -6,7 +6,9 @@ final class DeliveryLedger: Sendable {
     struct Entry {
         var tracker: AckTracker
         var sequence: Int
-        var pipeline: Int
+        var pipeline: InputPipeline
+        /// When the record was read (ms since the epoch): the start of its delivery latency.
+        var readMs: Int64
     }
 
     private struct State {

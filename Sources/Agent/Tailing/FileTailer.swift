@@ -9,7 +9,7 @@ final class FileTailer {
     private(set) var path: String
     let device: UInt64
     let inode: UInt64
-    let input: InputPipeline
+    private(set) var input: InputPipeline
     private let fd: Int32
     private(set) var identity: String?
     private(set) var tracker: AckTracker
@@ -152,6 +152,18 @@ final class FileTailer {
     func flushPending(now: Int64, sink: RecordSink) {
         if let pending = multiline.flush(now: now, force: true), let identity { sink(pending, identity, tracker) }
     }
+
+    /// A configuration reload changed this file's input: what is pending goes out through the
+    /// old pipeline, the next records through `pipeline`. The read position does not move, so
+    /// nothing is read twice or skipped.
+    func adopt(_ pipeline: InputPipeline, now: Int64, sink: RecordSink) {
+        flushPending(now: now, sink: sink)
+        input = pipeline
+        multiline = pipeline.makeAggregator()
+    }
+
+    /// Set when a reload removed this file's input: released once what was read is acknowledged.
+    var released = false
 
     var registryEntry: RegistryEntry? {
         guard let identity else { return nil }

@@ -14,6 +14,9 @@ struct AgentCommand: AsyncParsableCommand {
         only over records Kafka acknowledged; when Kafka is down, reading pauses and nothing is
         dropped. Counters are written to agent.data_dir/metrics.prom every second.
         SIGTERM or Ctrl-C: stop reading, flush with a deadline (agent.shutdown_timeout), save, exit 0.
+        SIGHUP: read the configuration again and apply agent.inputs (added, removed, changed),
+        masks and levels without a restart; a configuration with problems is refused (logged
+        with every problem) and the running one stays.
         """)
     )
 
@@ -30,14 +33,9 @@ struct AgentCommand: AsyncParsableCommand {
         } catch let error as AgentError {
             throw CLIError(error.description, status: ExitStatus.usage)
         }
-        let listen = metricsListen ?? config.agent.metricsListen
-        let server = try listen.map { address -> MetricsServer in
-            guard let server = MetricsServer(listen: address, logger: logger, render: { agent.metricsText() }) else {
-                throw CLIError("--metrics-listen: expected host:port, found \(address)", status: ExitStatus.usage)
-            }
-            return server
-        }
-        try await runUntilSignalled(stop: { agent.stop() }, metrics: server, exitWhenDone: true) { try agent.run() }
+        let server = try metricsServer(metricsListen ?? config.agent.metricsListen, agent.metrics, logger) { agent.publishMetrics() }
+        try await runRoleGroup(role: agent, name: "agent", servers: server.map { [$0] } ?? [], reload: { try agent.reload(cluster.load()) },
+                          deadline: .milliseconds(config.agent.shutdownTimeoutMs + 5_000), logger: logger)
     }
 }
 
@@ -72,30 +70,3 @@ struct LogLevelOption: ExpressibleByArgument, CustomStringConvertible, Sendable 
     static var allValueStrings: [String] { names.map(\.0) }
 }
 
-/// Runs a blocking role on its own thread; SIGTERM/SIGINT ask it to stop. With `exitWhenDone`,
-/// a role that finished its own shutdown (drained, committed, saved) ends the process from its
-/// thread at once, with status 0: nothing else runs between its last commit and the exit.
-func runUntilSignalled(stop: @escaping @Sendable () -> Void, metrics: MetricsServer? = nil, exitWhenDone: Bool = false,
-                       _ body: @escaping @Sendable () throws -> Void) async throws {
-    // The metrics server runs until the process ends: it keeps answering while the role drains,
-    // and it is never torn down; `exitNow` ends its threads with the rest.
-    if let metrics { Task { try await metrics.run() } }
-    signal(SIGTERM, SIG_IGN)
-    signal(SIGINT, SIG_IGN)
-    let sources = [SIGTERM, SIGINT].map { signalNumber -> DispatchSourceSignal in
-        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-        source.setEventHandler { stop() }
-        source.resume()
-        return source
-    }
-    defer { sources.forEach { $0.cancel() } }
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-        let thread = Thread {
-            let result = Result { try body() }
-            if exitWhenDone, case .success = result { exitNow(ExitStatus.ok) }
-            continuation.resume(with: result)
-        }
-        thread.name = "logship-role"
-        thread.start()
-    }
-}

@@ -3,6 +3,7 @@ import Coordinator
 import ElasticClient
 import Foundation
 import LogshipConfig
+import Telemetry
 
 struct CoordinatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,10 +33,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard let server = CoordinatorServer(service: service, listen: listen ?? config.coordinator.listen, token: config.coordinator.token, logger: logger) else {
             throw CLIError("--listen: expected host:port, found \(listen ?? config.coordinator.listen)", status: ExitStatus.usage)
         }
-        // The HTTP server answers until the process ends and is never torn down, as with the
-        // roles' metrics servers (see runUntilSignalled).
-        Task { try await server.run() }
-        try await runUntilSignalled(stop: { service.stop() }, exitWhenDone: true) { service.run() }
+        try await runRoleGroup(role: service, name: "coordinator", servers: [server], deadline: .seconds(10), logger: logger)
     }
 }
 

@@ -5,6 +5,8 @@ import Foundation
 import KafkaClient
 import LogModel
 import LogshipConfig
+import Logging
+import Telemetry
 
 struct DetectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,26 +28,44 @@ struct DetectorCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.") var logLevel: LogLevelOption = .info
     @Option(help: "How often to read new events, in milliseconds.") var pollInterval: Int = 1_000
     @Flag(help: "Do not deliver alerts from this process.") var noNotify = false
+    @Option(help: "Serve Prometheus metrics on host:port (overrides detector.metrics_listen).") var metricsListen: String?
 
     func run() async throws {
         let config = try cluster.load()
         let logger = makeLogger("logship.detector", level: logLevel)
         let service = try DetectorService(configuration: config, logger: logger)
         let notifier = config.detector.notify.isEmpty || noNotify ? nil : Notifier(configuration: config, logger: logger)
-        let interval = pollInterval
-        try await runUntilSignalled(stop: { service.stop(); notifier?.stop() }) {
-            let delivering = DispatchGroup()
-            if let notifier {
-                delivering.enter()
-                Thread {
-                    defer { delivering.leave() }
-                    do { try notifier.run() } catch { logger.error("notifier failed", metadata: ["error": "\(error)"]) }
-                }.start()
-            }
-            defer { notifier?.stop(); delivering.wait() }
-            try service.run(pollIntervalMs: interval)
-        }
+        let role = DetectorRoleRunner(detector: service, notifier: notifier, pollIntervalMs: pollInterval, logger: logger)
+        let server = try metricsServer(metricsListen ?? config.detector.metricsListen, service.metrics, logger) { service.publishMetrics() }
+        // Deadline: the transaction in hand (its flush waits up to 30 s), then the notifier's delivery in hand.
+        try await runRoleGroup(role: role, name: "detector", servers: server.map { [$0] } ?? [], reload: { try service.reload(cluster.load()) },
+                               deadline: .seconds(45), logger: logger)
     }
+}
+
+/// The detector, and the notifier when it runs in the same process (on a thread of its own,
+/// stopped after the detector).
+struct DetectorRoleRunner: BlockingRole {
+    let detector: DetectorService
+    let notifier: Notifier?
+    let pollIntervalMs: Int
+    let logger: Logger
+
+    func run() throws {
+        let delivering = DispatchGroup()
+        if let notifier {
+            delivering.enter()
+            let logger = self.logger
+            Thread {
+                defer { delivering.leave() }
+                do { try notifier.run() } catch { logger.error("notifier failed", metadata: ["error": "\(error)"]) }
+            }.start()
+        }
+        defer { notifier?.stop(); delivering.wait() }
+        try detector.run(pollIntervalMs: pollIntervalMs)
+    }
+
+    func stop() { detector.stop() }
 }
 
 struct NotifierCommand: AsyncParsableCommand {
@@ -70,14 +90,18 @@ struct NotifierCommand: AsyncParsableCommand {
 
     @OptionGroup var cluster: ClusterOptions
     @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.") var logLevel: LogLevelOption = .info
+    @Option(help: "Serve Prometheus metrics on host:port.") var metricsListen: String?
 
     func run() async throws {
         let config = try cluster.load()
         guard !config.detector.notify.isEmpty else {
             throw CLIError("no destinations: add detector.notify to the configuration (see --help)", status: ExitStatus.usage)
         }
-        let notifier = Notifier(configuration: config, logger: makeLogger("logship.notifier", level: logLevel))
-        try await runUntilSignalled(stop: { notifier.stop() }) { try notifier.run() }
+        let logger = makeLogger("logship.notifier", level: logLevel)
+        let notifier = Notifier(configuration: config, logger: logger)
+        let server = try metricsServer(metricsListen, notifier.metrics, logger) { notifier.publishMetrics() }
+        // Deadline: one delivery in hand per destination (HTTP timeouts are 10 s).
+        try await runRoleGroup(role: notifier, name: "notifier", servers: server.map { [$0] } ?? [], deadline: .seconds(20), logger: logger)
     }
 }
 

@@ -31,15 +31,11 @@ struct IndexerCommand: AsyncParsableCommand {
         let config = try cluster.load()
         let logger = makeLogger("logship.indexer", level: logLevel)
         let indexer = try IndexerService(configuration: config, componentID: componentID, instanceID: instanceID, logger: logger)
-        let listen = metricsListen ?? config.indexer.metricsListen
-        let server = try listen.map { address -> MetricsServer in
-            guard let server = MetricsServer(listen: address, logger: logger, render: { indexer.stats.renderPrometheus() }) else {
-                throw CLIError("--metrics-listen: expected host:port, found \(address)", status: ExitStatus.usage)
-            }
-            return server
-        }
+        let server = try metricsServer(metricsListen ?? config.indexer.metricsListen, indexer.stats.metrics, logger) { indexer.stats.publish() }
         do {
-            try await runUntilSignalled(stop: { indexer.stop() }, metrics: server, exitWhenDone: true) { try indexer.run() }
+            // Deadline: the batch in hand (one bulk request and its commit), then leaving the group.
+            try await runRoleGroup(role: indexer, name: "indexer", servers: server.map { [$0] } ?? [],
+                                   deadline: .seconds(30), logger: logger)
         } catch let error as IndexerError where error.needsOperator {
             throw CLIError(error.description, status: ExitStatus.usage)
         }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import ElasticClient
 import Foundation
+import Telemetry
+import Logging
 import Indexer
 import KafkaClient
 import Synchronization
@@ -48,7 +50,7 @@ struct ReindexCommand: AsyncParsableCommand {
         let outcome = Mutex<Result<Reindexer.Result, Error>?>(nil)
         let (json, swapAlias, deleteOld) = (json, swapAlias, deleteOld)
         let started = Date()
-        try await runUntilSignalled(stop: { stopping.store(true, ordering: .relaxed) }) {
+        let job = JobRole(body: {
             let result = Result {
                 var result = try reindexer.run(shouldStop: { stopping.load(ordering: .relaxed) }) { p in
                     guard !json else { return }
@@ -68,7 +70,8 @@ struct ReindexCommand: AsyncParsableCommand {
                 return result
             }
             outcome.withLock { $0 = result }
-        }
+        }, onStop: { stopping.store(true, ordering: .relaxed) })
+        try await runRoleGroup(role: job, name: "reindex", deadline: .seconds(60), logger: Logger(label: "logship.reindex"))
         let result: Reindexer.Result
         do {
             result = try outcome.withLock { $0 }!.get()
