@@ -96,7 +96,10 @@ let package = Package(
         ]),
 
         // Test backends: noida-db on free loopback ports, librdkafka's mock cluster.
-        .target(name: "TestSupport", dependencies: ["KafkaClient"]),
+        .target(name: "TestSupport", dependencies: [
+            "KafkaClient", "Telemetry",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
 
         .testTarget(name: "LogModelTests", dependencies: ["LogModel"]),
         .testTarget(name: "LogshipLoggingTests", dependencies: [
@@ -114,7 +117,7 @@ let package = Package(
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),
         .testTarget(name: "IndexerTests", dependencies: ["Indexer", "LogModel", "KafkaClient", "ElasticClient", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "LogModel", "KafkaClient", "TestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "LogModel", "LogshipConfig", "KafkaClient", "Telemetry", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: [
             "LogshipCLI", "LogshipConfig", "TestSupport",
             .product(name: "Yams", package: "Yams"),

@@ -108,7 +108,14 @@ extension LogAgent {
         let pipeline = entry.pipeline
         let token = ledger.open(entry)
         do {
-            if pipeline.topicHandle == nil { pipeline.topicHandle = try producer.topic(named: pipeline.topic) }
+            if pipeline.topicHandle == nil {
+                // Stopping while the topic is being created: the event stays unacknowledged.
+                guard let handle = try producer.topic(named: pipeline.topic, unless: { stopSignal.isStopped }) else {
+                    _ = ledger.close(token)
+                    return
+                }
+                pipeline.topicHandle = handle
+            }
             // Back-pressure: wait for acknowledgements instead of queueing without bound. When
             // stopping, the event stays unacknowledged and is read again on the next start. (Never
             // an unconditional wait: the heartbeat takes slots too, and with Kafka down a slot

@@ -62,6 +62,23 @@ extension KafkaProducer {
         }
     }
 
+    /// `topic(named:)` for a thread that must stay stoppable: creating a topic can take the admin
+    /// timeouts (15 s with Kafka down), so it runs on a worker while the caller waits in 50 ms
+    /// slices; returns nil as soon as `shouldStop()` says so (the creation finishes by itself).
+    public func topic(named name: String, unless shouldStop: () -> Bool) throws -> ProducerTopic? {
+        if let topic = topics.withLock({ $0[name] }) { return topic }
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<ProducerTopic, Error>?>(nil)
+        DispatchQueue.global().async { [self] in
+            result.withLock { $0 = Result { try topic(named: name) } }
+            done.signal()
+        }
+        while done.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+            if shouldStop() { return nil }
+        }
+        return try result.withLock { $0 }!.get()
+    }
+
     /// Waits (at most `timeoutMs`) until fewer than the in-flight bound await a report.
     public func waitForRoom(timeoutMs: Int) -> Bool { limiter.waitForRoom(timeoutMs: timeoutMs) }
 

@@ -60,8 +60,7 @@ public struct ReloadService: Service {
             do {
                 try reload()
             } catch {
-                logger.error("configuration reload refused; the running configuration stays in force",
-                             metadata: ["error": "\(error)"])
+                logger.error("configuration reload refused; the running configuration stays in force: \(error)")
             }
         }
     }
@@ -69,9 +68,10 @@ public struct ReloadService: Service {
 
 /// One process, one `ServiceGroup`: the HTTP servers first, the role last, so shutdown (reverse
 /// order) stops the role, lets it finish, and only then closes the endpoints that report on it.
-/// Returns when every service has returned; the role's error, if any, is rethrown.
-public func runRoleGroup(role: any BlockingRole, name: String, servers: [any Service] = [],
-                         reload: (@Sendable () throws -> Void)? = nil, deadline: Duration, logger: Logger) async throws {
+/// `signals` start the graceful shutdown (none in tests, which call `triggerGracefulShutdown()`).
+public func makeRoleGroup(role: any BlockingRole, name: String, servers: [any Service] = [],
+                          reload: (@Sendable () throws -> Void)? = nil, deadline: Duration,
+                          signals: [UnixSignal] = [.sigterm, .sigint], logger: Logger) -> ServiceGroup {
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = servers.map {
         .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
     }
@@ -84,9 +84,15 @@ public func runRoleGroup(role: any BlockingRole, name: String, servers: [any Ser
     // The group's own lines (service started, shutting down) are detail below the role's own.
     var groupLogger = logger
     groupLogger.logLevel = max(logger.logLevel, .notice)
-    var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: groupLogger)
+    var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: groupLogger)
+    // Past the deadline the group cancels its services: the HTTP servers stop, the role's own
+    // deadline-bounded shutdown goes on (a thread cannot be cancelled; no fatal timeout on it).
     configuration.maximumGracefulShutdownDuration = deadline
-    configuration.maximumCancellationDuration = .seconds(5)
-    let group = ServiceGroup(configuration: configuration)
-    try await group.run()
+    return ServiceGroup(configuration: configuration)
+}
+
+/// Runs the role's group until every service has returned; the role's error, if any, is rethrown.
+public func runRoleGroup(role: any BlockingRole, name: String, servers: [any Service] = [],
+                         reload: (@Sendable () throws -> Void)? = nil, deadline: Duration, logger: Logger) async throws {
+    try await makeRoleGroup(role: role, name: name, servers: servers, reload: reload, deadline: deadline, logger: logger).run()
 }

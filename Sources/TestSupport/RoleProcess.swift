@@ -27,6 +27,11 @@ public final class RoleProcess: @unchecked Sendable {
         return SignalReset.stop(process, grace: timeout)
     }
 
+    /// Sends `signal` (SIGHUP, say) and returns at once.
+    public func send(_ signal: Int32) {
+        if let pid { kill(pid, signal) }
+    }
+
     public func kill9() {
         guard let process else { return }
         SignalReset.stop(process, grace: nil)

@@ -19,8 +19,11 @@ public enum KafkaLogRouting {
         routed.withLock { $0 } ?? Logger(label: "librdkafka") { StreamLogHandler.standardError(label: $0) }
     }
 
-    /// librdkafka's levels are syslog's (0 emergency … 7 debug).
-    static func level(_ syslog: Int32) -> Logger.Level {
+    /// librdkafka's levels are syslog's (0 emergency … 7 debug). A broker connection failure
+    /// (facility FAIL, logged at 3) is something librdkafka retries by itself and the roles ride
+    /// out (the agent pauses reading, the indexer waits): a warning, not an error.
+    static func level(_ syslog: Int32, facility: String = "") -> Logger.Level {
+        if facility == "FAIL" && syslog >= 3 { return .warning }
         switch syslog {
         case ...2: return .critical
         case 3: return .error
@@ -31,14 +34,28 @@ public enum KafkaLogRouting {
         }
     }
 
-    /// Installs the callback on a configuration before the handle is made from it.
+    /// Installs the callbacks on a configuration before the handle is made from it. librdkafka's
+    /// error events (all brokers down, a connection refused) reach the roles as failed calls and
+    /// delivery reports too, and librdkafka retries them itself: they are warnings here, and only
+    /// a fatal error (the client cannot go on) is an error.
     static func install(on conf: OpaquePointer) {
+        rd_kafka_conf_set_error_cb(conf) { handle, code, reason, _ in
+            let client = handle.map { String(cString: rd_kafka_name($0)) } ?? "librdkafka"
+            let error = rd_kafka_resp_err_t(code)
+            let fatal = error == RD_KAFKA_RESP_ERR__FATAL
+            KafkaLogRouting.logger.log(
+                level: fatal ? .error : .warning,
+                "\(String(cStringOrNil: reason) ?? String(cString: rd_kafka_err2str(error)))",
+                metadata: ["kafka.client": "\(client)", "kafka.error": "\(String(cString: rd_kafka_err2name(error)))"],
+                source: "librdkafka")
+        }
         rd_kafka_conf_set_log_cb(conf) { handle, level, facility, line in
             let client = handle.map { String(cString: rd_kafka_name($0)) } ?? "librdkafka"
+            let facility = String(cStringOrNil: facility) ?? ""
             KafkaLogRouting.logger.log(
-                level: KafkaLogRouting.level(level),
+                level: KafkaLogRouting.level(level, facility: facility),
                 "\(String(cStringOrNil: line) ?? "")",
-                metadata: ["kafka.client": "\(client)", "kafka.facility": "\(String(cStringOrNil: facility) ?? "")"],
+                metadata: ["kafka.client": "\(client)", "kafka.facility": "\(facility)"],
                 source: "librdkafka")
         }
     }
