@@ -112,10 +112,10 @@ let package = Package(
         .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "LogModel"]),
-        .testTarget(name: "DetectorRoleTests", dependencies: ["DetectorRole", "Detector", "LogshipConfig", "KafkaClient", "TestSupport"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "LogModel", "KafkaClient", "TestSupport"]),
+        .testTarget(name: "DetectorRoleTests", dependencies: ["DetectorRole", "Detector", "LogshipConfig", "KafkaClient", "Telemetry", "TestSupport"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "LogModel", "LogshipConfig", "KafkaClient", "TestSupport"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),
-        .testTarget(name: "IndexerTests", dependencies: ["Indexer", "LogModel", "KafkaClient", "ElasticClient", "TestSupport"]),
+        .testTarget(name: "IndexerTests", dependencies: ["Indexer", "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Telemetry", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "LogModel", "LogshipConfig", "KafkaClient", "Telemetry", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: [

@@ -15,7 +15,7 @@ import Telemetry
 /// with sending off, and the ids already in `logship.alerts` are loaded; alert ids are
 /// deterministic in event time, so an alert re-derived after a crash is recognised and not
 /// sent twice.
-public final class DetectorService: @unchecked Sendable {
+public final class DetectorService: BlockingRole, @unchecked Sendable {
     let configuration: LogshipConfiguration
     let logger: Logger
     let admin: KafkaAdmin
@@ -94,7 +94,9 @@ public final class DetectorService: @unchecked Sendable {
     }
 
     /// Runs until `stop()`. Blocking.
-    public func run(pollIntervalMs: Int = 1_000) throws {
+    public func run() throws { try run(pollIntervalMs: 1_000) }
+
+    public func run(pollIntervalMs: Int) throws {
         try producer.initTransactions()
         heartbeat?.start()
         defer { heartbeat?.stop(); _ = healthProducer.flushBlocking(timeoutMs: 5_000) }

@@ -5,6 +5,7 @@ import KafkaClient
 import LogshipConfig
 import Synchronization
 import Testing
+import Telemetry
 import TestSupport
 
 /// `logship notifier` against noida-db and a local receiver (Tests/Scripts/webhook_receiver.py)
@@ -108,6 +109,44 @@ import TestSupport
         try waitUntil(timeout: 60, interval: 0.2, "the ninth alert") { delivered("/webhook").count == 9 && delivered("/slack").count == 9 }
         #expect(Set(delivered("/webhook").compactMap { $0["key"] as? String }).count == 9, "no alert delivered twice")
         #expect(restarted.terminate() == 0)
+    }
+
+    /// The notifier built from its configuration and run in the test's ServiceGroup: it delivers,
+    /// counts what it delivered on /metrics, and stops when the group shuts down.
+    @Test func inProcessNotifierDeliversAndStops() async throws {
+        let server = try NoidaDB.start(services: ["kafka"])
+        defer { server.destroy() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("notify-inproc-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let portFile = dir.appendingPathComponent("port"), received = dir.appendingPathComponent("received.jsonl")
+        let receiver = try SignalReset.launch("/usr/bin/env", ["python3", PythonScript.path("webhook_receiver.py"), portFile.path, received.path, "SEC", "0"],
+                                              log: dir.appendingPathComponent("receiver.log"))
+        defer { SignalReset.stop(receiver, grace: nil) }
+        try waitUntil(timeout: 20, "the receiver to listen") { FileManager.default.fileExists(atPath: portFile.path) }
+        let base = "http://127.0.0.1:" + (try String(contentsOf: portFile, encoding: .utf8))
+        let config = dir.appendingPathComponent("logship.yml")
+        try """
+        kafka: {brokers: ["\(server.kafkaBootstrap)"], partitions: 1}
+        detector: {notify: [{type: webhook, url: "\(base)/webhook"}]}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        try Self.produce((0..<3).map { Self.alert($0) }, brokers: server.kafkaBootstrap)
+
+        let notifier = Notifier(configuration: try ConfigurationLoader.load(path: config.path), logger: .init(label: "test"))
+        let port = try FreePort.next()
+        let metrics = try #require(MetricsServer(listen: "127.0.0.1:\(port)", metrics: notifier.metrics, logger: .init(label: "test")) {
+            notifier.publishMetrics()
+        })
+        let running = InProcessRole(notifier, name: "notifier", servers: [metrics], deadline: .seconds(20))
+        try waitUntil(timeout: 60, interval: 0.2, "three deliveries") {
+            ((try? String(contentsOf: received, encoding: .utf8)) ?? "").split(separator: "\n").count == 3
+        }
+        try waitUntil(timeout: 10, "the delivered counter") {
+            (try? ScrapedMetrics.scrape("http://127.0.0.1:\(port)/metrics").samples["logship_notifier_messages_delivered_total"]) == 3
+        }
+        try await running.stop()
+        #expect(notifier.delivered.load(ordering: .relaxed) == 3)
+        #expect(!FreePort.isListening(port))
     }
 
     @Test func answersAreClassified() {

@@ -1,0 +1,92 @@
+import DetectorRole
+import Foundation
+import KafkaClient
+import LogshipConfig
+import Telemetry
+import Testing
+import TestSupport
+
+/// The detector's lifecycle: run in-process in a ServiceGroup; SIGTERM in the middle of its work
+/// 20 times in a row — exit 0 within the deadline, no error line — and the incident still raises
+/// each of its alerts exactly once.
+@Suite(.serialized) struct DetectorLifecycleTests {
+    static func errorLines(_ log: String) -> [Substring] {
+        log.split(separator: "\n").filter { line in
+            let fields = line.split(separator: " ", maxSplits: 2)
+            return fields.count > 1 && (fields[1] == "error" || fields[1] == "critical")
+        }
+    }
+
+    static func setUp(_ server: NoidaDB) throws -> (dir: URL, config: String, base: Date) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("detector-life-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let config = dir.appendingPathComponent("logship.yml").path
+        try """
+        kafka: {brokers: ["\(server.kafkaBootstrap)"], partitions: 3}
+        services: {pay: {owner: "@pay-oncall"}}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let now = Date().timeIntervalSince1970
+        let base = Date(timeIntervalSince1970: (now - 3 * 3600) - (now - 3 * 3600).truncatingRemainder(dividingBy: 60))
+        return (dir, config, base)
+    }
+
+    static func summary(_ brokers: String) throws -> [String] {
+        try DetectorRoleTests.alerts(brokers).map { "\($0["rule"] as? String ?? "") \($0["state"] as? String ?? "") \($0["severity"] as? String ?? "")" }
+    }
+
+    @Test func inProcessDetectorAlertsAndCommitsWithItsTransactions() async throws {
+        let server = try NoidaDB.start(services: ["kafka"])
+        defer { server.destroy() }
+        let (dir, config, base) = try Self.setUp(server)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try DetectorRoleTests.produce(minutes: 0..<75, base: base, brokers: server.kafkaBootstrap)
+
+        let detector = try DetectorService(configuration: ConfigurationLoader.load(path: config), logger: .init(label: "test"))
+        let port = try FreePort.next()
+        let metrics = try #require(MetricsServer(listen: "127.0.0.1:\(port)", metrics: detector.metrics, logger: .init(label: "test")) {
+            detector.publishMetrics()
+        })
+        let running = InProcessRole(detector, name: "detector", servers: [metrics], deadline: .seconds(45))
+        try waitUntil(timeout: 90, interval: 0.2, "the surge's alerts") { try Self.summary(server.kafkaBootstrap).count >= 2 }
+        try waitUntil(timeout: 30, "every event counted") {
+            (try? ScrapedMetrics.scrape("http://127.0.0.1:\(port)/metrics").samples["logship_detector_events_total"]) == Double(75 * 300)
+        }
+        let scraped = try ScrapedMetrics.scrape("http://127.0.0.1:\(port)/metrics")
+        #expect(scraped.types["logship_detector_transaction_duration_seconds"] == "histogram")
+        #expect((scraped.samples["logship_detector_alerts_total"] ?? 0) >= 2)
+        try await running.stop()
+        #expect(try Self.summary(server.kafkaBootstrap) == ["error_surge firing warning", "error_surge firing critical"])
+        let admin = try KafkaAdmin(KafkaConfiguration(brokers: [server.kafkaBootstrap], properties: ["log_level": "0"]))
+        let partitions = try admin.partitions(matching: "^logs\\.pay$")
+        let committed = try admin.committedOffsets(group: "logship-detector", partitions: partitions)
+        for (tp, range) in try admin.logOffsets(partitions) { #expect((committed[tp] ?? nil) == range.high, "\(tp)") }
+    }
+
+    @Test func sigtermMidWorkTwentyTimes() throws {
+        let server = try NoidaDB.start(services: ["kafka"])
+        defer { server.destroy() }
+        let (dir, config, base) = try Self.setUp(server)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let arguments = ["detector", "--config", config, "--poll-interval", "100"]
+        for round in 1...20 {
+            // Three more minutes of traffic each round: every run has a step with records to
+            // read, windows to close and positions to commit in a transaction.
+            try DetectorRoleTests.produce(minutes: (round - 1) * 3..<round * 3, base: base, brokers: server.kafkaBootstrap)
+            let detector = RoleProcess(arguments, log: dir.appendingPathComponent("detector-\(round).log"))
+            try detector.start()
+            try waitUntil(timeout: 60, interval: 0.02, "round \(round): the detector started") { detector.log.contains("detector started") }
+            let started = Date()
+            let status = detector.terminate(timeout: 60)
+            let took = Date().timeIntervalSince(started)
+            #expect(status == 0, "round \(round): exit \(String(describing: status)) (log: \(detector.logURL.path))")
+            #expect(took < 45, "round \(round): stopped in \(took) s, deadline 45 s")
+            #expect(Self.errorLines(detector.log).isEmpty, "round \(round): \(Self.errorLines(detector.log))")
+        }
+        try DetectorRoleTests.produce(minutes: 60..<90, base: base, brokers: server.kafkaBootstrap)
+        let last = RoleProcess(arguments, log: dir.appendingPathComponent("detector-last.log"))
+        try last.start()
+        try waitUntil(timeout: 90, interval: 0.2, "the resolved alert") { try Self.summary(server.kafkaBootstrap).count >= 3 }
+        #expect(last.terminate() == 0)
+        #expect(try Self.summary(server.kafkaBootstrap) == ["error_surge firing warning", "error_surge firing critical", "error_surge resolved info"])
+    }
+}
