@@ -56,7 +56,6 @@ public enum AgentPreview {
         let pipeline = try InputPipeline(input: input, host: host,
                                          allowDebug: configuration.services[input.service]?.debug ?? false,
                                          maskPatterns: configuration.agent.maskPatterns, pythonFormat: input.pythonFormat)
-        pipeline.explain = explain
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("logship-preview-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let registry = try Registry(directory: scratch)
@@ -67,8 +66,10 @@ public enum AgentPreview {
         let stats = AgentStats()
         let output = OutputBuffer(capacity: 4096)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var pipelineScratch = InputPipeline.Scratch()
         let sink: RecordSink = { record, identity, _ in
-            switch pipeline.process(record, fileIdentity: identity, filePath: path, nowMillis: now, stats: stats, into: output) {
+            switch pipeline.process(record, fileIdentity: identity, filePath: path, nowMillis: now, stats: stats, into: output,
+                                    scratch: &pipelineScratch, explain: explain) {
             case .drop(let reason): stats.add(reason, 1, service: pipeline.service)
             case .ship(let key): emit(key, output.bytes); stats.add(\.eventsSent, 1, service: pipeline.service)
             }

@@ -5,7 +5,7 @@ import KafkaClient
 
 /// Everything the agent does to a record of one input between the file and Kafka:
 /// parse, mask, filter by level, enrich, identify, encode.
-final class InputPipeline: @unchecked Sendable {
+final class InputPipeline: Sendable {
     let service: String
     let topic: String
     let patterns: [String]
@@ -21,8 +21,6 @@ final class InputPipeline: @unchecked Sendable {
     let host: String
     /// Delivery reports counted by librdkafka's thread, moved into the stats by the agent's loop.
     let counts = DeliveryCounts()
-    /// The topic handle, opened on first use by the shipping thread (the only one using it).
-    var topicHandle: ProducerTopic?
 
     struct Source: Equatable {
         var input: LogshipConfiguration.Input
@@ -31,8 +29,29 @@ final class InputPipeline: @unchecked Sendable {
         var pythonFormat: String?
     }
     private let rule: MultilineRule
-    /// The id hash state of the file last seen (one thread processes records: the agent's shipping thread).
-    private var idPrefix: EventID.Prefix?
+    /// Told of every record a rule masked (`logship parse --explain`): the record, the matches, the masked bytes.
+    typealias Explain = (Record, [SecretMasker.Match], [UInt8]) -> Void
+
+    /// What the thread processing a pipeline's records keeps between them (the agent's shipping
+    /// thread owns one per pipeline): the facts of the file last seen, the clock's future bound,
+    /// the topic handle. Owned by the caller, so the pipeline itself is immutable and shared.
+    struct Scratch {
+        /// The id hash state of the file last seen.
+        var idPrefix: EventID.Prefix?
+        /// The Kafka key of events without a trace id, for the file last seen.
+        var fileKey = ""
+        /// Kubernetes metadata of the file last seen (from its path under /var/log/containers or /var/log/pods).
+        var kubernetes: SourceFacts?
+        /// Tested per record instead of `kubernetes` itself (reading the optional copies the struct).
+        var hasKubernetes = false
+        /// `@timestamp` texts beyond this (RFC 3339 UTC compares as text) are in the future; with the clock it was made for.
+        var futureBound = ""
+        var futureBoundAt: Int64 = .min
+        /// The topic handle, opened on first use.
+        var topic: ProducerTopic?
+
+        init() {}
+    }
 
     init(input: LogshipConfiguration.Input, host: String, allowDebug: Bool, maskPatterns: [String],
          pythonFormat: String?) throws {
@@ -78,25 +97,20 @@ final class InputPipeline: @unchecked Sendable {
         case drop(reason: WritableKeyPath<AgentStats.Counters, Int64>)
     }
 
-    /// Told of every record a rule masked (`logship parse --explain`): the record, the matches, the masked bytes.
-    var explain: ((Record, [SecretMasker.Match], [UInt8]) -> Void)? { didSet { explaining = explain != nil } }
-    private var explaining = false
-
-    /// The Kafka key of events without a trace id, for the file last seen.
-    private var fileKey = ""
-    /// Kubernetes metadata of the file last seen (from its path under /var/log/containers or /var/log/pods).
-    private var kubernetes: SourceFacts?
-    /// Tested per record instead of `kubernetes` itself (reading the optional copies the struct).
-    private var hasKubernetes = false
-    /// `@timestamp` texts beyond this (RFC 3339 UTC compares as text) are in the future; with the clock it was made for.
-    private var futureBound = ""
-    private var futureBoundAt: Int64 = .min
+    /// `process` with a scratch of its own, for one-off records (tests).
+    func process(_ record: Record, fileIdentity: String, filePath: String, nowMillis: Int64, stats: AgentStats,
+                 into output: OutputBuffer) -> Outcome {
+        var scratch = Scratch()
+        return process(record, fileIdentity: fileIdentity, filePath: filePath, nowMillis: nowMillis, stats: stats,
+                       into: output, scratch: &scratch)
+    }
 
     /// Masks, parses, filters and enriches one record, and encodes the event into `output`
     /// (reused between calls: the agent ships from it). Masking runs on the raw record, before
     /// parsing, so a secret is caught wherever it sits.
     func process(_ record: Record, fileIdentity: String, filePath: String, nowMillis: Int64, stats: AgentStats,
-                 into output: OutputBuffer) -> Outcome {
+                 into output: OutputBuffer, scratch: inout Scratch, explain: Explain? = nil) -> Outcome {
+        let explaining = explain != nil
         if record.bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return .drop(reason: \.droppedEmpty) }
         var matches: [SecretMasker.Match]? = explaining ? [] : nil
         let (bytes, masked) = masker.mask(bytes: record.bytes, explain: &matches)
@@ -105,12 +119,12 @@ final class InputPipeline: @unchecked Sendable {
         let fast = bytes.withUnsafeBufferPointer { line -> Outcome? in
             guard parser.mayBePythonLine(line), var view = parser.pythonView(line, nowMillis: nowMillis) else { return nil }
             return finish(&view, record: record, masked: masked, fileIdentity: fileIdentity, filePath: filePath,
-                          nowMillis: nowMillis, stats: stats, into: output)
+                          nowMillis: nowMillis, stats: stats, into: output, scratch: &scratch)
         }
         if let fast { return fast }
         return parser.parse(bytes: bytes, nowMillis: nowMillis).withView { view in
             finish(&view, record: record, masked: masked, fileIdentity: fileIdentity, filePath: filePath, nowMillis: nowMillis,
-                   stats: stats, into: output)
+                   stats: stats, into: output, scratch: &scratch)
         }
     }
 
@@ -127,19 +141,19 @@ final class InputPipeline: @unchecked Sendable {
 
     /// The DEBUG policy, enrichment with the file's facts and the event id, and the encoding.
     private func finish(_ event: inout EventView, record: Record, masked: Int, fileIdentity: String, filePath: String,
-                        nowMillis: Int64, stats: AgentStats, into output: OutputBuffer) -> Outcome {
+                        nowMillis: Int64, stats: AgentStats, into output: OutputBuffer, scratch: inout Scratch) -> Outcome {
         if event.level == .debug && !allowDebug { return .drop(reason: \.droppedDebug) }
         if masked > 0 { stats.add(\.secretsMasked, Int64(masked), service: service) }
         event.filePath = filePath
         event.fileOffset = record.offset
-        if idPrefix?.fileIdentity != fileIdentity {
-            idPrefix = EventID.Prefix(host: host, fileIdentity: fileIdentity)
-            fileKey = "\(host)|\(fileIdentity)"
-            kubernetes = SourceFormats.kubernetesFacts(path: filePath)
-            hasKubernetes = kubernetes != nil
+        if scratch.idPrefix?.fileIdentity != fileIdentity {
+            scratch.idPrefix = EventID.Prefix(host: host, fileIdentity: fileIdentity)
+            scratch.fileKey = "\(host)|\(fileIdentity)"
+            scratch.kubernetes = SourceFormats.kubernetesFacts(path: filePath)
+            scratch.hasKubernetes = scratch.kubernetes != nil
         }
-        event.eventID = idPrefix!.id(offset: record.offset)
-        if hasKubernetes, let kubernetes {
+        event.eventID = scratch.idPrefix!.id(offset: record.offset)
+        if scratch.hasKubernetes, let kubernetes = scratch.kubernetes {
             var facts = event.facts ?? SourceFacts()
             facts.merge(kubernetes)
             event.facts = facts
@@ -149,11 +163,11 @@ final class InputPipeline: @unchecked Sendable {
         if let millis = event.timestampMillis {
             future = millis > nowMillis + futureLimitMs
         } else {
-            if nowMillis != futureBoundAt {
-                futureBound = Timestamps.format(epochMillis: nowMillis + futureLimitMs)
-                futureBoundAt = nowMillis
+            if nowMillis != scratch.futureBoundAt {
+                scratch.futureBound = Timestamps.format(epochMillis: nowMillis + futureLimitMs)
+                scratch.futureBoundAt = nowMillis
             }
-            future = Self.isLater(event.timestamp, than: futureBound)
+            future = Self.isLater(event.timestamp, than: scratch.futureBound)
         }
         if future {
             var facts = event.facts ?? SourceFacts()
@@ -166,6 +180,6 @@ final class InputPipeline: @unchecked Sendable {
         if !event.tags.isEmpty, event.tags.contains("unparsed") { stats.add(\.unparsedRecords, 1, service: service) }
         event.tags = event.tags.isEmpty ? record.tags : record.tags + event.tags
         event.encode(into: output)
-        return .ship(key: event.traceID ?? fileKey)
+        return .ship(key: event.traceID ?? scratch.fileKey)
     }
 }

@@ -8,7 +8,7 @@ import Telemetry
 
 // Which files the agent tails: new ones matching the globs, rotated ones read to their end,
 // files rotated while the agent was down, and the release of rotated files once drained.
-extension LogAgent {
+extension AgentReader {
     func scan(now: Int64) {
         var seen = Set<String>()
         var matched = Set<String>(), ignored = Set<String>()

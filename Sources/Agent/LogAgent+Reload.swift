@@ -30,7 +30,9 @@ extension LogAgent {
         }
         pendingPipelines.withLock { $0 = fresh }
     }
+}
 
+extension AgentReader {
     /// On the reading thread: an unchanged input keeps its pipeline (and its files go on as they
     /// were); a file whose input changed moves to the new pipeline at its current position; a
     /// file no input matches any more is released once what was read from it is acknowledged.

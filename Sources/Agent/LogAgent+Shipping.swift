@@ -21,7 +21,7 @@ extension LogAgent {
 
     /// Where records come from, shared by the records of one file (one reference per record
     /// to count, not four).
-    final class Source: @unchecked Sendable {
+    final class Source: Sendable {
         let identity: String
         let path: String
         let tracker: AckTracker
@@ -39,57 +39,44 @@ extension LogAgent {
         }
     }
 
-    /// Reading thread: registers the record (its place in the file) and queues it for shipping.
-    func ship(_ record: Record, identity: String, tracker: AckTracker, path: String, pipeline: InputPipeline, now: Int64) {
-        let sequence = tracker.register(endOffset: record.endOffset)
-        let source: Source
-        if let last = lastSource, last.isSame(identity: identity, path: path, tracker: tracker, pipeline: pipeline) {
-            source = last
-        } else {
-            source = Source(identity: identity, path: path, tracker: tracker, pipeline: pipeline)
-            lastSource = source
-        }
-        batch.append(Shipment(record: record, sequence: sequence, source: source, now: now))
-        if batch.count >= Self.batchSize { handOff() }
-    }
-
-    /// Reading thread: passes the batch filled so far to the shipping thread (waits while two
-    /// are queued: reading pauses when shipping is behind).
-    func handOff() {
-        guard !batch.isEmpty else { return }
-        shipQueue.put(batch)
-        batch = []
-        batch.reserveCapacity(Self.batchSize)
+    /// What only the shipping thread uses, owned by its loop: the event being shipped, encoded
+    /// (reused for every event), and each pipeline's scratch.
+    struct Shipper {
+        let encoded = OutputBuffer(capacity: 4096)
+        var scratches: [ObjectIdentifier: InputPipeline.Scratch] = [:]
     }
 
     /// The shipping thread: events in read order, and the retries of failed deliveries, until
     /// the queue is closed and empty.
     func shipLoop() {
+        var shipper = Shipper()
         while true {
-            resendFailed()
+            resendFailed(&shipper)
             guard let shipments = shipQueue.take(timeout: 0.05) else {
                 if shipQueue.isFinished { break }
                 continue
             }
             shipments.withUnsafeBufferPointer { shipments in
-                for index in shipments.indices { deliver(shipments[index]) }
+                for index in shipments.indices { deliver(shipments[index], &shipper) }
             }
         }
         shipperDone.signal()
     }
 
     /// Shipping thread: parse, mask, filter, enrich, encode; produce or drop.
-    func deliver(_ item: Shipment) {
+    func deliver(_ item: Shipment, _ shipper: inout Shipper) {
         let source = item.source, pipeline = source.pipeline
-        switch pipeline.process(item.record, fileIdentity: source.identity, filePath: source.path, nowMillis: item.now,
-                                stats: stats, into: encoded) {
+        let encoded = shipper.encoded
+        let outcome = pipeline.process(item.record, fileIdentity: source.identity, filePath: source.path, nowMillis: item.now,
+                                       stats: stats, into: encoded, scratch: &shipper.scratches[ObjectIdentifier(pipeline), default: .init()])
+        switch outcome {
         case .drop(let reason):
             stats.add(reason, 1, service: pipeline.service)
             source.tracker.ack(item.sequence)
         case .ship(var key):
             let entry = DeliveryLedger.Entry(tracker: source.tracker, sequence: item.sequence, pipeline: pipeline, readMs: item.now)
             key.withUTF8 { key in
-                send(entry, key: UnsafeRawBufferPointer(key), value: encoded.bytes)
+                send(entry, key: UnsafeRawBufferPointer(key), value: encoded.bytes, &shipper)
             }
         }
     }
@@ -104,23 +91,27 @@ extension LogAgent {
         var readMs: Int64
     }
 
-    func send(_ entry: DeliveryLedger.Entry, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+    func send(_ entry: DeliveryLedger.Entry, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, _ shipper: inout Shipper) {
         let pipeline = entry.pipeline
         let token = ledger.open(entry)
         do {
-            if pipeline.topicHandle == nil {
+            let topic: ProducerTopic
+            if let known = shipper.scratches[ObjectIdentifier(pipeline)]?.topic {
+                topic = known
+            } else {
                 // Stopping while the topic is being created: the event stays unacknowledged.
                 guard let handle = try producer.topic(named: pipeline.topic, unless: { stopSignal.isStopped }) else {
                     _ = ledger.close(token)
                     return
                 }
-                pipeline.topicHandle = handle
+                shipper.scratches[ObjectIdentifier(pipeline), default: .init()].topic = handle
+                topic = handle
             }
             // Back-pressure: wait for acknowledgements instead of queueing without bound. When
             // stopping, the event stays unacknowledged and is read again on the next start. (Never
             // an unconditional wait: the heartbeat takes slots too, and with Kafka down a slot
             // seen free could be gone, and the wait endless.)
-            while try !producer.enqueue(pipeline.topicHandle!, key: key, value: value, token: token) {
+            while try !producer.enqueue(topic, key: key, value: value, token: token) {
                 guard stopSignal.isRunning else {
                     _ = ledger.close(token)
                     return
@@ -135,16 +126,41 @@ extension LogAgent {
         }
     }
 
-    func resendFailed() {
+    func resendFailed(_ shipper: inout Shipper) {
         let pending = retries.takeAll()
         for item in pending where stopSignal.isRunning {
             item.key.withUnsafeBytes { key in
                 item.value.withUnsafeBytes { value in
                     send(DeliveryLedger.Entry(tracker: item.tracker, sequence: item.sequence, pipeline: item.pipeline, readMs: item.readMs),
-                         key: key, value: value)
+                         key: key, value: value, &shipper)
                 }
             }
         }
+    }
+}
+
+extension AgentReader {
+    /// Reading thread: registers the record (its place in the file) and queues it for shipping.
+    func ship(_ record: Record, identity: String, tracker: AckTracker, path: String, pipeline: InputPipeline, now: Int64) {
+        let sequence = tracker.register(endOffset: record.endOffset)
+        let source: LogAgent.Source
+        if let last = lastSource, last.isSame(identity: identity, path: path, tracker: tracker, pipeline: pipeline) {
+            source = last
+        } else {
+            source = LogAgent.Source(identity: identity, path: path, tracker: tracker, pipeline: pipeline)
+            lastSource = source
+        }
+        batch.append(LogAgent.Shipment(record: record, sequence: sequence, source: source, now: now))
+        if batch.count >= LogAgent.batchSize { handOff() }
+    }
+
+    /// Reading thread: passes the batch filled so far to the shipping thread (waits while two
+    /// are queued: reading pauses when shipping is behind).
+    func handOff() {
+        guard !batch.isEmpty else { return }
+        agent.shipQueue.put(batch)
+        batch = []
+        batch.reserveCapacity(LogAgent.batchSize)
     }
 
     /// Moves the delivery counts of the report thread into the agent's stats.

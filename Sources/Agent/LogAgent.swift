@@ -9,28 +9,24 @@ import Telemetry
 /// The edge agent: tails the configured files and ships every record to its service's topic,
 /// at least once. The registry advances only over records Kafka acknowledged; when Kafka is
 /// down, the in-flight bound is reached and reading pauses: the files are the buffer.
-public final class LogAgent: @unchecked Sendable {
+public final class LogAgent: Sendable {
     public let stats = AgentStats()
     public let metrics: RoleMetrics
     let configuration: LogshipConfiguration
-    /// The inputs in force; replaced (on the reading thread) when a reload is adopted.
-    var pipelines: [InputPipeline]
-    /// Pipelines a reload replaced: their delivery reports are still collected.
-    var retiredPipelines: [InputPipeline] = []
+    /// The inputs at start (the reading thread's `AgentReader` holds those in force).
+    let initialPipelines: [InputPipeline]
     /// Pipelines of a reload, waiting for the reading thread to adopt them.
     let pendingPipelines = Mutex<[InputPipeline]?>(nil)
     let host: String
     let producer: KafkaProducer
-    let registry: Registry
+    /// registry.json in agent.data_dir (loaded by the reading thread; checked readable at init).
+    let registryDirectory: String
+    let registryURL: URL
     let saver: RegistrySaver
     let logger: Logger
     let stopSignal = StopSignal()
     let clock: @Sendable () -> Int64
-    var tailers: [String: FileTailer] = [:]
-    var lastScan: Int64 = 0
-    var lastSave: Int64 = 0
-    var recovered = false
-    var heartbeat: HeartbeatPublisher?
+    let heartbeat: HeartbeatPublisher
 
     // Shipping (LogAgent+Shipping.swift): the reading thread hands records over in batches; the
     // shipping thread alone uses what follows the queue.
@@ -38,11 +34,6 @@ public final class LogAgent: @unchecked Sendable {
     /// Two batches queued at most (plus one being filled and one being shipped).
     let shipQueue = ShipQueue<Shipment>(capacity: 2)
     let shipperDone = DispatchSemaphore(value: 0)
-    /// The batch the reading thread is filling, and the source of its last record.
-    var batch: [Shipment] = []
-    var lastSource: Source?
-    /// The event being shipped, encoded (reused for every event: only the shipping thread uses it).
-    let encoded = OutputBuffer(capacity: 4096)
     let ledger: DeliveryLedger
     let retries: RetryQueue
 
@@ -59,9 +50,10 @@ public final class LogAgent: @unchecked Sendable {
         guard !agent.inputs.isEmpty else { throw AgentError("agent.inputs is empty: nothing to tail") }
         let host = agent.hostName ?? LogAgent.machineHostName()
         self.host = host
-        pipelines = try Self.pipelines(of: configuration, host: host)
-        registry = try Registry(directory: agent.dataDir)
-        saver = RegistrySaver(url: registry.url, metricsDirectory: agent.dataDir)
+        initialPipelines = try Self.pipelines(of: configuration, host: host)
+        registryDirectory = agent.dataDir
+        registryURL = try Registry(directory: agent.dataDir).url
+        saver = RegistrySaver(url: registryURL, metricsDirectory: agent.dataDir)
         let ledger = DeliveryLedger()
         let retries = RetryQueue()
         let latency = metrics.histogram("logship_agent_delivery_latency_seconds",
@@ -115,7 +107,8 @@ public final class LogAgent: @unchecked Sendable {
     /// Runs until `stop()`; then ships what is pending (bounded by `agent.shutdown_timeout`)
     /// and saves the registry. Blocking: call it from a dedicated thread.
     public func run() throws {
-        heartbeat?.start()
+        let reader = try AgentReader(agent: self)
+        heartbeat.start()
         saver.start()
         let shipper = Thread { [self] in shipLoop() }
         shipper.name = "logship-ship"
@@ -127,10 +120,66 @@ public final class LogAgent: @unchecked Sendable {
             shipQueue.close()
             saver.stop()
         }
-        logger.info("agent started", metadata: ["agent.inputs": "\(pipelines.count)", "agent.registry": "\(registry.url.path)"])
+        logger.info("agent started", metadata: ["agent.inputs": "\(reader.pipelines.count)", "agent.registry": "\(registryURL.path)"])
+        try reader.loop()
+        try reader.shutdown()
+    }
+
+    /// Brings the registry's series up to the agent's counters (before a scrape or a textfile write).
+    public func publishMetrics() {
+        AgentMetrics.publish(stats, files: fileBacklog.withLock { $0 }, queueDepth: producer.inFlight, into: metrics)
+    }
+
+    /// The agent's metrics in Prometheus text format (served on agent.metrics_listen).
+    public func metricsText() -> String {
+        publishMetrics()
+        return metrics.render()
+    }
+
+    /// Per-file backlog as of the last registry save (read by the metrics endpoint's thread).
+    let fileBacklog = Mutex<[(path: String, behind: Int64)]>([])
+
+    static func machineHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(cString: buffer)
+    }
+}
+
+/// What only the agent's reading thread uses, owned by its loop: the files being tailed, the
+/// registry, the inputs in force, the batch being filled. Not Sendable: made in `run()` on the
+/// reading thread, it never leaves it; the agent's shared parts are reached through `agent`.
+final class AgentReader {
+    let agent: LogAgent
+    let registry: Registry
+    /// The inputs in force; replaced when a reload is adopted.
+    var pipelines: [InputPipeline]
+    /// Pipelines a reload replaced: their delivery reports are still collected.
+    var retiredPipelines: [InputPipeline] = []
+    var tailers: [String: FileTailer] = [:]
+    var lastScan: Int64 = 0
+    var lastSave: Int64 = 0
+    var recovered = false
+    /// The batch being filled, and the source of its last record.
+    var batch: [LogAgent.Shipment] = []
+    var lastSource: LogAgent.Source?
+
+    init(agent: LogAgent) throws {
+        self.agent = agent
+        registry = try Registry(directory: agent.registryDirectory)
+        pipelines = agent.initialPipelines
+    }
+
+    var configuration: LogshipConfiguration { agent.configuration }
+    var logger: Logger { agent.logger }
+    var stats: AgentStats { agent.stats }
+    var stopSignal: StopSignal { agent.stopSignal }
+
+    func loop() throws {
+        let clock = agent.clock
         while stopSignal.isRunning {
             let now = clock()
-            if let fresh = pendingPipelines.withLock({ pending in defer { pending = nil }; return pending }) {
+            if let fresh = agent.pendingPipelines.withLock({ pending in defer { pending = nil }; return pending }) {
                 adopt(fresh, now: now)
             }
             if now - lastScan >= 1_000 {
@@ -150,7 +199,6 @@ public final class LogAgent: @unchecked Sendable {
             }
             if !didRead { stopSignal.wait(seconds: 0.05) }
         }
-        try shutdown()
     }
 
     private func pollTailer(_ tailer: FileTailer, now: Int64) -> Bool {
@@ -158,20 +206,6 @@ public final class LogAgent: @unchecked Sendable {
             self.ship(record, identity: identity, tracker: tracker, path: tailer.path, pipeline: tailer.input, now: now)
         }
     }
-
-    /// Brings the registry's series up to the agent's counters (before a scrape or a textfile write).
-    public func publishMetrics() {
-        AgentMetrics.publish(stats, files: fileBacklog.withLock { $0 }, queueDepth: producer.inFlight, into: metrics)
-    }
-
-    /// The agent's metrics in Prometheus text format (served on agent.metrics_listen).
-    public func metricsText() -> String {
-        publishMetrics()
-        return metrics.render()
-    }
-
-    /// Per-file backlog as of the last registry save (read by the metrics endpoint's thread).
-    let fileBacklog = Mutex<[(path: String, behind: Int64)]>([])
 
     /// Brings the registry up to what Kafka acknowledged and writes it, with the metrics
     /// textfile: by the saver's thread while running, here and now on shutdown.
@@ -182,17 +216,18 @@ public final class LogAgent: @unchecked Sendable {
         let cutoff = Date().timeIntervalSince1970 - 7 * 86_400
         for entry in registry.entries.values where entry.updated < cutoff { registry.remove(entry.identity) }
         let backlog = tailers.values.map { (path: $0.path, behind: $0.bytesBehind) }
-        fileBacklog.withLock { $0 = backlog }
+        agent.fileBacklog.withLock { $0 = backlog }
         if synchronously {
             try registry.save()
-            AgentMetrics.write(metricsText(), to: configuration.agent.dataDir)
+            AgentMetrics.write(agent.metricsText(), to: configuration.agent.dataDir)
         } else {
-            try saver.submit(Array(registry.entries.values), metrics: metricsText())
+            try agent.saver.submit(Array(registry.entries.values), metrics: agent.metricsText())
         }
     }
 
     func shutdown() throws {
-        let now = clock()
+        let now = agent.clock()
+        let producer = agent.producer
         for tailer in tailers.values {
             tailer.flushPending(now: now) { record, identity, tracker in
                 self.ship(record, identity: identity, tracker: tracker, path: tailer.path, pipeline: tailer.input, now: now)
@@ -201,23 +236,17 @@ public final class LogAgent: @unchecked Sendable {
         // What was read goes to Kafka if there is room; with none (Kafka down) it stays
         // unacknowledged and is read again on the next start.
         handOff()
-        shipQueue.close()
-        shipperDone.wait()
-        heartbeat?.stop()
+        agent.shipQueue.close()
+        agent.shipperDone.wait()
+        agent.heartbeat.stop()
         let flushed = producer.flushBlocking(timeoutMs: Int32(configuration.agent.shutdownTimeoutMs))
         if !flushed {
             logger.warning("Kafka did not acknowledge everything before the shutdown deadline; the rest is re-read on the next start",
                            metadata: ["kafka.in_flight": "\(producer.inFlight)"])
         }
         collectDeliveryCounts()
-        saver.stop()
+        agent.saver.stop()
         try saveRegistry(synchronously: true)
         logger.info("agent stopped", metadata: ["agent.events_sent": "\(stats.snapshot.eventsSent)"])
-    }
-
-    static func machineHostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        gethostname(&buffer, buffer.count)
-        return String(cString: buffer)
     }
 }

@@ -15,7 +15,7 @@ import Synchronization
 /// Elasticsearch's health, about once a second. Everything it shows comes from there, so any
 /// number of coordinators can run and a restarted one shows the same components at once. Only
 /// the chart history (lag and events/s over the last hour) is built up in memory.
-public final class CoordinatorService: BlockingRole, @unchecked Sendable {
+public final class CoordinatorService: BlockingRole, Sendable {
     public struct Snapshot: Sendable {
         public var cluster: ClusterReport
         public var components: [ComponentView]
@@ -43,15 +43,58 @@ public final class CoordinatorService: BlockingRole, @unchecked Sendable {
     let stopSignal = StopSignal()
     let state = Mutex<Snapshot?>(nil)
 
-    var beats: [String: ComponentBeat] = [:]
-    var healthPositions: [TopicPartition: Int64] = [:]
-    var window = SampleWindow<String>(capacity: 10)
-    var lastEnds: (atMs: Int64, ends: [String: Int64])?
-    var rates: [String: Double] = [:]
-    var errorPcts: [String: Double] = [:]
-    var alerts: [Alert] = []
-    var history: [HistoryPoint] = []
-    var lastSlowRefreshMs: Int64 = 0
+    /// What one refresh carries to the next (the coordinator's thread, or `status`'s one call).
+    struct Carried {
+        var beats: [String: ComponentBeat] = [:]
+        var healthPositions: [TopicPartition: Int64] = [:]
+        var window = SampleWindow<String>(capacity: 10)
+        var lastEnds: (atMs: Int64, ends: [String: Int64])?
+        var rates: [String: Double] = [:]
+        var errorPcts: [String: Double] = [:]
+        var alerts: [Alert] = []
+        var history: [HistoryPoint] = []
+        var lastSlowRefreshMs: Int64 = 0
+    }
+
+    let carried = Mutex(Carried())
+
+    // The carried state by name, for the refresh code.
+    var beats: [String: ComponentBeat] {
+        get { carried.withLock { $0.beats } }
+        set { carried.withLock { $0.beats = newValue } }
+    }
+    var healthPositions: [TopicPartition: Int64] {
+        get { carried.withLock { $0.healthPositions } }
+        set { carried.withLock { $0.healthPositions = newValue } }
+    }
+    var window: SampleWindow<String> {
+        get { carried.withLock { $0.window } }
+        set { carried.withLock { $0.window = newValue } }
+    }
+    var lastEnds: (atMs: Int64, ends: [String: Int64])? {
+        get { carried.withLock { $0.lastEnds } }
+        set { carried.withLock { $0.lastEnds = newValue } }
+    }
+    var rates: [String: Double] {
+        get { carried.withLock { $0.rates } }
+        set { carried.withLock { $0.rates = newValue } }
+    }
+    var errorPcts: [String: Double] {
+        get { carried.withLock { $0.errorPcts } }
+        set { carried.withLock { $0.errorPcts = newValue } }
+    }
+    var alerts: [Alert] {
+        get { carried.withLock { $0.alerts } }
+        set { carried.withLock { $0.alerts = newValue } }
+    }
+    var history: [HistoryPoint] {
+        get { carried.withLock { $0.history } }
+        set { carried.withLock { $0.history = newValue } }
+    }
+    var lastSlowRefreshMs: Int64 {
+        get { carried.withLock { $0.lastSlowRefreshMs } }
+        set { carried.withLock { $0.lastSlowRefreshMs = newValue } }
+    }
 
     public init(configuration: LogshipConfiguration, logger: Logger) throws {
         self.configuration = configuration

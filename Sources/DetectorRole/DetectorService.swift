@@ -15,16 +15,16 @@ import Telemetry
 /// with sending off, and the ids already in `logship.alerts` are loaded; alert ids are
 /// deterministic in event time, so an alert re-derived after a crash is recognised and not
 /// sent twice.
-public final class DetectorService: BlockingRole, @unchecked Sendable {
+public final class DetectorService: BlockingRole, Sendable {
     let configuration: LogshipConfiguration
     let logger: Logger
     let admin: KafkaAdmin
     let producer: KafkaProducer
-    let engine: DetectorEngine
+    /// Window length and allowed lateness at start: a reload may not change them.
+    let windowMs: Int64
+    let latenessMs: Int64
     let stopSignal = StopSignal()
-    var sent = Set<String>()
-    public private(set) var alertsSent = 0
-    var heartbeat: HeartbeatPublisher?
+    let heartbeat: HeartbeatPublisher
     let healthProducer: KafkaProducer
     let health = DetectorHealth()
 
@@ -46,7 +46,9 @@ public final class DetectorService: BlockingRole, @unchecked Sendable {
         // One transactional id per detector group: a second detector of the group fences the first.
         producerConfiguration.transactionalID = configuration.detector.group
         producer = try KafkaProducer(producerConfiguration, logger: logger)
-        engine = DetectorEngine(configuration)
+        let settings = DetectorSettings(configuration.detector)
+        windowMs = settings.windowMs
+        latenessMs = settings.latenessMs
         let host = ProcessInfo.processInfo.hostName
         let health = self.health
         // Heartbeats go outside the transactions, through a producer of their own.
@@ -72,7 +74,7 @@ public final class DetectorService: BlockingRole, @unchecked Sendable {
     /// (they need a restart), as is a configuration whose rules do not validate.
     public func reload(_ configuration: LogshipConfiguration) throws {
         let fresh = DetectorEngine(configuration)
-        guard fresh.settings.windowMs == engine.settings.windowMs, fresh.settings.latenessMs == engine.settings.latenessMs else {
+        guard fresh.settings.windowMs == windowMs, fresh.settings.latenessMs == latenessMs else {
             throw DetectorRoleError("detector.window and detector.allowed_lateness change only with a restart")
         }
         pendingConfiguration.withLock { $0 = configuration }
@@ -86,6 +88,47 @@ public final class DetectorService: BlockingRole, @unchecked Sendable {
                         value: counters["late"] ?? 0)
     }
 
+    /// Runs until `stop()`. Blocking.
+    public func run() throws { try run(pollIntervalMs: 1_000) }
+
+    public func run(pollIntervalMs: Int) throws {
+        try DetectorLoop(service: self).run(pollIntervalMs: pollIntervalMs)
+    }
+
+    public static func alerts(admin: KafkaAdmin, sinceMs: Int64) throws -> [Alert] {
+        let partitions = try admin.partitions(matching: "^" + NSRegularExpression.escapedPattern(for: Naming.alertsTopic) + "$")
+        var found: [Alert] = []
+        try admin.read(try admin.offsetRanges(partitions, fromMs: sinceMs, toMs: nil)) { message in
+            if let alert = try? JSONDecoder().decode(Alert.self, from: Data(message.value)) { found.append(alert) }
+        }
+        return found.sorted { ($0.window.end, $0.service, $0.rule) < ($1.window.end, $1.service, $1.rule) }
+    }
+
+}
+
+/// What only the detector's thread uses, owned by its loop: the engine (windows, rule state)
+/// and the ids of the alerts already sent. Not Sendable: made in `run()`, it stays on that thread.
+final class DetectorLoop {
+    let service: DetectorService
+    let engine: DetectorEngine
+    var sent = Set<String>()
+    var alertsSent = 0
+
+    init(service: DetectorService) {
+        self.service = service
+        engine = DetectorEngine(service.configuration)
+    }
+
+    var configuration: LogshipConfiguration { service.configuration }
+    var logger: Logger { service.logger }
+    var admin: KafkaAdmin { service.admin }
+    var producer: KafkaProducer { service.producer }
+    var healthProducer: KafkaProducer { service.healthProducer }
+    var heartbeat: HeartbeatPublisher { service.heartbeat }
+    var health: DetectorHealth { service.health }
+    var stopSignal: StopSignal { service.stopSignal }
+    var transactionSeconds: ValueHistogram { service.transactionSeconds }
+
     var group: String { configuration.detector.group }
     /// Event history replayed on start: the baselines' windows plus the longest span and lateness.
     var replayMs: Int64 {
@@ -93,20 +136,17 @@ public final class DetectorService: BlockingRole, @unchecked Sendable {
         return Int64(s.historyWindows + 2 * s.http5xxRatio.spanWindows + 2) * s.windowMs + s.latenessMs
     }
 
-    /// Runs until `stop()`. Blocking.
-    public func run() throws { try run(pollIntervalMs: 1_000) }
-
-    public func run(pollIntervalMs: Int) throws {
+    func run(pollIntervalMs: Int) throws {
         try producer.initTransactions()
-        heartbeat?.start()
-        defer { heartbeat?.stop(); _ = healthProducer.flushBlocking(timeoutMs: 5_000) }
+        heartbeat.start()
+        defer { heartbeat.stop(); _ = healthProducer.flushBlocking(timeoutMs: 5_000) }
         try loadSentAlerts()
         var positions = try recover()
         logger.info("detector started", metadata: ["kafka.group": "\(group)", "detector.partitions": "\(positions.count)",
                                                    "detector.known_alerts": "\(sent.count)"])
         while stopSignal.isRunning {
             let started = ContinuousClock.now
-            if let reloaded = pendingConfiguration.withLock({ pending in defer { pending = nil }; return pending }) {
+            if let reloaded = service.pendingConfiguration.withLock({ pending in defer { pending = nil }; return pending }) {
                 let fresh = DetectorEngine(reloaded)
                 engine.adoptRules(of: fresh)
                 logger.notice("configuration reloaded: detector rules", metadata: ["detector.services_with_rules": "\(fresh.serviceSettings.count)"])
@@ -122,19 +162,10 @@ public final class DetectorService: BlockingRole, @unchecked Sendable {
     /// Ids of the alerts already in `logship.alerts` over the last two suppress windows.
     func loadSentAlerts() throws {
         let since = nowMs() - 2 * engine.settings.suppressMs - replayMs
-        sent.formUnion(try Self.alerts(admin: admin, sinceMs: since).map(\.id))
+        sent.formUnion(try DetectorService.alerts(admin: admin, sinceMs: since).map(\.id))
     }
 
     /// The alerts in `logship.alerts` written since `sinceMs`, oldest window first.
-    public static func alerts(admin: KafkaAdmin, sinceMs: Int64) throws -> [Alert] {
-        let partitions = try admin.partitions(matching: "^" + NSRegularExpression.escapedPattern(for: Naming.alertsTopic) + "$")
-        var found: [Alert] = []
-        try admin.read(try admin.offsetRanges(partitions, fromMs: sinceMs, toMs: nil)) { message in
-            if let alert = try? JSONDecoder().decode(Alert.self, from: Data(message.value)) { found.append(alert) }
-        }
-        return found.sorted { ($0.window.end, $0.service, $0.rule) < ($1.window.end, $1.service, $1.rule) }
-    }
-
     /// Rebuilds the engine from the events before the committed positions; returns the positions.
     func recover() throws -> [TopicPartition: Int64] {
         let partitions = try logPartitions()

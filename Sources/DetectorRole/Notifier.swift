@@ -17,7 +17,7 @@ import Synchronization
 /// nothing is dropped. Retries back off exponentially up to a minute. Every request carries the
 /// alert id (or the digest's hash of ids) as its idempotency key. A destination seen for the
 /// first time starts with the alerts of the last 5 minutes.
-public final class Notifier: BlockingRole, @unchecked Sendable {
+public final class Notifier: BlockingRole, Sendable {
     let configuration: LogshipConfiguration
     let logger: Logger
     let stopSignal = StopSignal()
@@ -43,19 +43,22 @@ public final class Notifier: BlockingRole, @unchecked Sendable {
     public func run(pollIntervalMs: Int) throws {
         let kafka = KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-notifier",
                                        properties: configuration.kafka.properties)
-        let workers = try configuration.detector.notify.map {
-            try DestinationWorker(destination: $0, group: "\(configuration.detector.notifierGroup).\($0.name)",
-                                  admin: try KafkaAdmin(kafka), notifier: self)
+        // Clients are made here (a bad destination fails the start); each worker is made on
+        // its own thread and stays there.
+        let clients = try configuration.detector.notify.map { destination in
+            (destination: destination, admin: try KafkaAdmin(kafka), http: try WebClient(timeoutMs: 10_000))
         }
-        logger.info("notifier started", metadata: ["notify.destinations": "\(workers.map(\.destination.name))"])
+        logger.info("notifier started", metadata: ["notify.destinations": "\(clients.map(\.destination.name))"])
         let done = DispatchGroup()
-        for worker in workers {
+        let notifierGroup = configuration.detector.notifierGroup
+        for client in clients {
             done.enter()
-            let thread = Thread {
-                worker.run(pollIntervalMs: pollIntervalMs)
+            let thread = Thread { [self] in
+                DestinationWorker(destination: client.destination, group: "\(notifierGroup).\(client.destination.name)",
+                                  admin: client.admin, http: client.http, notifier: self).run(pollIntervalMs: pollIntervalMs)
                 done.leave()
             }
-            thread.name = "notify-\(worker.destination.name)"
+            thread.name = "notify-\(client.destination.name)"
             thread.start()
         }
         done.wait()
@@ -66,11 +69,12 @@ public final class Notifier: BlockingRole, @unchecked Sendable {
     func pause(ms: Int) { stopSignal.wait(ms: ms) }
 }
 
-final class DestinationWorker: @unchecked Sendable {
+/// One destination's delivery loop; made on its thread and used only there.
+final class DestinationWorker {
     let destination: LogshipConfiguration.Notify
     let group: String
     let admin: KafkaAdmin
-    unowned let notifier: Notifier
+    let notifier: Notifier
     let http: WebClient
     var logger: Logger { notifier.logger }
     /// When each message inside the current rate window went out.
@@ -78,12 +82,12 @@ final class DestinationWorker: @unchecked Sendable {
     var pending: [(alert: Alert, tp: TopicPartition, offset: Int64)] = []
     var positions: [TopicPartition: Int64] = [:]
 
-    init(destination: LogshipConfiguration.Notify, group: String, admin: KafkaAdmin, notifier: Notifier) throws {
+    init(destination: LogshipConfiguration.Notify, group: String, admin: KafkaAdmin, http: WebClient, notifier: Notifier) {
         self.destination = destination
         self.group = group
         self.admin = admin
+        self.http = http
         self.notifier = notifier
-        http = try WebClient(timeoutMs: 10_000)
     }
 
     func run(pollIntervalMs: Int) {

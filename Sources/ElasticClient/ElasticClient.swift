@@ -21,7 +21,7 @@ public struct ElasticResponse: Sendable {
 
 /// Elasticsearch over libcurl: one reused connection, requests serialised and run on a dedicated
 /// executor. The blocking forms are for callers on their own threads; the async ones for tasks.
-public final class ElasticClient: @unchecked Sendable {
+public final class ElasticClient: Sendable {
     public let configuration: ElasticConfiguration
     private let session: Mutex<CurlSession>
     private let queue = DispatchQueue(label: "logship.elastic")

@@ -4,7 +4,7 @@ import Synchronization
 /// Plain HTTP to any URL (webhooks, a coordinator's API), over the same libcurl session code as
 /// `ElasticClient`: one reused connection, requests serialised. Any status comes back; only
 /// connection failures throw.
-public final class WebClient: @unchecked Sendable {
+public final class WebClient: Sendable {
     private let session: Mutex<CurlSession>
 
     public init(timeoutMs: Int = 10_000, connectTimeoutMs: Int = 5_000) throws {

@@ -83,7 +83,7 @@ extension IndexerService {
             attempt += 1
             waitKeepingMembership(ms: RetryPolicy.backoffMs(attempt: attempt, capMs: 10_000, random: Double.random(in: 0.5..<1)))
             // Partitions taken away meanwhile: their records belong to the new owner now.
-            let gone = revoked.withLock { $0 }
+            let gone = book.revoked.withLock { $0 }
             if !gone.isEmpty {
                 pending.removeAll { gone.contains($0.message.topicPartition) }
                 deadLetters.removeAll { gone.contains($0.message.topicPartition) }
@@ -160,26 +160,26 @@ extension IndexerService {
         do {
             try consumer.commitBlocking(offsets)
             stats.update { $0.commits += 1 }
-            uncommitted.withLock { pending in for (partition, offset) in offsets where pending[partition] ?? .max <= offset { pending.removeValue(forKey: partition) } }
+            book.uncommitted.withLock { pending in for (partition, offset) in offsets where pending[partition] ?? .max <= offset { pending.removeValue(forKey: partition) } }
         } catch {
             // Refused by a rebalance. An eager rebalance takes the partitions away and the new
             // owner re-reads these records (ids make that harmless); a cooperative one may leave
             // them here, already read: keep the offsets and commit them again after the rebalance.
-            uncommitted.withLock { pending in pending.merge(offsets, uniquingKeysWith: max) }
+            book.uncommitted.withLock { pending in pending.merge(offsets, uniquingKeysWith: max) }
             logger.warning("commit refused; retried after the rebalance", metadata: ["kafka.error": "\(error)"])
         }
     }
 
     /// Commits again what a rebalance refused, for the partitions still owned.
     func retryRefusedCommits() {
-        let pending = uncommitted.withLock { $0 }
+        let pending = book.uncommitted.withLock { $0 }
         guard !pending.isEmpty, Date() >= nextCommitRetry else { return }
         nextCommitRetry = Date().addingTimeInterval(0.5)
         let owned = Set((try? consumer.assignment()) ?? [])
         let offsets = pending.filter { owned.contains($0.key) }
-        uncommitted.withLock { current in for key in pending.keys where !owned.contains(key) { current.removeValue(forKey: key) } }
+        book.uncommitted.withLock { current in for key in pending.keys where !owned.contains(key) { current.removeValue(forKey: key) } }
         guard !offsets.isEmpty, (try? consumer.commitBlocking(offsets)) != nil else { return }
-        uncommitted.withLock { current in for (partition, offset) in offsets where current[partition] == offset { current.removeValue(forKey: partition) } }
+        book.uncommitted.withLock { current in for (partition, offset) in offsets where current[partition] == offset { current.removeValue(forKey: partition) } }
         stats.update { $0.commits += 1 }
     }
 

@@ -7,11 +7,13 @@ extension IndexerService {
     /// gets nothing, a wait that never ends) is still seen.
     func startWatchdog() {
         let interval = DispatchTimeInterval.milliseconds(watchdog.checkIntervalMs)
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "logship.indexer.watchdog"))
-        timer.schedule(deadline: .now() + interval, repeating: interval)
-        timer.setEventHandler { [weak self] in self?.checkForStall() }
-        timer.resume()
-        watchdogTimer = timer
+        watchdogTimer.withLock { slot in
+            let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "logship.indexer.watchdog"))
+            timer.schedule(deadline: .now() + interval, repeating: interval)
+            timer.setEventHandler { [weak self] in self?.checkForStall() }
+            timer.resume()
+            slot = timer
+        }
     }
 
     func checkForStall() {

@@ -11,29 +11,44 @@ import Telemetry
 /// An offset is committed only after every record at or below it was acknowledged by
 /// Elasticsearch (201, 409) or by Kafka as a dead letter. Retriable failures are retried for
 /// ever with consumption paused; nothing is dropped. Deterministic ids make re-delivery harmless.
-public final class IndexerService: BlockingRole, @unchecked Sendable {
+public final class IndexerService: BlockingRole, Sendable {
     public static let version = "0.1.0"
     public let stats = IndexerStats()
     let configuration: LogshipConfiguration
     let logger: Logger
     let es: ElasticClient
     let producer: KafkaProducer
-    var consumer: KafkaConsumer!
+    let consumer: KafkaConsumer
     let stopSignal = StopSignal()
-    let revoked = Mutex(Set<TopicPartition>())
-    /// Offsets of written batches whose commit the broker refused while a rebalance was in
-    /// progress. With a cooperative assignor the partitions stay here and are not read again, so
-    /// the commit is retried until it lands (or the partition goes to another member).
-    let uncommitted = Mutex([TopicPartition: Int64]())
-    var nextCommitRetry = Date.distantPast
-    var knownIndices = Set<String>()
-    var leakedForTest = false
-    var heartbeat: HeartbeatPublisher?
+    /// Partitions taken away, and commits waiting: shared with the consumer's rebalance hooks.
+    let book = PartitionBook()
+    /// What the run loop carries from one batch to the next (its thread only; behind a lock
+    /// so the type needs no promise).
+    struct Carried {
+        var nextCommitRetry = Date.distantPast
+        var knownIndices = Set<String>()
+        var leakedForTest = false
+    }
+
+    let carried = Mutex(Carried())
+    var nextCommitRetry: Date {
+        get { carried.withLock { $0.nextCommitRetry } }
+        set { carried.withLock { $0.nextCommitRetry = newValue } }
+    }
+    var knownIndices: Set<String> {
+        get { carried.withLock { $0.knownIndices } }
+        set { carried.withLock { $0.knownIndices = newValue } }
+    }
+    var leakedForTest: Bool {
+        get { carried.withLock { $0.leakedForTest } }
+        set { carried.withLock { $0.leakedForTest = newValue } }
+    }
+    let heartbeat: HeartbeatPublisher
     let componentID: String
     let watchdog: StallWatchdog
     /// Asks whether Elasticsearch answers, for the watchdog (the writer's client may be busy in a bulk).
     let probe: ElasticClient
-    var watchdogTimer: DispatchSourceTimer?
+    let watchdogTimer = Mutex<DispatchSourceTimer?>(nil)
     /// `LOGSHIP_TEST_HOOKS=leak-pause`: after the first commit, pause the assignment outside any
     /// wait, as the stall bug did, so tests can show the watchdog fire. Never set in production.
     let leakPauseHook: Bool
@@ -61,18 +76,25 @@ public final class IndexerService: BlockingRole, @unchecked Sendable {
         consumerConfiguration.prefetchMessages = configuration.indexer.batchDocuments
         consumerConfiguration.prefetchKBytes = max(configuration.indexer.batchBytes / 1024, 1024)
         consumerConfiguration.idleFetchBackoffMs = 200
+        // The hooks run on the consumer's poll, after init: they reach the consumer through a
+        // reference set once it exists.
+        let consumerRef = Mutex<KafkaConsumer?>(nil)
+        let book = self.book
         consumer = try KafkaConsumer(
             consumerConfiguration,
             hooks: RebalanceHooks(
-                onAssign: { [weak self] partitions in
+                onAssign: { partitions in
                     // Eager assignors revoke everything first; cooperative ones add to what is owned.
                     stats.update { $0.owned = Set($0.owned).union(partitions.map(\.description)).sorted() }
                     logger.info("partitions assigned", metadata: [
                         "kafka.partitions": "\(partitions.map(\.description))",
-                        "kafka.rebalance_protocol": "\(self?.consumer?.rebalanceProtocol ?? "NONE")",
+                        "kafka.rebalance_protocol": "\(consumerRef.withLock { $0?.rebalanceProtocol } ?? "NONE")",
                     ])
                 },
-                onRevoke: { [weak self] partitions in self?.partitionsRevoked(partitions) }))
+                onRevoke: { partitions in
+                    book.revoke(partitions, stats: stats, logger: logger)
+                }))
+        consumerRef.withLock { [consumer] in $0 = consumer }
         heartbeat = HeartbeatPublisher(
             producer: producer, id: self.componentID, role: "indexer", host: host, version: Self.version,
             intervalMs: configuration.coordinator.heartbeatIntervalMs, logger: logger) {
@@ -96,9 +118,9 @@ public final class IndexerService: BlockingRole, @unchecked Sendable {
     public func run() throws {
         try prepareElasticsearch()
         try consumer.subscribe([configuration.indexer.topics])
-        heartbeat?.start()
+        heartbeat.start()
         startWatchdog()
-        defer { watchdogTimer?.cancel() }
+        defer { watchdogTimer.withLock { $0?.cancel() } }
         logger.info("indexer started", metadata: ["kafka.group": "\(configuration.indexer.group)", "es.url": "\(es.configuration.displayURLs)"])
         var batch = Batch()
         var batchStarted = Date()
@@ -124,14 +146,14 @@ public final class IndexerService: BlockingRole, @unchecked Sendable {
                 batchStarted = Date()
                 // Revocations seen during the write concerned that batch only; records polled
                 // from now on belong to the current assignment.
-                revoked.withLock { $0.removeAll() }
+                book.revoked.withLock { $0.removeAll() }
             }
             retryRefusedCommits()
             recordLag()
         }
         if !batch.isEmpty { try flush(batch, stopping: true) }
         retryRefusedCommits()
-        heartbeat?.stop()
+        heartbeat.stop()
         _ = producer.flushBlocking(timeoutMs: 5_000)
         consumer.closeBlocking()
         logger.info("indexer stopped")
@@ -193,19 +215,28 @@ public final class IndexerService: BlockingRole, @unchecked Sendable {
         return settings
     }
 
-    func partitionsRevoked(_ partitions: [TopicPartition]) {
-        revoked.withLock { $0.formUnion(partitions) }
-        uncommitted.withLock { pending in for partition in partitions { pending.removeValue(forKey: partition) } }
-        stats.update { $0.owned.removeAll { owned in partitions.contains { $0.description == owned } } }
-        logger.info("partitions revoked", metadata: ["kafka.partitions": "\(partitions.map(\.description))"])
-    }
-
     func dropRevoked(from batch: inout Batch) {
-        let gone = revoked.withLock { set -> Set<TopicPartition> in
+        let gone = book.revoked.withLock { set -> Set<TopicPartition> in
             defer { set.removeAll() }
             return set
         }
         if !gone.isEmpty { batch.remove(partitions: gone) }
+    }
+}
+
+/// The partitions a rebalance took away (dropped from the batch in hand, never committed by this
+/// member), and offsets of written batches whose commit the broker refused while a rebalance was
+/// in progress: with a cooperative assignor those partitions stay and are not read again, so the
+/// commit is retried until it lands (or the partition goes to another member).
+final class PartitionBook: Sendable {
+    let revoked = Mutex(Set<TopicPartition>())
+    let uncommitted = Mutex([TopicPartition: Int64]())
+
+    func revoke(_ partitions: [TopicPartition], stats: IndexerStats, logger: Logger) {
+        revoked.withLock { $0.formUnion(partitions) }
+        uncommitted.withLock { pending in for partition in partitions { pending.removeValue(forKey: partition) } }
+        stats.update { $0.owned.removeAll { owned in partitions.contains { $0.description == owned } } }
+        logger.info("partitions revoked", metadata: ["kafka.partitions": "\(partitions.map(\.description))"])
     }
 }
 

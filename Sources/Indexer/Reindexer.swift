@@ -7,7 +7,7 @@ import LogModel
 /// (optionally) moves the read alias there atomically and deletes the old indices. Progress is
 /// committed under its own consumer group after every acknowledged bulk, so an interrupted run,
 /// started again, resumes where it stopped; ids are deterministic, so nothing is indexed twice.
-public final class Reindexer: @unchecked Sendable {
+public final class Reindexer: Sendable {
     public struct Options: Sendable {
         public var service: String
         public var suffix: String

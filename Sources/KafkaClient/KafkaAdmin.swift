@@ -46,6 +46,7 @@ public struct ConsumerGroupInfo: Sendable {
 
 /// Topic and group administration and offset queries. Every call blocks: run it from a dedicated
 /// thread, or through the async wrappers, which use the admin's own executor.
+/// @unchecked Sendable: owns a librdkafka handle (thread-safe by librdkafka's contract).
 public final class KafkaAdmin: @unchecked Sendable {
     let handle: OpaquePointer
     let configuration: KafkaConfiguration

@@ -18,6 +18,7 @@ public struct RebalanceHooks: Sendable {
 /// A member of a consumer group with manual offset commits. Polling, synchronous commits and
 /// close block: call them from one dedicated thread, or use the async forms, which run them on the
 /// consumer's own executor.
+/// @unchecked Sendable: owns a librdkafka handle (thread-safe by librdkafka's contract).
 public final class KafkaConsumer: @unchecked Sendable {
     let handle: OpaquePointer
     private let rebalance: RebalanceBox

@@ -4,6 +4,7 @@ import CRdKafka
 /// process or another, reach through `bootstrapServers`. For fault tests: brokers down/up,
 /// leader moves, injected errors. It lacks ListGroups and offsets-for-times, and refuses
 /// CreateTopics over the protocol, so topics are made with `createTopic`.
+/// @unchecked Sendable: owns a librdkafka mock cluster handle (thread-safe by librdkafka's contract).
 public final class KafkaMockCluster: @unchecked Sendable {
     private let host: OpaquePointer
     private let cluster: OpaquePointer

@@ -13,20 +13,21 @@ public struct FailedDelivery: Sendable {
 }
 
 /// A topic looked up once, for producing many messages without a name lookup each.
-public final class ProducerTopic: @unchecked Sendable {
+public final class ProducerTopic: Sendable {
     public let name: String
-    let pointer: OpaquePointer
+    let handle: HandleRef
+    var pointer: OpaquePointer { handle.pointer }
     /// Created (or found) on the broker; until then creation is retried now and then.
     let known = Atomic<Bool>(false)
 
     init(name: String, pointer: OpaquePointer) {
         self.name = name
-        self.pointer = pointer
+        handle = HandleRef(pointer: pointer)
     }
 }
 
 /// The producer's delivery-report state reachable from librdkafka's callback (the handle's opaque).
-final class DeliveryRouter: @unchecked Sendable {
+final class DeliveryRouter: Sendable {
     let limiter: InFlightLimiter
     let onToken: TokenDeliveryHandler?
 

@@ -8,6 +8,7 @@ public typealias DeliveryHandler = @Sendable (Result<DeliveryReport, KafkaError>
 /// An idempotent producer (acks=all, zstd by default). Every message gets its own delivery
 /// report, so callers know exactly what Kafka acknowledged. The number of unacknowledged
 /// messages is bounded: `enqueue` blocks and `send` suspends when the bound is reached.
+/// @unchecked Sendable: owns a librdkafka handle (thread-safe by librdkafka's contract).
 public final class KafkaProducer: @unchecked Sendable {
     let handle: OpaquePointer
     let limiter: InFlightLimiter

@@ -6,7 +6,7 @@ import Synchronization
 
 /// Sends a `ComponentBeat` to `logship.health` every interval through the role's own producer,
 /// and a final `stopped` beat on a clean shutdown. The beat's content comes from `snapshot`.
-public final class HeartbeatPublisher: @unchecked Sendable {
+public final class HeartbeatPublisher: Sendable {
     /// What a beat reports. `status` is `up`, or a role's own verdict on itself such as
     /// `stalled` (with `statusReason`); the final beat of a clean shutdown is always `stopped`.
     public struct State: Sendable {
@@ -37,8 +37,7 @@ public final class HeartbeatPublisher: @unchecked Sendable {
     private let startedAt: String
     private let snapshot: Snapshot
     private let logger: Logger
-    private var timer: DispatchSourceTimer?
-    private let lock = NSLock()
+    private let timer = Mutex<DispatchSourceTimer?>(nil)
 
     public init(producer: KafkaProducer, id: String, role: String, host: String, version: String, intervalMs: Int,
                 logger: Logger, snapshot: @escaping Snapshot) {
@@ -64,16 +63,19 @@ public final class HeartbeatPublisher: @unchecked Sendable {
                 logger.warning("cannot create \(Naming.healthTopic); heartbeats go to it once it exists", metadata: ["kafka.error": "\(error)"])
             }
         }
-        let source = DispatchSource.makeTimerSource(queue: queue)
-        source.schedule(deadline: .now(), repeating: .milliseconds(intervalMs))
-        source.setEventHandler { [self] in beat(final: false) }
-        source.resume()
-        lock.withLock { timer = source }
+        let intervalMs = self.intervalMs
+        timer.withLock { slot in
+            let source = DispatchSource.makeTimerSource(queue: queue)
+            source.schedule(deadline: .now(), repeating: .milliseconds(intervalMs))
+            source.setEventHandler { [self] in beat(final: false) }
+            source.resume()
+            slot = source
+        }
     }
 
     /// Stops the timer and queues the final `stopped` beat (flushed with the role's producer).
     public func stop() {
-        lock.withLock { timer?.cancel(); timer = nil }
+        timer.withLock { $0?.cancel(); $0 = nil }
         beat(final: true)
     }
 

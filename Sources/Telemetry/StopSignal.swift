@@ -1,4 +1,5 @@
 import Foundation
+import LogModel
 import Synchronization
 
 /// A role's "please stop": set once (from the service group's graceful-shutdown handler or a
@@ -6,9 +7,8 @@ import Synchronization
 /// for a sleep to run out.
 public final class StopSignal: Sendable {
     private let stopped = Atomic<Bool>(false)
-    /// Wakes waiters; a semaphore signalled once per waiter would need to count them, a
-    /// condition needs nothing but the lock it is.
-    private let condition = ConditionBox()
+    /// Wakes waiters (the flag is also kept here so a wait and a stop cannot cross).
+    private let condition = LockedCondition(false)
 
     public init() {}
 
@@ -16,29 +16,19 @@ public final class StopSignal: Sendable {
     public var isRunning: Bool { !isStopped }
 
     public func stop() {
-        condition.lock.lock()
-        stopped.store(true, ordering: .releasing)
-        condition.lock.broadcast()
-        condition.lock.unlock()
+        condition.withLock { stopping in
+            stopping = true
+            stopped.store(true, ordering: .releasing)
+        }
     }
 
     /// Waits up to `seconds`, or less if stopped meanwhile. Returns `true` when stopped.
     @discardableResult
     public func wait(seconds: Double) -> Bool {
         guard seconds > 0 else { return isStopped }
-        let deadline = Date().addingTimeInterval(seconds)
-        condition.lock.lock()
-        defer { condition.lock.unlock() }
-        while !isStopped {
-            if !condition.lock.wait(until: deadline) { break }
-        }
-        return isStopped
+        return condition.wait(until: Date().addingTimeInterval(seconds), for: { $0 }) { $0 }
     }
 
+    @discardableResult
     public func wait(ms: Int) -> Bool { wait(seconds: Double(ms) / 1_000) }
-}
-
-/// Owns an `NSCondition` — a lock, which is what makes sharing it across threads safe.
-private final class ConditionBox: @unchecked Sendable {
-    let lock = NSCondition()
 }

@@ -4,18 +4,21 @@ import Synchronization
 /// A noida-db server (Kafka protocol + Elasticsearch API) on free loopback ports with a fresh
 /// data directory, started for one test or script and stopped by its own pid. The packaged
 /// binary is run directly, so the pid is the server's and nothing outlives `stop()`.
-public final class NoidaDB: @unchecked Sendable {
+public final class NoidaDB: Sendable {
     public let kafkaPort: Int
     public let elasticsearchPort: Int
     public let dataDir: URL
     /// `kafka`, `elasticsearch`, or both: one server can be killed without the other.
     public let services: [String]
-    private var process: Process?
+    private let running = Mutex<Process?>(nil)
     private let logURL: URL
 
     public var kafkaBootstrap: String { "127.0.0.1:\(kafkaPort)" }
     public var elasticsearchURL: String { "http://127.0.0.1:\(elasticsearchPort)" }
-    public var pid: Int32? { process?.processIdentifier }
+    public var pid: Int32? { running.withLock { $0?.processIdentifier } }
+
+    /// Takes the running process out (stop and crash end it).
+    private func take() -> Process? { running.withLock { slot in defer { slot = nil }; return slot } }
 
     public init(dataDir: URL? = nil, services: [String] = ["kafka", "elasticsearch"]) throws {
         self.services = services
@@ -41,7 +44,7 @@ public final class NoidaDB: @unchecked Sendable {
         if services.contains("kafka") { arguments += ["--kafka-port", String(kafkaPort)] }
         if services.contains("elasticsearch") { arguments += ["--elasticsearch-port", String(elasticsearchPort)] }
         let process = try SignalReset.launch(try Self.binary(), arguments, log: logURL)
-        self.process = process
+        running.withLock { $0 = process }
         try waitUntil(timeout: 30, "noida-db on ports \(kafkaPort)/\(elasticsearchPort) (log: \(logURL.path))") {
             guard process.isRunning else {
                 throw TestBackendError("noida-db exited: \((try? String(contentsOf: logURL, encoding: .utf8)) ?? "")")
@@ -53,16 +56,14 @@ public final class NoidaDB: @unchecked Sendable {
 
     /// Stops the server (SIGTERM, then SIGKILL after 10 s); data stays for a `start()` again.
     public func stop() {
-        guard let process else { return }
+        guard let process = take() else { return }
         SignalReset.stop(process, grace: 10)
-        self.process = nil
     }
 
     /// Kills the server without warning, as a crash would.
     public func crash() {
-        guard let process else { return }
+        guard let process = take() else { return }
         SignalReset.stop(process, grace: nil)
-        self.process = nil
     }
 
     /// Stops the server and removes its data directory.

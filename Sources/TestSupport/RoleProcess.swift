@@ -1,11 +1,16 @@
 import Foundation
+import Synchronization
 
 /// A logship role (`logship agent`, `logship indexer`, …) run as its own process, as operators
 /// run it: started with a config file, stopped by SIGTERM or killed by SIGKILL, by its own pid.
-public final class RoleProcess: @unchecked Sendable {
+public final class RoleProcess: Sendable {
     public let arguments: [String]
     public let logURL: URL
-    private var process: Process?
+    private let running = Mutex<Process?>(nil)
+    private var process: Process? { running.withLock { $0 } }
+
+    /// Takes the running process out (terminate and kill9 end it).
+    private func take() -> Process? { running.withLock { slot in defer { slot = nil }; return slot } }
 
     public init(_ arguments: [String], log: URL) {
         self.arguments = arguments
@@ -16,14 +21,14 @@ public final class RoleProcess: @unchecked Sendable {
     public var isRunning: Bool { process?.isRunning ?? false }
 
     public func start(environment: [String: String] = [:]) throws {
-        process = try SignalReset.launch(try LogshipBinary.path(), arguments, environment: environment, log: logURL)
+        let process = try SignalReset.launch(try LogshipBinary.path(), arguments, environment: environment, log: logURL)
+        running.withLock { $0 = process }
     }
 
     /// SIGTERM and wait; returns the exit status (nil if it had to be killed after `timeout`).
     @discardableResult
     public func terminate(timeout: TimeInterval = 30) -> Int32? {
-        guard let process else { return nil }
-        defer { self.process = nil }
+        guard let process = take() else { return nil }
         return SignalReset.stop(process, grace: timeout)
     }
 
@@ -33,9 +38,8 @@ public final class RoleProcess: @unchecked Sendable {
     }
 
     public func kill9() {
-        guard let process else { return }
+        guard let process = take() else { return }
         SignalReset.stop(process, grace: nil)
-        self.process = nil
     }
 
     /// Resident memory in bytes, from /proc.
@@ -100,8 +104,20 @@ public struct ScrapedMetrics: Sendable {
     public let samples: [String: Double]
     public let types: [String: String]
 
-    public static func scrape(_ url: String) throws -> ScrapedMetrics {
-        let output = try PythonScript.run("scrape_prometheus.py", [url, "--types"])
+    /// Retries for up to `timeout` seconds while the endpoint does not answer (an in-process
+    /// server waits for a free thread of the test process's pool while other suites run); a
+    /// lint or parse failure is not retried.
+    public static func scrape(_ url: String, timeout: TimeInterval = 60) throws -> ScrapedMetrics {
+        let deadline = Date().addingTimeInterval(timeout)
+        var output = ""
+        while true {
+            do {
+                output = try PythonScript.run("scrape_prometheus.py", [url, "--types"])
+                break
+            } catch let error as TestBackendError where error.description.contains("urlopen") || error.description.contains("http.client") {
+                if Date() > deadline { throw error }
+            }
+        }
         guard let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
               let samples = object["samples"] as? [String: Double], let types = object["types"] as? [String: String] else {
             throw TestBackendError("scrape_prometheus.py printed something else: \(output.prefix(200))")

@@ -1,4 +1,5 @@
 import Foundation
+import LogModel
 import Synchronization
 
 /// What the agent remembers of a file: how far Kafka has acknowledged it.
@@ -16,7 +17,7 @@ public struct RegistryEntry: Codable, Sendable, Equatable {
 
 /// The on-disk registry: one JSON file, replaced atomically (temp file, fsync, rename, fsync of
 /// the directory), so a crash leaves the old version or the new one, never a torn file.
-public final class Registry: @unchecked Sendable {
+public final class Registry {
     public let url: URL
     public private(set) var entries: [String: RegistryEntry] = [:]
 
@@ -66,20 +67,19 @@ public final class Registry: @unchecked Sendable {
 /// the disk, tens of milliseconds when other writers keep it busy, and the reading loop must
 /// not wait with it. It writes the newest snapshot it was given; a snapshot is only ever
 /// replaced by a newer one, so what lands on disk never goes back.
-final class RegistrySaver: @unchecked Sendable {
+final class RegistrySaver: Sendable {
     private struct State {
         var pending: (entries: [RegistryEntry], metrics: String)?
         var failure: Error?
         var stopping = false
+        /// Started and not yet stopped.
+        var started = false
     }
 
     private let url: URL
     private let metricsDirectory: String
-    private let state = Mutex(State())
-    private let wake = NSCondition()
+    private let state = LockedCondition(State())
     private let finished = DispatchSemaphore(value: 0)
-    /// Started and not yet stopped (start and stop are called from the agent's reading thread).
-    private var started = false
 
     init(url: URL, metricsDirectory: String) {
         self.url = url
@@ -89,7 +89,7 @@ final class RegistrySaver: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in loop() }
         thread.name = "logship-agent-registry"
-        started = true
+        state.withLock { $0.started = true }
         thread.start()
     }
 
@@ -101,31 +101,27 @@ final class RegistrySaver: @unchecked Sendable {
             return state.failure
         }
         if let failure { throw failure }
-        wake.lock(); wake.signal(); wake.unlock()
     }
 
     /// Lets the thread finish the write in progress, then stops it (the caller saves the last
     /// snapshot itself, synchronously).
     func stop() {
-        guard started else { return }
-        started = false
-        state.withLock { $0.stopping = true; $0.pending = nil }
-        wake.lock(); wake.signal(); wake.unlock()
-        finished.wait()
+        let wasStarted = state.withLock { state -> Bool in
+            defer { state.started = false; state.stopping = true; state.pending = nil }
+            return state.started
+        }
+        if wasStarted { finished.wait() }
     }
 
     private func loop() {
         defer { finished.signal() }
         while true {
-            let (stopping, next) = state.withLock { state in
+            let (stopping, next) = state.wait(for: { $0.stopping || $0.pending != nil }) { state in
                 defer { state.pending = nil }
                 return (state.stopping, state.pending)
             }
             if stopping { return }
-            guard let (entries, metrics) = next else {
-                wake.lock(); wake.wait(until: Date().addingTimeInterval(0.2)); wake.unlock()
-                continue
-            }
+            guard let (entries, metrics) = next else { continue }
             do {
                 try Registry.write(entries, to: url)
                 AgentMetrics.write(metrics, to: metricsDirectory)

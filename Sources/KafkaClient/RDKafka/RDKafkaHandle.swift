@@ -90,8 +90,8 @@ enum RDKafka {
     }
 }
 
-/// A librdkafka handle handed to a thread that outlives no owner: the owner joins the thread
-/// before destroying the handle.
+/// A librdkafka handle (or topic handle) handed to another thread; its owner outlives every user
+/// and destroys it last. @unchecked Sendable: a bare C pointer, thread-safe by librdkafka's contract.
 struct HandleRef: @unchecked Sendable {
     let pointer: OpaquePointer
 }
