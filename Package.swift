@@ -47,7 +47,7 @@ let package = Package(
         // Metrics (swift-prometheus behind swift-metrics), the HTTP endpoints, heartbeats, and the
         // lifecycle every role runs under (one ServiceGroup per process).
         .target(name: "Telemetry", dependencies: [
-            "LogModel", "KafkaClient",
+            "LogModel", "LogshipConfig", "KafkaClient",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

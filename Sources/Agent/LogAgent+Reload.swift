@@ -7,7 +7,7 @@ import Telemetry
 extension LogAgent: BlockingRole {}
 
 extension LogAgent {
-    static func pipelines(of configuration: LogshipConfiguration, host: String) throws -> [InputPipeline] {
+    static func pipelines(of configuration: AgentConfiguration, host: String) throws -> [InputPipeline] {
         try configuration.agent.inputs.map { input in
             try InputPipeline(input: input, host: host, allowDebug: configuration.services[input.service]?.debug ?? false,
                               maskPatterns: configuration.agent.maskPatterns, pythonFormat: input.pythonFormat)
@@ -18,8 +18,8 @@ extension LogAgent {
     /// them to the reading thread, which adopts them at the top of its next pass. Throws, and
     /// changes nothing, when they cannot be built. Settings outside inputs, masks and levels
     /// (Kafka, data_dir, limits) need a restart; a change to them is logged as such.
-    public func reload(_ configuration: LogshipConfiguration) throws {
-        guard !configuration.agent.inputs.isEmpty else { throw AgentError("agent.inputs is empty: nothing to tail") }
+    public func reload(_ whole: LogshipConfiguration) throws {
+        let configuration = try AgentConfiguration(whole)
         let fresh = try Self.pipelines(of: configuration, host: host)
         var restartOnly = configuration
         restartOnly.agent.inputs = self.configuration.agent.inputs

@@ -12,7 +12,7 @@ import Telemetry
 public final class LogAgent: Sendable {
     public let stats = AgentStats()
     public let metrics: RoleMetrics
-    let configuration: LogshipConfiguration
+    let configuration: AgentConfiguration
     /// The inputs at start (the reading thread's `AgentReader` holds those in force).
     let initialPipelines: [InputPipeline]
     /// Pipelines of a reload, waiting for the reading thread to adopt them.
@@ -39,7 +39,13 @@ public final class LogAgent: Sendable {
 
     public static let version = "0.1.0"
 
-    public init(configuration: LogshipConfiguration, logger: Logger = Logger(label: "logship.agent"),
+    /// From the whole file: the agent's sections, checked (agent.inputs not empty).
+    public convenience init(configuration: LogshipConfiguration, logger: Logger = Logger(label: "logship.agent"),
+                            clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
+        try self.init(configuration: AgentConfiguration(configuration), logger: logger, clock: clock)
+    }
+
+    public init(configuration: AgentConfiguration, logger: Logger = Logger(label: "logship.agent"),
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
         self.configuration = configuration
         self.logger = logger
@@ -47,7 +53,6 @@ public final class LogAgent: Sendable {
         let metrics = RoleMetrics(role: "agent", version: Self.version)
         self.metrics = metrics
         let agent = configuration.agent
-        guard !agent.inputs.isEmpty else { throw AgentError("agent.inputs is empty: nothing to tail") }
         let host = agent.hostName ?? LogAgent.machineHostName()
         self.host = host
         initialPipelines = try Self.pipelines(of: configuration, host: host)
@@ -62,8 +67,7 @@ public final class LogAgent: Sendable {
         self.ledger = ledger
         self.retries = retries
         producer = try KafkaProducer(KafkaProducerConfiguration(
-            kafka: KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-agent-\(host)",
-                                      properties: configuration.kafka.properties),
+            kafka: KafkaConfiguration(configuration.kafka, clientID: "logship-agent-\(host)"),
             maxInFlight: agent.maxInFlight,
             createTopicsWithPartitions: configuration.kafka.partitions,
             replicationFactor: configuration.kafka.replicationFactor,
@@ -170,7 +174,7 @@ final class AgentReader {
         pipelines = agent.initialPipelines
     }
 
-    var configuration: LogshipConfiguration { agent.configuration }
+    var configuration: AgentConfiguration { agent.configuration }
     var logger: Logger { agent.logger }
     var stats: AgentStats { agent.stats }
     var stopSignal: StopSignal { agent.stopSignal }

@@ -36,7 +36,7 @@ public final class CoordinatorService: BlockingRole, Sendable {
     }
 
     public static let version = "0.1.0"
-    let configuration: LogshipConfiguration
+    let configuration: CoordinatorConfiguration
     let logger: Logger
     let admin: KafkaAdmin
     let es: ElasticClient
@@ -96,12 +96,14 @@ public final class CoordinatorService: BlockingRole, Sendable {
         set { carried.withLock { $0.lastSlowRefreshMs = newValue } }
     }
 
-    public init(configuration: LogshipConfiguration, logger: Logger) throws {
+    public convenience init(configuration: LogshipConfiguration, logger: Logger) throws {
+        try self.init(configuration: CoordinatorConfiguration(configuration), logger: logger)
+    }
+
+    public init(configuration: CoordinatorConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        var properties = configuration.kafka.properties
-        if properties["log_level"] == nil { properties["log_level"] = "3" }
-        admin = try KafkaAdmin(KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-coordinator", properties: properties))
+        admin = try KafkaAdmin(KafkaConfiguration(configuration.kafka, clientID: "logship-coordinator", logLevel: 3))
         es = try ElasticClient(ElasticConfiguration(configuration.elasticsearch, requestTimeoutMs: 5_000, connectTimeoutMs: 2_000))
     }
 

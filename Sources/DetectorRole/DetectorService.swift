@@ -16,7 +16,7 @@ import Telemetry
 /// deterministic in event time, so an alert re-derived after a crash is recognised and not
 /// sent twice.
 public final class DetectorService: BlockingRole, Sendable {
-    let configuration: LogshipConfiguration
+    let configuration: DetectorConfiguration
     let logger: Logger
     let admin: KafkaAdmin
     let producer: KafkaProducer
@@ -28,7 +28,11 @@ public final class DetectorService: BlockingRole, Sendable {
     let healthProducer: KafkaProducer
     let health = DetectorHealth()
 
-    public init(configuration: LogshipConfiguration, logger: Logger) throws {
+    public convenience init(configuration: LogshipConfiguration, logger: Logger) throws {
+        try self.init(configuration: DetectorConfiguration(configuration), logger: logger)
+    }
+
+    public init(configuration: DetectorConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         let metrics = RoleMetrics(role: "detector", version: "0.1.0")
@@ -36,8 +40,7 @@ public final class DetectorService: BlockingRole, Sendable {
         transactionSeconds = metrics.histogram("logship_detector_transaction_duration_seconds",
                                                help: "Seconds per transaction (alerts produced and read positions committed).",
                                                buckets: RoleMetrics.latencyBuckets)
-        let kafka = KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-detector",
-                                       properties: configuration.kafka.properties)
+        let kafka = KafkaConfiguration(configuration.kafka, clientID: "logship-detector")
         admin = try KafkaAdmin(kafka)
         var producerConfiguration = KafkaProducerConfiguration(kafka: kafka, maxInFlight: 10_000,
                                                                createTopicsWithPartitions: configuration.kafka.partitions,
@@ -67,12 +70,13 @@ public final class DetectorService: BlockingRole, Sendable {
     let transactionSeconds: ValueHistogram
 
     /// Rules of a reload, adopted by the detector's thread before its next step.
-    let pendingConfiguration = Mutex<LogshipConfiguration?>(nil)
+    let pendingConfiguration = Mutex<DetectorConfiguration?>(nil)
 
     /// SIGHUP: the rules, thresholds, suppression and owners of `configuration`, from the next
     /// step on; window state is kept. A change of detector.window or allowed_lateness is refused
     /// (they need a restart), as is a configuration whose rules do not validate.
-    public func reload(_ configuration: LogshipConfiguration) throws {
+    public func reload(_ whole: LogshipConfiguration) throws {
+        let configuration = DetectorConfiguration(whole)
         let fresh = DetectorEngine(configuration)
         guard fresh.settings.windowMs == windowMs, fresh.settings.latenessMs == latenessMs else {
             throw DetectorRoleError("detector.window and detector.allowed_lateness change only with a restart")
@@ -119,7 +123,7 @@ final class DetectorLoop {
         engine = DetectorEngine(service.configuration)
     }
 
-    var configuration: LogshipConfiguration { service.configuration }
+    var configuration: DetectorConfiguration { service.configuration }
     var logger: Logger { service.logger }
     var admin: KafkaAdmin { service.admin }
     var producer: KafkaProducer { service.producer }
@@ -296,8 +300,12 @@ extension DetectorSettings {
 }
 
 extension DetectorEngine {
-    /// The engine `logship.yml` describes: global settings, per-service rule overrides, owners.
     public convenience init(_ configuration: LogshipConfiguration) {
+        self.init(DetectorConfiguration(configuration))
+    }
+
+    /// The engine `logship.yml` describes: global settings, per-service rule overrides, owners.
+    public convenience init(_ configuration: DetectorConfiguration) {
         let global = DetectorSettings(configuration.detector)
         var perService: [String: DetectorSettings] = [:]
         for (name, service) in configuration.services where !service.rules.isEmpty {

@@ -18,7 +18,7 @@ import Synchronization
 /// alert id (or the digest's hash of ids) as its idempotency key. A destination seen for the
 /// first time starts with the alerts of the last 5 minutes.
 public final class Notifier: BlockingRole, Sendable {
-    let configuration: LogshipConfiguration
+    let configuration: DetectorConfiguration
     let logger: Logger
     let stopSignal = StopSignal()
     public let delivered = Atomic<Int>(0)
@@ -29,7 +29,11 @@ public final class Notifier: BlockingRole, Sendable {
                         value: Int64(delivered.load(ordering: .relaxed)))
     }
 
-    public init(configuration: LogshipConfiguration, logger: Logger) {
+    public convenience init(configuration: LogshipConfiguration, logger: Logger) {
+        self.init(configuration: DetectorConfiguration(configuration), logger: logger)
+    }
+
+    public init(configuration: DetectorConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
     }
@@ -41,8 +45,7 @@ public final class Notifier: BlockingRole, Sendable {
     public func run() throws { try run(pollIntervalMs: 500) }
 
     public func run(pollIntervalMs: Int) throws {
-        let kafka = KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: "logship-notifier",
-                                       properties: configuration.kafka.properties)
+        let kafka = KafkaConfiguration(configuration.kafka, clientID: "logship-notifier")
         // Clients are made here (a bad destination fails the start); each worker is made on
         // its own thread and stays there.
         let clients = try configuration.detector.notify.map { destination in

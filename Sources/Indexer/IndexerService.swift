@@ -14,7 +14,7 @@ import Telemetry
 public final class IndexerService: BlockingRole, Sendable {
     public static let version = "0.1.0"
     public let stats = IndexerStats()
-    let configuration: LogshipConfiguration
+    let configuration: IndexerConfiguration
     let logger: Logger
     let es: ElasticClient
     let producer: KafkaProducer
@@ -53,7 +53,12 @@ public final class IndexerService: BlockingRole, Sendable {
     /// wait, as the stall bug did, so tests can show the watchdog fire. Never set in production.
     let leakPauseHook: Bool
 
-    public init(configuration: LogshipConfiguration, componentID: String? = nil, instanceID: String? = nil,
+    public convenience init(configuration: LogshipConfiguration, componentID: String? = nil, instanceID: String? = nil,
+                            logger: Logger = Logger(label: "logship.indexer")) throws {
+        try self.init(configuration: IndexerConfiguration(configuration), componentID: componentID, instanceID: instanceID, logger: logger)
+    }
+
+    public init(configuration: IndexerConfiguration, componentID: String? = nil, instanceID: String? = nil,
                 logger: Logger = Logger(label: "logship.indexer")) throws {
         self.configuration = configuration
         self.logger = logger
@@ -64,8 +69,7 @@ public final class IndexerService: BlockingRole, Sendable {
         let watchdog = StallWatchdog(timeoutMs: configuration.indexer.stallTimeoutMs)
         self.watchdog = watchdog
         leakPauseHook = (ProcessInfo.processInfo.environment["LOGSHIP_TEST_HOOKS"] ?? "").split(separator: ",").contains("leak-pause")
-        let kafka = KafkaConfiguration(brokers: configuration.kafka.brokers, clientID: self.componentID,
-                                       properties: configuration.kafka.properties)
+        let kafka = KafkaConfiguration(configuration.kafka, clientID: self.componentID)
         producer = try KafkaProducer(KafkaProducerConfiguration(
             kafka: kafka, maxInFlight: 10_000, createTopicsWithPartitions: configuration.kafka.partitions,
             replicationFactor: configuration.kafka.replicationFactor, messageTimeoutMs: 0), logger: logger)

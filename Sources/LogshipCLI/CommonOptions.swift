@@ -34,11 +34,9 @@ struct ClusterOptions: ParsableArguments {
 }
 
 extension LogshipConfiguration {
+    /// One-shot commands report failures themselves; librdkafka's own lines would only repeat them.
     func kafkaConfiguration(clientID: String) -> KafkaConfiguration {
-        // One-shot commands report failures themselves; librdkafka's own lines would only repeat them.
-        var properties = kafka.properties
-        if properties["log_level"] == nil { properties["log_level"] = "0" }
-        return KafkaConfiguration(brokers: kafka.brokers, clientID: clientID, properties: properties)
+        KafkaConfiguration(kafka, clientID: clientID, logLevel: 0)
     }
 
     func elasticConfiguration(connectTimeoutMs: Int = 5_000) -> ElasticConfiguration {

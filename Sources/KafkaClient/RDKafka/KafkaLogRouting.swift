@@ -46,7 +46,8 @@ public enum KafkaLogRouting {
             KafkaLogRouting.logger.log(
                 level: fatal ? .error : .warning,
                 "\(String(cStringOrNil: reason) ?? String(cString: rd_kafka_err2str(error)))",
-                metadata: ["kafka.client": "\(client)", "kafka.error": "\(String(cString: rd_kafka_err2name(error)))"],
+                metadata: ["kafka.client": "\(client)", "kafka.facility": "ERROR",
+                           "kafka.error": "\(String(cString: rd_kafka_err2name(error)))"],
                 source: "librdkafka")
         }
         rd_kafka_conf_set_log_cb(conf) { handle, level, facility, line in

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import KafkaClient
 import Logging
+import LogshipConfig
 import Telemetry
 
 struct AgentCommand: AsyncParsableCommand {
@@ -31,6 +32,8 @@ struct AgentCommand: AsyncParsableCommand {
         do {
             agent = try LogAgent(configuration: config, logger: logger)
         } catch let error as AgentError {
+            throw CLIError(error.description, status: ExitStatus.usage)
+        } catch let error as ConfigurationError {
             throw CLIError(error.description, status: ExitStatus.usage)
         }
         let server = try metricsServer(metricsListen ?? config.agent.metricsListen, agent.metrics, logger) { agent.publishMetrics() }

@@ -20,7 +20,9 @@ struct DetectorCommand: AsyncParsableCommand {
         misses an alert. Alerts and read positions go to Kafka in one transaction.
         With destinations in detector.notify, the notifier runs in the same process (see
         `logship notifier --help`); --no-notify leaves delivery to a separate `logship notifier`.
-        SIGTERM: finish the step in hand, exit 0.
+        SIGTERM: finish the step in hand, exit 0. SIGHUP: read the configuration again and judge
+        the next windows by its rules, thresholds and owners (windows are kept; detector.window
+        and allowed_lateness need a restart); a configuration with problems is refused, logged.
         """)
     )
 
