@@ -84,8 +84,9 @@ public struct ClusterReport: Codable, Sendable, Equatable {
 public enum HealthRules {
     /// A component is stale when its last beat is older than 3 of its intervals; otherwise it is
     /// what its beat says (`up`, `stalled`, `stopped`).
-    public static func components(_ beats: [ComponentBeat], nowMs: Int64) -> [ComponentView] {
-        beats.map { beat in
+    /// `expiryMs`: a component whose last beat is older is forgotten (not listed at all).
+    public static func components(_ beats: [ComponentBeat], nowMs: Int64, expiryMs: Int64 = .max) -> [ComponentView] {
+        beats.filter { nowMs - (Timestamps.epochMillis(of: $0.sentAt) ?? 0) <= expiryMs }.map { beat in
             let sent = Timestamps.epochMillis(of: beat.sentAt) ?? 0
             let status = beat.status == "stopped" ? "stopped"
                 : nowMs - sent > 3 * Int64(max(beat.intervalMs, 1)) ? "stale"

@@ -159,7 +159,7 @@ public final class CoordinatorService: BlockingRole, Sendable {
             elastic = .init(reachable: false, status: "unreachable", detail: "\(error)")
         }
 
-        let components = HealthRules.components(Array(beats.values), nowMs: nowMs)
+        let components = HealthRules.components(Array(beats.values), nowMs: nowMs, expiryMs: Int64(configuration.coordinator.staleExpiryMs))
         let groups = (lag?.groups ?? []).map { group in
             let role = group.name == configuration.detector.group ? "detector" : "indexer"
             let partitions = group.partitions.count

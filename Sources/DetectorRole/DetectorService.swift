@@ -57,7 +57,7 @@ public final class DetectorService: BlockingRole, Sendable {
         // Heartbeats go outside the transactions, through a producer of their own.
         healthProducer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 100,
                                                                         replicationFactor: configuration.kafka.replicationFactor), logger: logger)
-        heartbeat = HeartbeatPublisher(producer: healthProducer, id: "detector@\(host):\(getpid())", role: "detector", host: host,
+        heartbeat = HeartbeatPublisher(producer: healthProducer, id: "detector@\(host)", role: "detector", host: host,
                                        version: "0.1.0", intervalMs: configuration.coordinator.heartbeatIntervalMs, logger: logger) {
             HeartbeatPublisher.State(counters: health.counters.withLock { $0 }, lastError: health.lastError.withLock { $0 })
         }

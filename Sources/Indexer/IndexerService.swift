@@ -63,7 +63,9 @@ public final class IndexerService: BlockingRole, Sendable {
         self.configuration = configuration
         self.logger = logger
         let host = ProcessInfo.processInfo.hostName
-        self.componentID = componentID ?? "indexer@\(host):\(getpid())"
+        // Survives a restart: the host (a pod's name) and, for several indexers on one host,
+        // the instance (the systemd instance, --instance-id).
+        self.componentID = componentID ?? (instanceID.map { "indexer@\(host)/\($0)" } ?? "indexer@\(host)")
         es = try ElasticClient(ElasticConfiguration(configuration.elasticsearch))
         probe = try ElasticClient(ElasticConfiguration(configuration.elasticsearch, requestTimeoutMs: 3_000))
         let watchdog = StallWatchdog(timeoutMs: configuration.indexer.stallTimeoutMs)

@@ -321,7 +321,8 @@ public enum ConfigurationLoader {
     }
 
     static func readCoordinator(_ node: Any?, into coordinator: inout LogshipConfiguration.Coordinator, _ r: inout ConfigurationReader) {
-        guard let map = r.mapping(node, "coordinator", known: ["listen", "heartbeat_interval", "token"]) else { return }
+        guard let map = r.mapping(node, "coordinator", known: ["listen", "heartbeat_interval", "token", "stale_expiry"]) else { return }
+        coordinator.staleExpiryMs = r.durationMs(map["stale_expiry"], "coordinator.stale_expiry") ?? coordinator.staleExpiryMs
         coordinator.listen = r.hostPort(map["listen"], "coordinator.listen") ?? coordinator.listen
         coordinator.heartbeatIntervalMs = r.durationMs(map["heartbeat_interval"], "coordinator.heartbeat_interval") ?? coordinator.heartbeatIntervalMs
         coordinator.token = r.string(map["token"], "coordinator.token") ?? coordinator.token

@@ -236,6 +236,9 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         public var listen = "127.0.0.1:9700"
         public var heartbeatIntervalMs = 5_000
         public var token: String?
+        /// A component silent (or stopped) for longer than this is forgotten: no longer listed,
+        /// no longer counted stale — a crash-and-restart under a new id leaves no ghost for good.
+        public var staleExpiryMs = 600_000
     }
 
     public struct Service: Sendable, Equatable, Encodable {

@@ -25,6 +25,14 @@ import TestSupport
         #expect(HealthRules.verdict(components: [components[0]], kafka: noKafka, elasticsearch: ok, groups: []).reasons == ["Kafka unreachable: refused"])
     }
 
+    @Test func componentsSilentBeyondTheExpiryAreForgotten() {
+        let now: Int64 = 1_795_000_000_000
+        let beats = [Self.beat("recent", agoMs: 20_000, now: now), Self.beat("old", agoMs: 600_001, now: now),
+                     Self.beat("gone", agoMs: 700_000, status: "stopped", now: now)]
+        #expect(HealthRules.components(beats, nowMs: now, expiryMs: 600_000).map(\.id) == ["recent"])
+        #expect(HealthRules.components(beats, nowMs: now).count == 3, "no expiry: every component")
+    }
+
     /// A component that beats `stalled` is shown stalled with its reason and makes the cluster
     /// degraded (it is there, so not down); a stalled beat gone old is stale like any other.
     @Test func aStalledComponentDegradesTheClusterWithItsReason() {
@@ -164,5 +172,54 @@ import TestSupport
         // Without any coordinator, `status` computes the same view itself.
         let direct = try LogshipBinary.run(["status", "--config", config.path, "--coordinator", "http://127.0.0.1:1", "--json"])
         #expect(direct.stdout.contains("\"source\" : \"direct\"") && direct.status == 0, "\(direct.stdout)\(direct.stderr)")
+    }
+
+    /// Restarts leave no ghosts: an indexer's default id (role, host, instance) survives a
+    /// SIGKILL and restart, so the cluster is healthy again within three heartbeats; one that
+    /// never comes back is stale, then forgotten after coordinator.stale_expiry.
+    @Test func aRestartedIndexerKeepsItsIdAndAGoneOneExpires() throws {
+        let noida = try NoidaDB.start()
+        defer { noida.destroy() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coordinator-ids-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let port = try FreePort.next()
+        let config = dir.appendingPathComponent("logship.yml")
+        try """
+        kafka: {brokers: ["\(noida.kafkaBootstrap)"], partitions: 2}
+        elasticsearch: {url: "\(noida.elasticsearchURL)", index: {replicas: 0}}
+        coordinator: {heartbeat_interval: 1s, stale_expiry: 8s, listen: "127.0.0.1:\(port)"}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        func indexer(_ instance: String) -> RoleProcess {
+            RoleProcess(["indexer", "--config", config.path, "--instance-id", instance], log: dir.appendingPathComponent("indexer-\(instance)-\(UUID().uuidString.prefix(4)).log"))
+        }
+        let host = ProcessInfo.processInfo.hostName
+        let (a, b) = ("indexer@\(host)/a", "indexer@\(host)/b")
+        var first = indexer("a"), second = indexer("b")
+        try first.start()
+        try second.start()
+        defer { first.kill9(); second.kill9() }
+        let coordinator = RoleProcess(["coordinator", "--config", config.path], log: dir.appendingPathComponent("coordinator.log"))
+        try coordinator.start()
+        defer { _ = coordinator.terminate() }
+        let base = "http://127.0.0.1:\(port)"
+        try waitUntil(timeout: 90, interval: 0.3, "both indexers up, healthy (\(dir.path))") {
+            Self.components(base) == [a: "up", b: "up"] && Self.get(base + "/api/v1/cluster")?["status"] as? String == "healthy"
+        }
+        // SIGKILL and restart with the same instance: the same id, healthy within three intervals.
+        first.kill9()
+        first = indexer("a")
+        try first.start()
+        let restarted = Date()
+        try waitUntil(timeout: 30, interval: 0.2, "the restarted indexer up under its id") {
+            Self.components(base) == [a: "up", b: "up"] && Self.get(base + "/api/v1/cluster")?["status"] as? String == "healthy"
+        }
+        #expect(Date().timeIntervalSince(restarted) <= 3 * 1 + 2, "healthy within three heartbeat intervals (+ a refresh)")
+        // b gone for good: stale (degraded), then forgotten after the expiry (healthy, not listed).
+        second.kill9()
+        try waitUntil(timeout: 30, interval: 0.2, "b stale") { Self.components(base)[b] == "stale" }
+        #expect(Self.get(base + "/api/v1/cluster")?["status"] as? String == "degraded")
+        try waitUntil(timeout: 30, interval: 0.2, "b forgotten") { Self.components(base) == [a: "up"] }
+        #expect(Self.get(base + "/api/v1/cluster")?["status"] as? String == "healthy")
     }
 }

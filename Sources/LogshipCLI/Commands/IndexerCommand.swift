@@ -22,7 +22,7 @@ struct IndexerCommand: AsyncParsableCommand {
     @OptionGroup var cluster: ClusterOptions
     @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.") var logLevel: LogLevelOption = .info
     @Option(help: "Serve Prometheus metrics on host:port (overrides indexer.metrics_listen).") var metricsListen: String?
-    @Option(help: "Heartbeat key on logship.health (default indexer@<host>:<pid>).") var componentID: String?
+    @Option(help: "Heartbeat key on logship.health (default indexer@<host>, or indexer@<host>/<instance-id>: both survive a restart).") var componentID: String?
     @Option(help: ArgumentHelp("Static group membership id (KIP-345).", discussion:
         "An indexer restarted with the same id takes its partitions back at once, without a rebalance (for indexers a supervisor restarts). A static member does not leave the group on shutdown: its partitions wait session.timeout.ms for it."))
     var instanceID: String?
