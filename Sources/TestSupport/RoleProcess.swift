@@ -52,6 +52,21 @@ public final class RoleProcess: Sendable {
 
     public var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
+    /// The log's error- and critical-level lines (swift-log's stream format: `<time> <level> …`).
+    public var errorLines: [Substring] {
+        log.split(separator: "\n").filter { line in
+            let fields = line.split(separator: " ", maxSplits: 2)
+            return fields.count > 1 && (fields[1] == "error" || fields[1] == "critical")
+        }
+    }
+
+    /// SIGTERM and wait, timed: the exit status (nil if killed after `timeout`) and the seconds it took.
+    public func terminateTimed(timeout: TimeInterval = 30) -> (status: Int32?, seconds: Double) {
+        let started = Date()
+        let status = terminate(timeout: timeout)
+        return (status, Date().timeIntervalSince(started))
+    }
+
     deinit { if process?.isRunning == true { kill9() } }
 }
 

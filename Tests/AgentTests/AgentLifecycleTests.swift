@@ -26,14 +26,6 @@ import TestSupport
         range.map { #"{"@timestamp":"2026-12-06T07:00:00Z","log.level":"INFO","message":"\#(service) line \#($0)"}"# }
     }
 
-    /// The levels of a swift-log stream handler's lines (`<time> <level> <label>: …`).
-    static func errorLines(_ log: String) -> [Substring] {
-        log.split(separator: "\n").filter { line in
-            let fields = line.split(separator: " ", maxSplits: 2)
-            return fields.count > 1 && (fields[1] == "error" || fields[1] == "critical")
-        }
-    }
-
     static func messages(_ server: NoidaDB, _ service: String) throws -> [String] {
         try Kcat.readAll(brokers: server.kafkaBootstrap, topic: "logs.\(service)").compactMap { $0.json?["message"] as? String }
     }
@@ -155,12 +147,10 @@ import TestSupport
                 let text = (try? Subprocess.run("curl", ["-s", "http://127.0.0.1:\(port)/metrics"], timeout: 5).stdout) ?? ""
                 return (PrometheusText.parse(text)["logship_agent_lines_read_total"] ?? 0) > 0
             }
-            let started = Date()
-            let status = agent.terminate(timeout: 10)
-            let took = Date().timeIntervalSince(started)
+            let (status, took) = agent.terminateTimed(timeout: 10)
             #expect(status == 0, "round \(round): exit \(String(describing: status)) (log: \(agent.logURL.path))")
             #expect(took < 1 + 5, "round \(round): stopped in \(took) s")
-            #expect(Self.errorLines(agent.log).isEmpty, "round \(round): \(Self.errorLines(agent.log))")
+            #expect(agent.errorLines.isEmpty, "round \(round): \(agent.errorLines)")
             let registry = (try? String(contentsOfFile: dir.appendingPathComponent("data/registry.json").path, encoding: .utf8)) ?? ""
             #expect(!registry.contains(#""offset":"#) || registry.contains(#""offset":0"#), "round \(round): nothing acknowledged, nothing skipped")
         }

@@ -150,5 +150,27 @@ import Yams
         #expect(titles.contains("Error rate by service"))
         #expect(titles.contains { $0.hasPrefix("Slow requests") })
         #expect(titles.contains { $0.contains("trace.id") })
+        // The error rate is a ratio (a Lens formula), not an error count.
+        let rate = try #require(objects.first { $0["id"] as? String == "logship-error-rate" })
+        #expect(rate["type"] as? String == "lens")
+        let rateText = String(decoding: try JSONSerialization.data(withJSONObject: rate, options: .withoutEscapingSlashes), as: UTF8.self)
+        #expect(rateText.contains("count(kql='log.level: ERROR or log.level: CRITICAL') / count()"))
+        // Slow requests by endpoint and status: event.duration (ns) over 1 s.
+        let slow = try #require(objects.first { $0["id"] as? String == "logship-slow-endpoints" })
+        let slowText = String(decoding: try JSONSerialization.data(withJSONObject: slow, options: .withoutEscapingSlashes), as: UTF8.self)
+        #expect(slowText.contains("event.duration > 1000000000") && slowText.contains("url.path") && slowText.contains("http.response.status_code"))
+        // One dashboard holds them and the trace search; every reference resolves to an object here.
+        let dashboard = try #require(objects.first { $0["type"] as? String == "dashboard" })
+        let ids = Set(objects.compactMap { $0["id"] as? String })
+        let references = dashboard["references"] as? [[String: Any]] ?? []
+        #expect(Set(references.compactMap { $0["id"] as? String }).isSuperset(of: ["logship-error-rate", "logship-slow-endpoints", "logship-trace"]))
+        for object in objects {
+            for reference in object["references"] as? [[String: Any]] ?? [] {
+                #expect(ids.contains(reference["id"] as? String ?? ""), "\(object["id"] ?? ""): \(reference)")
+            }
+        }
+        let panels = try #require((dashboard["attributes"] as? [String: Any])?["panelsJSON"] as? String)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(panels.utf8)) as? [[String: Any]])
+        #expect(parsed.count == references.count)
     }
 }

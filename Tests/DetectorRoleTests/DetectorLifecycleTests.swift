@@ -10,13 +10,6 @@ import TestSupport
 /// 20 times in a row — exit 0 within the deadline, no error line — and the incident still raises
 /// each of its alerts exactly once.
 @Suite(.serialized) struct DetectorLifecycleTests {
-    static func errorLines(_ log: String) -> [Substring] {
-        log.split(separator: "\n").filter { line in
-            let fields = line.split(separator: " ", maxSplits: 2)
-            return fields.count > 1 && (fields[1] == "error" || fields[1] == "critical")
-        }
-    }
-
     static func setUp(_ server: NoidaDB) throws -> (dir: URL, config: String, base: Date) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("detector-life-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -75,12 +68,10 @@ import TestSupport
             let detector = RoleProcess(arguments, log: dir.appendingPathComponent("detector-\(round).log"))
             try detector.start()
             try waitUntil(timeout: 60, interval: 0.02, "round \(round): the detector started") { detector.log.contains("detector started") }
-            let started = Date()
-            let status = detector.terminate(timeout: 60)
-            let took = Date().timeIntervalSince(started)
+            let (status, took) = detector.terminateTimed(timeout: 60)
             #expect(status == 0, "round \(round): exit \(String(describing: status)) (log: \(detector.logURL.path))")
             #expect(took < 45, "round \(round): stopped in \(took) s, deadline 45 s")
-            #expect(Self.errorLines(detector.log).isEmpty, "round \(round): \(Self.errorLines(detector.log))")
+            #expect(detector.errorLines.isEmpty, "round \(round): \(detector.errorLines)")
         }
         try DetectorRoleTests.produce(minutes: 60..<90, base: base, brokers: server.kafkaBootstrap)
         let last = RoleProcess(arguments, log: dir.appendingPathComponent("detector-last.log"))

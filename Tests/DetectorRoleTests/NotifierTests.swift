@@ -31,19 +31,25 @@ import TestSupport
         #expect(producer.flushBlocking(timeoutMs: 30_000) && acked.withLock { $0 } == records.count)
     }
 
+    /// Tests/Scripts/webhook_receiver.py on a free port: its process (stop it), its base URL and
+    /// the JSONL file of what it received.
+    static func startReceiver(in dir: URL, secret: String, failures: Int) throws -> (process: Process, base: String, received: URL) {
+        let portFile = dir.appendingPathComponent("port"), received = dir.appendingPathComponent("received.jsonl")
+        let receiver = try SignalReset.launch("/usr/bin/env", ["python3", PythonScript.path("webhook_receiver.py"), portFile.path, received.path, secret, String(failures)],
+                                              log: dir.appendingPathComponent("receiver.log"))
+        try waitUntil(timeout: 20, "the receiver to listen") { FileManager.default.fileExists(atPath: portFile.path) }
+        return (receiver, "http://127.0.0.1:" + (try String(contentsOf: portFile, encoding: .utf8)), received)
+    }
+
     @Test func everyFormatIsDeliveredSignedRateLimitedAsDigestsAndNeverTwice() throws {
         let server = try NoidaDB.start(services: ["kafka"])
         defer { server.destroy() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let portFile = dir.appendingPathComponent("port"), received = dir.appendingPathComponent("received.jsonl")
         let secret = "SEC" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
-        let receiver = try SignalReset.launch("/usr/bin/env", ["python3", PythonScript.path("webhook_receiver.py"), portFile.path, received.path, secret, "2"],
-                                              log: dir.appendingPathComponent("receiver.log"))
+        let (receiver, base, received) = try Self.startReceiver(in: dir, secret: secret, failures: 2)
         defer { SignalReset.stop(receiver, grace: nil) }
-        try waitUntil(timeout: 20, "the receiver to listen") { FileManager.default.fileExists(atPath: portFile.path) }
-        let base = "http://127.0.0.1:" + (try String(contentsOf: portFile, encoding: .utf8))
         let config = dir.appendingPathComponent("logship.yml")
         try """
         kafka: {brokers: ["\(server.kafkaBootstrap)"], partitions: 1}
@@ -119,12 +125,8 @@ import TestSupport
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("notify-inproc-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let portFile = dir.appendingPathComponent("port"), received = dir.appendingPathComponent("received.jsonl")
-        let receiver = try SignalReset.launch("/usr/bin/env", ["python3", PythonScript.path("webhook_receiver.py"), portFile.path, received.path, "SEC", "0"],
-                                              log: dir.appendingPathComponent("receiver.log"))
+        let (receiver, base, received) = try Self.startReceiver(in: dir, secret: "SEC", failures: 0)
         defer { SignalReset.stop(receiver, grace: nil) }
-        try waitUntil(timeout: 20, "the receiver to listen") { FileManager.default.fileExists(atPath: portFile.path) }
-        let base = "http://127.0.0.1:" + (try String(contentsOf: portFile, encoding: .utf8))
         let config = dir.appendingPathComponent("logship.yml")
         try """
         kafka: {brokers: ["\(server.kafkaBootstrap)"], partitions: 1}

@@ -9,13 +9,6 @@ import TestSupport
 /// The indexer's lifecycle: run in-process in a ServiceGroup; SIGTERM mid-bulk 20 times in a
 /// row — exit 0 within the deadline, no error line — and every record indexed exactly once.
 @Suite(.serialized) struct IndexerLifecycleTests {
-    static func errorLines(_ log: String) -> [Substring] {
-        log.split(separator: "\n").filter { line in
-            let fields = line.split(separator: " ", maxSplits: 2)
-            return fields.count > 1 && (fields[1] == "error" || fields[1] == "critical")
-        }
-    }
-
     static func scrape(_ port: Int) -> [String: Double] {
         PrometheusText.parse((try? Subprocess.run("curl", ["-s", "http://127.0.0.1:\(port)/metrics"], timeout: 5).stdout) ?? "")
     }
@@ -64,12 +57,10 @@ import TestSupport
             try waitUntil(timeout: 60, "round \(round): a bulk request (log: \(indexer.logURL.path))") {
                 (Self.scrape(port)["logship_indexer_bulk_requests_total"] ?? 0) > 0
             }
-            let started = Date()
-            let status = indexer.terminate(timeout: 40)
-            let took = Date().timeIntervalSince(started)
+            let (status, took) = indexer.terminateTimed(timeout: 40)
             #expect(status == 0, "round \(round): exit \(String(describing: status)) (log: \(indexer.logURL.path))")
             #expect(took < 30, "round \(round): stopped in \(took) s, deadline 30 s")
-            #expect(Self.errorLines(indexer.log).isEmpty, "round \(round): \(Self.errorLines(indexer.log))")
+            #expect(indexer.errorLines.isEmpty, "round \(round): \(indexer.errorLines)")
         }
         let indexed = try fixture.count("term")
         #expect(indexed > 0 && indexed < total, "stopped mid-way: \(indexed) of \(total)")
