@@ -39,6 +39,8 @@ public final class CoordinatorService: BlockingRole, Sendable {
     let configuration: CoordinatorConfiguration
     let logger: Logger
     let admin: KafkaAdmin
+    /// Writes tombstones on logship.health for components forgotten after coordinator.stale_expiry.
+    let tombstones: KafkaProducer
     let es: ElasticClient
     let stopSignal = StopSignal()
     let state = Mutex<Snapshot?>(nil)
@@ -104,6 +106,8 @@ public final class CoordinatorService: BlockingRole, Sendable {
         self.configuration = configuration
         self.logger = logger
         admin = try KafkaAdmin(KafkaConfiguration(configuration.kafka, clientID: "logship-coordinator", logLevel: 3))
+        tombstones = try KafkaProducer(KafkaProducerConfiguration(kafka: KafkaConfiguration(configuration.kafka, clientID: "logship-coordinator", logLevel: 3),
+                                                                  maxInFlight: 100, messageTimeoutMs: 30_000), logger: logger)
         es = try ElasticClient(ElasticConfiguration(configuration.elasticsearch, requestTimeoutMs: 5_000, connectTimeoutMs: 2_000))
     }
 
@@ -193,12 +197,35 @@ public final class CoordinatorService: BlockingRole, Sendable {
         guard !partitions.isEmpty else { return }
         let ranges = try admin.newRanges(partitions, after: healthPositions)
         try admin.read(ranges) { message in
+            // A tombstone: some coordinator forgot the component.
+            if message.value.isEmpty, let key = message.key {
+                beats.removeValue(forKey: String(decoding: key, as: UTF8.self))
+                return
+            }
             if let beat = try? JSONDecoder().decode(ComponentBeat.self, from: Data(message.value)) {
                 if let known = beats[beat.id], known.sentAt > beat.sentAt { return }
                 beats[beat.id] = beat
             }
         }
         for (tp, range) in ranges { healthPositions[tp] = range.upperBound }
+        forgetExpired(nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+    }
+
+    /// Components silent for longer than coordinator.stale_expiry: forgotten here, and a
+    /// tombstone on the compacted logship.health so the topic (and every coordinator reading
+    /// it from the beginning) forgets them too.
+    func forgetExpired(nowMs: Int64) {
+        let expiry = Int64(configuration.coordinator.staleExpiryMs)
+        let expired = beats.values.filter { nowMs - (Timestamps.epochMillis(of: $0.sentAt) ?? 0) > expiry }.map(\.id)
+        for id in expired {
+            beats.removeValue(forKey: id)
+            do {
+                try tombstones.enqueueTombstone(topic: Naming.healthTopic, key: Array(id.utf8)) { _ in }
+                logger.info("component forgotten after coordinator.stale_expiry", metadata: ["component.id": "\(id)"])
+            } catch {
+                logger.warning("cannot write a tombstone on \(Naming.healthTopic)", metadata: ["component.id": "\(id)", "kafka.error": "\(error)"])
+            }
+        }
     }
 
     /// Events/s per service from the growth of its topic's log end offsets between passes.

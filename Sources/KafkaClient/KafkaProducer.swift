@@ -98,7 +98,21 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
-    private func produce(topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader],
+    /// Queues a tombstone (a null value) for `key`: on a compacted topic the key's records go.
+    /// Never waits for room; false when the in-flight bound is reached.
+    @discardableResult
+    public func enqueueTombstone(topic: String, key: [UInt8], onDelivery: @escaping DeliveryHandler) throws -> Bool {
+        guard limiter.tryAcquire() else { return false }
+        do {
+            try produce(topic: topic, key: key, value: nil, headers: [], partition: -1, timestampMs: 0, onDelivery: onDelivery)
+        } catch {
+            limiter.release()
+            throw error
+        }
+        return true
+    }
+
+    private func produce(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader],
                          partition: Int32, timestampMs: Int64, onDelivery: @escaping DeliveryHandler) throws {
         let limiter = self.limiter
         // The handler travels with the message as librdkafka's per-message opaque (retained here,
@@ -112,10 +126,10 @@ public final class KafkaProducer: @unchecked Sendable {
             _ = header.value.withUnsafeBytes { rd_kafka_header_add(hdrs, header.key, -1, $0.baseAddress, $0.count) }
         }
         while true {
-            let err = value.withUnsafeBytes { valueBytes in
+            let err = withValue(value) { valuePointer, valueLength in
                 withKey(key) { keyPointer, keyLength in
-                    logship_produce(handle, topic, partition, keyPointer, keyLength, valueBytes.baseAddress,
-                                    valueBytes.count, hdrs, timestampMs, box.toOpaque())
+                    logship_produce(handle, topic, partition, keyPointer, keyLength, valuePointer,
+                                    valueLength, hdrs, timestampMs, box.toOpaque())
                 }
             }
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
@@ -125,6 +139,12 @@ public final class KafkaProducer: @unchecked Sendable {
             box.release()
             throw KafkaError(err, "cannot produce to topic \(topic)")
         }
+    }
+
+    /// A null value (a tombstone) when nil.
+    private func withValue<R>(_ value: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
+        guard let value else { return body(nil, 0) }
+        return value.withUnsafeBytes { body($0.baseAddress, $0.count) }
     }
 
     private func withKey<R>(_ key: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {

@@ -221,5 +221,10 @@ import TestSupport
         #expect(Self.get(base + "/api/v1/cluster")?["status"] as? String == "degraded")
         try waitUntil(timeout: 30, interval: 0.2, "b forgotten") { Self.components(base) == [a: "up"] }
         #expect(Self.get(base + "/api/v1/cluster")?["status"] as? String == "healthy")
+        // …and a tombstone (a null value under b's key) on the compacted logship.health.
+        try waitUntil(timeout: 20, "b's tombstone") {
+            let health = try Subprocess.run("kcat", ["-b", noida.kafkaBootstrap, "-C", "-t", "logship.health", "-e", "-q", "-Z", "-f", "%k\t%s\n"])
+            return health.stdout.split(separator: "\n").last { $0.hasPrefix(b + "\t") } == Substring(b + "\tNULL")
+        }
     }
 }
