@@ -13,7 +13,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         Reads the heartbeats in logship.health from the beginning (agents, indexers and the
         detector beat every coordinator.heartbeat_interval, 5s), Kafka metadata and group
         offsets, Elasticsearch's health and logship.alerts, once a second. A component is stale
-        after 3 missed beats, stopped after its final beat. The cluster is down when Kafka or
+        after 3 missed beats, stopped after its final beat, and forgotten (a tombstone on
+        logship.health) after coordinator.stale_expiry (10m) of silence. The cluster is down when Kafka or
         Elasticsearch cannot be reached or no indexer is up, degraded when a component is stale or
         stalled (an indexer whose stall watchdog fired),
         Elasticsearch is not green or a group lags (WARN, STALL, STOP), healthy otherwise.
