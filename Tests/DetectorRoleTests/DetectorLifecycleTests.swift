@@ -80,4 +80,50 @@ import TestSupport
         #expect(last.terminate() == 0)
         #expect(try Self.summary(server.kafkaBootstrap) == ["error_surge firing warning", "error_surge firing critical", "error_surge resolved info"])
     }
+
+    /// SIGHUP: a rule switched on takes effect from the next step, with the windows kept; a
+    /// change the detector cannot take (the window length) is refused and logged, and it goes on.
+    @Test func sighupAppliesNewRulesAndRefusesAWindowChange() throws {
+        let server = try NoidaDB.start(services: ["kafka"])
+        defer { server.destroy() }
+        let (dir, config, base) = try Self.setUp(server)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ detector: String) throws {
+            try """
+            kafka: {brokers: ["\(server.kafkaBootstrap)"], partitions: 3}
+            services: {pay: {owner: "@pay-oncall"}}
+            \(detector)
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        try write("detector: {rules: {error_surge: {enabled: false}}}")
+        let detector = RoleProcess(["detector", "--config", config, "--poll-interval", "200"], log: dir.appendingPathComponent("detector.log"))
+        try detector.start()
+        defer { detector.kill9() }
+        let admin = try KafkaAdmin(KafkaConfiguration(brokers: [server.kafkaBootstrap], properties: ["log_level": "0"]))
+        func everythingRead() throws -> Bool {
+            let partitions = try admin.partitions(matching: "^logs\\.pay$")
+            let committed = try admin.committedOffsets(group: "logship-detector", partitions: partitions)
+            return try admin.logOffsets(partitions).allSatisfy { (committed[$0.key] ?? nil) == $0.value.high }
+        }
+        // The incident with error_surge off: read to the end, nothing raised.
+        try DetectorRoleTests.produce(minutes: 0..<75, base: base, brokers: server.kafkaBootstrap)
+        try waitUntil(timeout: 90, interval: 0.2, "the first incident read (log: \(detector.logURL.path))") { try everythingRead() }
+        #expect(try Self.summary(server.kafkaBootstrap).isEmpty)
+
+        // A window change is refused; the detector goes on.
+        try write("detector: {window: 2m, rules: {error_surge: {enabled: false}}}")
+        detector.send(SIGHUP)
+        try waitUntil(timeout: 30, "the refusal") { detector.log.contains("configuration reload refused") }
+        #expect(detector.log.contains("detector.window"))
+
+        // error_surge on again: the same incident 75 minutes later is raised.
+        try write("")
+        detector.send(SIGHUP)
+        try waitUntil(timeout: 30, "the reload") { detector.log.contains("configuration reloaded: detector rules") }
+        try DetectorRoleTests.produce(minutes: 0..<75, base: base.addingTimeInterval(75 * 60), brokers: server.kafkaBootstrap)
+        try waitUntil(timeout: 90, interval: 0.2, "the second incident's alerts") { try Self.summary(server.kafkaBootstrap).count >= 2 }
+        #expect(try Self.summary(server.kafkaBootstrap) == ["error_surge firing warning", "error_surge firing critical"])
+        #expect(detector.terminate() == 0)
+        #expect(detector.errorLines.count == 1, "only the refusal: \(detector.errorLines)")
+    }
 }
