@@ -30,23 +30,51 @@ public enum Backtest {
                              traceID: field("trace.id") as? String, message: field("message") as? String ?? "")
     }
 
-    /// A `timestamp,value` series as error events of the service `series` (value events at that time).
-    public static func series(_ csv: String) throws -> [DetectorEvent] {
+    /// The largest count a series value may carry: every integer up to it is exact in a Double.
+    public static let maxSeriesValue = 9_007_199_254_740_992.0  // 2^53
+
+    /// A `timestamp,value` series as weighted events of the service `series`: per row one error
+    /// event weighing the value (rounded; none for 0) and one info event, so memory follows the
+    /// rows, not the values; a negative value counts as none. The first line may be a header.
+    /// A row at the same time as the one before adds to it (NAB's own data repeats an hour), and
+    /// is reported in `notes`. Throws naming the line for a bad time or number, a value beyond
+    /// ±2^53, a time before the previous row's, or no rows.
+    public static func series(_ csv: String) throws -> (events: [DetectorEvent], intervalMs: Int64?, notes: [String]) {
+        var notes: [String] = []
         var events: [DetectorEvent] = []
-        for (number, line) in csv.split(whereSeparator: \.isNewline).enumerated() {
-            let cells = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard cells.count >= 2 else { continue }
-            guard let ms = Timestamps.epochMillis(of: cells[0]) ?? Double(cells[0]).map({ Int64($0 * 1000) }),
-                  let value = Double(cells[1]) else {
-                if number == 0 { continue }  // a header
-                throw BacktestError("series line \(number + 1): expected timestamp,value, found \(line)")
+        var previous: (ms: Int64, line: Int)?
+        var gaps: [Int64] = []
+        var rows = 0
+        for (index, line) in csv.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let number = index + 1
+            guard !line.allSatisfy(\.isWhitespace) else { continue }
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let ms = cells.count >= 2 ? Timestamps.epochMillis(of: cells[0]) ?? Double(cells[0]).flatMap { $0.isFinite ? Int64($0 * 1000) : nil } : nil
+            guard let ms else {
+                if rows == 0 && previous == nil && index == 0 { continue }  // a header
+                throw BacktestError("series line \(number): expected timestamp,value, found \(line.prefix(80))")
             }
-            for _ in 0..<max(Int(value.rounded()), 0) {
-                events.append(DetectorEvent(service: "series", timestampMs: ms, level: .error))
+            // Public series are not all counts: a negative value counts as none.
+            guard let value = Double(cells[1]), value.isFinite, abs(value) <= maxSeriesValue else {
+                throw BacktestError("series line \(number): the value must be a number of at most 2^53, found \(cells[1].prefix(40))")
             }
+            if let previous, ms < previous.ms {
+                throw BacktestError("series line \(number): time \(cells[0]) is before line \(previous.line)'s: rows must be sorted by time")
+            }
+            if let previous, ms == previous.ms {
+                notes.append("series line \(number): the same time as line \(previous.line); its count is added to it")
+            } else if let previous {
+                gaps.append(ms - previous.ms)
+            }
+            previous = (ms, number)
+            rows += 1
+            let count = Int(value.rounded())
+            if count > 0 { events.append(DetectorEvent(service: "series", timestampMs: ms, level: .error, weight: count)) }
             events.append(DetectorEvent(service: "series", timestampMs: ms, level: .info))
         }
-        return events.sorted { $0.timestampMs < $1.timestampMs }
+        guard rows > 0 else { throw BacktestError("series: no rows (an empty file, or a header alone)") }
+        gaps.sort()
+        return (events, gaps.isEmpty ? nil : gaps[gaps.count / 2], notes)
     }
 
     public struct Label: Sendable {

@@ -9,9 +9,12 @@ public struct DetectorEvent: Sendable, Equatable {
     public var durationNs: Int64?
     public var traceID: String?
     public var message: String
+    /// How many events this one stands for (a count series' value; 1 for a log event).
+    public var weight: Int
 
     public init(service: String, timestampMs: Int64, level: Level, httpStatus: Int? = nil, durationNs: Int64? = nil,
-                traceID: String? = nil, message: String = "") {
+                traceID: String? = nil, message: String = "", weight: Int = 1) {
+        self.weight = weight
         self.service = service
         self.timestampMs = timestampMs
         self.level = level
@@ -39,13 +42,13 @@ public struct WindowCounts: Sendable, Equatable {
     public init(startMs: Int64) { self.startMs = startMs }
 
     mutating func add(_ event: DetectorEvent, slowNs: Int64) {
-        total += 1
+        total = Self.adding(total, event.weight)
         switch event.level {
         case .error, .critical:
             if let trace = event.traceID {
                 if errorTraces.insert(trace).inserted { errors += 1 }
             } else {
-                errors += 1
+                errors = Self.adding(errors, event.weight)
             }
         case .warn: warnings += 1
         default: break
@@ -55,6 +58,13 @@ public struct WindowCounts: Sendable, Equatable {
             if status >= 500 { serverErrors += 1 }
         }
         if let duration = event.durationNs, duration > slowNs { slow += 1 }
+    }
+
+    /// Counts saturate instead of trapping: a window of weighted counts (up to 2^53 each) can
+    /// add up past Int.max.
+    static func adding(_ count: Int, _ weight: Int) -> Int {
+        let (sum, overflow) = count.addingReportingOverflow(weight)
+        return overflow ? Int.max : sum
     }
 }
 

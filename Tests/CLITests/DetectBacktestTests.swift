@@ -40,4 +40,60 @@ import TestSupport
         #expect(text.stdout.contains("precision 1.00  recall 1.00  F1 1.00"), "\(text.stdout)")
         #expect(try LogshipBinary.run(["detect", "backtest"]).status == 2)
     }
+
+    /// `--series`: counts as weights (values up to 2^53 in memory by rows), windows of the
+    /// series' interval, and every malformed input exits 2 naming its line.
+    @Test func seriesCarryCountsAsWeightsAndBadLinesExit2() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("series-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func run(_ name: String, _ text: String) throws -> ProcessResult {
+            let file = dir.appendingPathComponent(name)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            return try LogshipBinary.run(["detect", "backtest", "--series", file.path, "--json"], timeout: 60)
+        }
+        // Three hours of 5-minute rows, values up to 2^53: the run ends, in 5-minute windows.
+        var rows = ["timestamp,value"]
+        for i in 0..<36 {
+            let value = i == 30 ? "9007199254740992" : i % 2 == 0 ? "9007199254740000" : "12"
+            rows.append("2026-01-01 \(String(format: "%02d:%02d", i * 5 / 60, i * 5 % 60)):00,\(value)")
+        }
+        let big = try run("big.csv", rows.joined(separator: "\n"))
+        #expect(big.status == 0, "\(big.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(big.stdout.utf8)) as? [String: Any])
+        #expect(json["events"] as? Int == 36 + 36, "one weighted error event and one info event per row")
+        let alerts = json["alerts"] as? [[String: Any]] ?? []
+        #expect(!alerts.isEmpty, "the swings between 12 and ~2^53 are surges")
+        for alert in alerts {
+            let window = alert["window"] as? [String: String] ?? [:]
+            let start = try #require(window["start"].flatMap { ISO8601DateFormatter().date(from: String($0.prefix(19)) + "Z") })
+            let end = try #require(window["end"].flatMap { ISO8601DateFormatter().date(from: String($0.prefix(19)) + "Z") })
+            // 5-minute windows: an alert's span starts and ends on 5-minute boundaries (1-minute
+            // windows over 5-minute rows would end one minute past one).
+            #expect(Int(start.timeIntervalSince1970) % 300 == 0 && Int(end.timeIntervalSince1970) % 300 == 0, "\(window)")
+        }
+        // Malformed inputs: exit 2, the line named, nothing else printed on stdout.
+        let cases: [(name: String, text: String, message: String)] = [
+            ("empty.csv", "", "no rows"),
+            ("header.csv", "timestamp,value\n", "no rows"),
+            ("unsorted.csv", "timestamp,value\n2026-01-01 00:10:00,1\n2026-01-01 00:05:00,2\n", "line 3"),
+            ("nan.csv", "timestamp,value\n2026-01-01 00:05:00,1\n2026-01-01 00:10:00,lots\n", "line 3"),
+            ("huge.csv", "timestamp,value\n2026-01-01 00:05:00,1e300\n", "line 2"),
+            ("huge-negative.csv", "timestamp,value\n2026-01-01 00:05:00,-1e300\n", "line 2"),
+            ("badtime.csv", "timestamp,value\n2026-01-01 00:05:00,1\nyesterday,3\n", "line 3"),
+        ]
+        for (name, text, message) in cases {
+            let result = try run(name, text)
+            #expect(result.status == 2, "\(name): exit \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(name): \(result.stderr)")
+        }
+        // A repeated time adds to the row before (NAB's exchange-2_cpc_results.csv repeats an
+        // hour), said on stderr with the line.
+        let repeated = try run("duplicate.csv", "timestamp,value\n2026-01-01 00:05:00,1\n2026-01-01 00:05:00,2\n2026-01-01 00:10:00,3\n")
+        #expect(repeated.status == 0 && repeated.stderr.contains("series line 3: the same time as line 2"), "\(repeated.stderr)")
+        // A negative value (public series are not all counts) is no error, not a failure.
+        #expect(try run("negative.csv", "timestamp,value\n2026-01-01 00:05:00,-4\n2026-01-01 00:10:00,3\n").status == 0)
+        let missing = try LogshipBinary.run(["detect", "backtest", "--series", dir.appendingPathComponent("none.csv").path])
+        #expect(missing.status == 2 && missing.stderr.contains("cannot read"))
+    }
 }

@@ -19,8 +19,13 @@ struct DetectCommand: AsyncParsableCommand {
             Prints the alert timeline. With --labels (service,start,end lines, RFC 3339 times;
             service * matches any) it scores the alerts: a firing alert is right when its window
             overlaps an incident of its service (or ends within 10 min after it); recall counts
-            the incidents that got one. --series scores the method on public count series:
-            each value becomes that many errors of the service "series" at that time.
+            the incidents that got one. --series scores the method on public count series: each
+            value is a count of errors of the service "series" at that time, carried as one
+            weighted event (any value up to 2^53, a negative one as none; memory by rows), in
+            windows of the series' own interval (the median gap between rows) unless --window. A bad line — a time or
+            number that does not parse, a value out of range, a time before the previous row's —
+            or a file without rows exits 2 naming it; a row at the same time as the previous one
+            adds to it (said on stderr: NAB's own data repeats an hour).
             """)
         )
         @Option(help: "Events, one JSON object per line (e.g. an Elasticsearch export).") var input: String?
@@ -56,7 +61,14 @@ struct DetectCommand: AsyncParsableCommand {
                         if let event = Detector.Backtest.decode(Array(line)) { events.append(event) } else { skipped += 1 }
                     }
                 } else if let series {
-                    events = try Detector.Backtest.series(try String(contentsOfFile: series, encoding: .utf8))
+                    guard let text = FileManager.default.contents(atPath: series).map({ String(decoding: $0, as: UTF8.self) }) else {
+                        throw CLIError("cannot read \(series)", status: ExitStatus.usage)
+                    }
+                    let parsed = try Detector.Backtest.series(text)
+                    events = parsed.events
+                    for note in parsed.notes { FileHandle.standardError.write(Data("logship: \(note)\n".utf8)) }
+                    // One window per row: the series' own interval (the median gap) unless --window.
+                    if window == nil, let interval = parsed.intervalMs, interval >= 1_000 { configuration.detector.windowMs = Int(interval) }
                 } else if let topic {
                     (events, skipped) = try readTopic(topic, configuration)
                 }
