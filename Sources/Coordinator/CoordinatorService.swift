@@ -196,18 +196,25 @@ public final class CoordinatorService: BlockingRole, Sendable {
         let partitions = try admin.partitions(matching: "^" + NSRegularExpression.escapedPattern(for: Naming.healthTopic) + "$")
         guard !partitions.isEmpty else { return }
         let ranges = try admin.newRanges(partitions, after: healthPositions)
+        // Read into a local copy and store it once: each access to `beats` copies the dictionary
+        // out of the lock, and the topic is read from the beginning at start.
+        var read = beats
+        let decoder = JSONDecoder()
         try admin.read(ranges) { message in
             // A tombstone: some coordinator forgot the component.
             if message.value.isEmpty, let key = message.key {
-                beats.removeValue(forKey: String(decoding: key, as: UTF8.self))
+                read.removeValue(forKey: String(decoding: key, as: UTF8.self))
                 return
             }
-            if let beat = try? JSONDecoder().decode(ComponentBeat.self, from: Data(message.value)) {
-                if let known = beats[beat.id], known.sentAt > beat.sentAt { return }
-                beats[beat.id] = beat
+            if let beat = try? decoder.decode(ComponentBeat.self, from: Data(message.value)) {
+                if let known = read[beat.id], known.sentAt > beat.sentAt { return }
+                read[beat.id] = beat
             }
         }
-        for (tp, range) in ranges { healthPositions[tp] = range.upperBound }
+        beats = read
+        var positions = healthPositions
+        for (tp, range) in ranges { positions[tp] = range.upperBound }
+        healthPositions = positions
         forgetExpired(nowMs: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
@@ -216,9 +223,12 @@ public final class CoordinatorService: BlockingRole, Sendable {
     /// it from the beginning) forgets them too.
     func forgetExpired(nowMs: Int64) {
         let expiry = Int64(configuration.coordinator.staleExpiryMs)
-        let expired = beats.values.filter { nowMs - (Timestamps.epochMillis(of: $0.sentAt) ?? 0) > expiry }.map(\.id)
+        var kept = beats
+        let expired = kept.values.filter { nowMs - (Timestamps.epochMillis(of: $0.sentAt) ?? 0) > expiry }.map(\.id)
+        guard !expired.isEmpty else { return }
+        for id in expired { kept.removeValue(forKey: id) }
+        beats = kept
         for id in expired {
-            beats.removeValue(forKey: id)
             do {
                 try tombstones.enqueueTombstone(topic: Naming.healthTopic, key: Array(id.utf8)) { _ in }
                 logger.info("component forgotten after coordinator.stale_expiry", metadata: ["component.id": "\(id)"])

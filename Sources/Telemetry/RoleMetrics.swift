@@ -37,18 +37,6 @@ public final class RoleMetrics: Sendable {
         if delta > 0 { counter.increment(by: delta) }
     }
 
-    public func publish(counter name: String, help: String, labels: [(String, String)] = [], value: Double) {
-        let key = name + Self.key(labels)
-        let scaled = Int64((value * 1_000_000).rounded())
-        let delta = published.withLock { last -> Int64 in
-            let delta = scaled - (last[key] ?? 0)
-            if delta > 0 { last[key] = scaled }
-            return delta
-        }
-        let counter = registry.makeCounter(name: name, labels: labels, help: help)
-        if delta > 0 { counter.increment(by: Double(delta) / 1_000_000) }
-    }
-
     /// Sets the series of a labelled gauge family at once: series not in `samples` any more
     /// (a file no longer tailed, a partition given away) are removed, not left at their last value.
     public func publish(gauge name: String, help: String, samples: [(labels: [(String, String)], value: Double)]) {
