@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Detector windowing path (issue 7): events/s of ingest + window close + rules on one core,
+# Detector windowing path (issues 7, 22): events/s of ingest + window close + the signal models
+# (five per service, scored every window) + rules on one core, 1,000 windows per service,
 # release build. Target: >= 1,000,000 events/s. Run on demand: bench/detector.sh [EVENTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."

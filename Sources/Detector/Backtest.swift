@@ -33,9 +33,10 @@ public enum Backtest {
     /// The largest count a series value may carry: every integer up to it is exact in a Double.
     public static let maxSeriesValue = 9_007_199_254_740_992.0  // 2^53
 
-    /// A `timestamp,value` series as weighted events of the service `series`: per row one error
-    /// event weighing the value (rounded; none for 0) and one info event, so memory follows the
-    /// rows, not the values; a negative value counts as none. The first line may be a header.
+    /// A `timestamp,value` series as the event volume of the service `series`: per row one event
+    /// weighing the value, so memory follows the rows, not the values. Non-negative integers are
+    /// counts; a fractional or negative value makes the series a measure (judged without the
+    /// noise floor of counts). The first line may be a header.
     /// A row at the same time as the one before adds to it (NAB's own data repeats an hour), and
     /// is reported in `notes`. Throws naming the line for a bad time or number, a value beyond
     /// ±2^53, a time before the previous row's, or no rows.
@@ -54,7 +55,6 @@ public enum Backtest {
                 if rows == 0 && previous == nil && index == 0 { continue }  // a header
                 throw BacktestError("series line \(number): expected timestamp,value, found \(line.prefix(80))")
             }
-            // Public series are not all counts: a negative value counts as none.
             guard let value = Double(cells[1]), value.isFinite, abs(value) <= maxSeriesValue else {
                 throw BacktestError("series line \(number): the value must be a number of at most 2^53, found \(cells[1].prefix(40))")
             }
@@ -68,9 +68,7 @@ public enum Backtest {
             }
             previous = (ms, number)
             rows += 1
-            let count = Int(value.rounded())
-            if count > 0 { events.append(DetectorEvent(service: "series", timestampMs: ms, level: .error, weight: count)) }
-            events.append(DetectorEvent(service: "series", timestampMs: ms, level: .info))
+            events.append(DetectorEvent(service: "series", timestampMs: ms, level: .info, weight: value))
         }
         guard rows > 0 else { throw BacktestError("series: no rows (an empty file, or a header alone)") }
         gaps.sort()

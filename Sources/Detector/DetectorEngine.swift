@@ -38,9 +38,12 @@ public struct Alert: Codable, Sendable, Equatable {
     public var baseline: Double
     public var window: Window
     public var context: Context
+    /// The rule's anomaly score in [0, 1] (scored rules; absent for presets and resolutions).
+    public var score: Double?
 
     public init(id: String, rule: String, service: String, state: String, severity: String, observed: Double,
-                baseline: Double, window: Window, context: Context) {
+                baseline: Double, window: Window, context: Context, score: Double? = nil) {
+        self.score = score
         self.id = id
         self.rule = rule
         self.service = service
@@ -56,7 +59,9 @@ public struct Alert: Codable, Sendable, Equatable {
 /// The detector's logic, without I/O: events in, alerts out. Event-time windows per service; a
 /// window closes when the watermark (largest event time seen anywhere, less the allowed
 /// lateness) passes its end, or when `advance(toMs:)` says time has moved on (so a silent
-/// service is noticed). Each closed window runs the rules; suppression decides what is sent.
+/// service is noticed). Each closed window is scored by the service's signal models and judged
+/// by the rules; suppression decides what is sent, and a new alert waits `groupWaitWindows` so
+/// that an escalation within them is delivered once, at its highest severity.
 public final class DetectorEngine {
     public private(set) var settings: DetectorSettings
     /// Rule parameters of services that differ from `settings` (window and lateness are global).
@@ -67,14 +72,27 @@ public final class DetectorEngine {
     /// Start of the first window not yet closed everywhere.
     private var openFrom: Int64 = .min
     public private(set) var suppressed = 0
+    /// When set, every judged window's highest score is appended (`detect backtest`).
+    public var scoreLog: [WindowScore]?
+
+    public struct WindowScore: Sendable, Equatable {
+        public var service: String
+        public var startMs: Int64
+        public var endMs: Int64
+        public var score: Double
+    }
 
     final class ServiceState {
         var windows: ServiceWindows
         var history: [WindowCounts] = []
+        var signals: ServiceSignals
         var recentErrors: [DetectorEvent] = []
         var rules: [String: RuleState] = [:]
+        /// New alerts held for the group wait, by rule, with the window end they are due at.
+        var pending: [String: (alert: Alert, dueMs: Int64)] = [:]
         init(_ settings: DetectorSettings) {
             windows = ServiceWindows(windowMs: settings.windowMs, latenessMs: settings.latenessMs, slowNs: settings.slowMs * 1_000_000)
+            signals = ServiceSignals(settings.model)
         }
     }
 
@@ -83,6 +101,14 @@ public final class DetectorEngine {
         var lastSentMs: Int64
         var severity: String
         var clearRuns = 0
+        /// Scored rules: the usual bound when it started firing; it resolves only back inside it.
+        var normalBound: Double?
+        var below = false
+
+        func stillAbnormal(_ verdict: RuleVerdict) -> Bool {
+            guard let normalBound, verdict.normalBound != nil else { return false }
+            return below ? verdict.observed < normalBound : verdict.enough && verdict.observed > normalBound
+        }
     }
 
     public init(settings: DetectorSettings = DetectorSettings(), owners: [String: String] = [:],
@@ -154,29 +180,49 @@ public final class DetectorEngine {
     private func judge(_ service: String, _ state: ServiceState, _ window: WindowCounts) -> [Alert] {
         let settings = settings(for: service)
         let end = window.startMs + settings.windowMs
+        let scores = state.signals.observe(window, windowMs: settings.windowMs)
+        scoreLog?.append(WindowScore(service: service, startMs: window.startMs, endMs: end, score: scores.highest(settings)))
         var alerts: [Alert] = []
-        for verdict in Rules.evaluate(state.history, settings) {
+        let wait = Int64(max(settings.groupWaitWindows, 0)) * settings.windowMs
+        func send(_ alert: Alert, rule: String, new: Bool) {
+            if let held = state.pending[rule] {
+                state.pending[rule] = (alert, held.dueMs)  // an escalation replaces what is held
+            } else if new && wait > 0 {
+                state.pending[rule] = (alert, end + wait)
+            } else {
+                alerts.append(alert)
+            }
+        }
+        let verdicts = Rules.evaluate(state.history, scores, settings)
+        let errorsSurging = state.rules["error_surge"] != nil || verdicts.contains { $0.rule == "error_surge" && $0.firing }
+        for verdict in verdicts {
             var rule = state.rules[verdict.rule]
-            if verdict.firing {
+            let explained = errorsSurging && verdict.score != nil && DetectorSettings.explainedByErrors.contains(verdict.rule)
+            if !explained && (verdict.firing || rule?.stillAbnormal(verdict) == true) {
                 if var current = rule {
                     current.clearRuns = 0
                     let escalated = current.severity == "warning" && verdict.severity == "critical"
                     if escalated || end - current.lastSentMs >= settings.suppressMs {
                         current.lastSentMs = end
                         current.severity = escalated ? verdict.severity : current.severity
-                        alerts.append(alert(service, state, verdict, state: "firing", since: current.firingSince, end: end,
-                                            sequence: end))
+                        var reminder = verdict  // still outside its usual range, though no longer a surprise
+                        if !verdict.firing { reminder.severity = current.severity }
+                        send(alert(service, state, reminder, state: "firing", since: current.firingSince, end: end, sequence: end),
+                             rule: verdict.rule, new: false)
                     } else {
                         suppressed += 1
                     }
                     rule = current
                 } else {
-                    rule = RuleState(firingSince: window.startMs, lastSentMs: end, severity: verdict.severity)
-                    alerts.append(alert(service, state, verdict, state: "firing", since: window.startMs, end: end, sequence: end))
+                    rule = RuleState(firingSince: window.startMs, lastSentMs: end, severity: verdict.severity,
+                                     normalBound: verdict.normalBound, below: verdict.below)
+                    send(alert(service, state, verdict, state: "firing", since: window.startMs, end: end, sequence: end),
+                         rule: verdict.rule, new: true)
                 }
             } else if var current = rule {
                 current.clearRuns += 1
                 if current.clearRuns >= settings.clearBeforeResolve {
+                    if let held = state.pending.removeValue(forKey: verdict.rule) { alerts.append(held.alert) }
                     alerts.append(alert(service, state, verdict, state: "resolved", since: current.firingSince, end: end, sequence: end))
                     rule = nil
                 } else {
@@ -184,6 +230,20 @@ public final class DetectorEngine {
                 }
             }
             state.rules[verdict.rule] = rule
+        }
+        for (rule, held) in state.pending.sorted(by: { $0.key < $1.key }) where held.dueMs <= end {
+            alerts.append(held.alert)
+            state.pending[rule] = nil
+        }
+        return alerts
+    }
+
+    /// Sends every alert still held for its group wait (the end of a backtest).
+    public func drainPending() -> [Alert] {
+        var alerts: [Alert] = []
+        for (_, state) in services.sorted(by: { $0.key < $1.key }) {
+            alerts += state.pending.sorted { $0.key < $1.key }.map(\.value.alert)
+            state.pending = [:]
         }
         return alerts
     }
@@ -203,6 +263,7 @@ public final class DetectorEngine {
                      severity: alertState == "resolved" ? "info" : verdict.severity,
                      observed: verdict.observed, baseline: verdict.baseline,
                      window: .init(start: Timestamps.format(epochMillis: since), end: Timestamps.format(epochMillis: end)),
-                     context: .init(events: alertState == "resolved" ? [] : related, traceURL: url, owner: owners[service]))
+                     context: .init(events: alertState == "resolved" ? [] : related, traceURL: url, owner: owners[service]),
+                     score: alertState == "resolved" ? nil : verdict.score)
     }
 }

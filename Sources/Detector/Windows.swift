@@ -9,11 +9,12 @@ public struct DetectorEvent: Sendable, Equatable {
     public var durationNs: Int64?
     public var traceID: String?
     public var message: String
-    /// How many events this one stands for (a count series' value; 1 for a log event).
-    public var weight: Int
+    /// How many events this one stands for (1 for a log event; a series row's value, which may
+    /// also be a measured, fractional or negative, value).
+    public var weight: Double
 
     public init(service: String, timestampMs: Int64, level: Level, httpStatus: Int? = nil, durationNs: Int64? = nil,
-                traceID: String? = nil, message: String = "", weight: Int = 1) {
+                traceID: String? = nil, message: String = "", weight: Double = 1) {
         self.weight = weight
         self.service = service
         self.timestampMs = timestampMs
@@ -30,8 +31,11 @@ public struct DetectorEvent: Sendable, Equatable {
 /// Counts of one event-time window of one service.
 public struct WindowCounts: Sendable, Equatable {
     public var startMs: Int64
-    public var total = 0
-    public var errors = 0
+    /// Events (weights summed: exact integers up to 2^53).
+    public var total = 0.0
+    public var errors = 0.0
+    /// ERROR and CRITICAL events, each counted (`errors` counts a trace once).
+    public var errorEvents = 0.0
     public var warnings = 0
     public var requests = 0
     public var serverErrors = 0
@@ -42,13 +46,14 @@ public struct WindowCounts: Sendable, Equatable {
     public init(startMs: Int64) { self.startMs = startMs }
 
     mutating func add(_ event: DetectorEvent, slowNs: Int64) {
-        total = Self.adding(total, event.weight)
+        total += event.weight
         switch event.level {
         case .error, .critical:
+            errorEvents += event.weight
             if let trace = event.traceID {
                 if errorTraces.insert(trace).inserted { errors += 1 }
             } else {
-                errors = Self.adding(errors, event.weight)
+                errors += event.weight
             }
         case .warn: warnings += 1
         default: break
@@ -58,13 +63,6 @@ public struct WindowCounts: Sendable, Equatable {
             if status >= 500 { serverErrors += 1 }
         }
         if let duration = event.durationNs, duration > slowNs { slow += 1 }
-    }
-
-    /// Counts saturate instead of trapping: a window of weighted counts (up to 2^53 each) can
-    /// add up past Int.max.
-    static func adding(_ count: Int, _ weight: Int) -> Int {
-        let (sum, overflow) = count.addingReportingOverflow(weight)
-        return overflow ? Int.max : sum
     }
 }
 
@@ -111,10 +109,10 @@ public struct ServiceWindows: Sendable {
     public mutating func close(upTo watermarkMs: Int64) -> [WindowCounts] {
         let limit = windowStart(watermarkMs)  // windows starting before this have ended
         guard limit > closedBefore else { return [] }
-        var first = closedBefore == .min ? (open.keys.min() ?? limit) : closedBefore
-        first = min(first, limit)
+        // Before the first close, start at the first window with events (none before it).
+        var start = closedBefore == .min ? (open.keys.min() ?? limit) : closedBefore
+        guard start < limit else { return [] }
         var closed: [WindowCounts] = []
-        var start = first
         while start < limit {
             closed.append(open.removeValue(forKey: start) ?? WindowCounts(startMs: start))
             start += windowMs

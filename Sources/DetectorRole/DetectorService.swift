@@ -267,35 +267,10 @@ extension DetectorSettings {
         suppressMs = Int64(configuration.suppressMs)
         slowMs = Int64(configuration.slowThresholdMs)
         traceURL = configuration.traceURL
+        scoreThreshold = configuration.scoreThreshold
+        criticalScore = configuration.criticalScore
+        if let wait = configuration.groupWaitMs { groupWaitWindows = Int((Int64(wait) + windowMs - 1) / max(windowMs, 1)) }
         apply(configuration.rules)
-    }
-
-    /// Sets the parameters named in `rules` (validated by the configuration loader).
-    public mutating func apply(_ rules: LogshipConfiguration.RuleParameters) {
-        for (rule, parameters) in rules {
-            for (name, value) in parameters {
-                let count = Int(value)
-                switch (rule, name) {
-                case (_, "enabled"): if value == 0 { disabledRules.insert(rule) } else { disabledRules.remove(rule) }
-                case ("error_surge", "span"): errorSurge.spanWindows = count
-                case ("error_surge", "increase"): errorSurge.increase = value
-                case ("error_surge", "min_count"): errorSurge.minCount = count
-                case ("slow_requests", "span"): slowRequests.spanWindows = count
-                case ("slow_requests", "increase"): slowRequests.increase = value
-                case ("slow_requests", "min_count"): slowRequests.minCount = count
-                case ("http_5xx_ratio", "span"): http5xxRatio.spanWindows = count
-                case ("http_5xx_ratio", "factor"): http5xxRatio.factor = value
-                case ("http_5xx_ratio", "min_requests"): http5xxRatio.minRequests = count
-                case ("http_5xx_ratio", "min_ratio"): http5xxRatio.minRatio = value
-                case ("error_rate", "span"): errorRate.spanWindows = count
-                case ("error_rate", "threshold"): errorRate.threshold = value
-                case ("error_rate", "min_events"): errorRate.minEvents = count
-                case ("silence", "quiet_windows"): silence.quietWindows = count
-                case ("silence", "min_per_window"): silence.minPerWindow = count
-                default: continue
-                }
-            }
-        }
     }
 }
 

@@ -239,7 +239,14 @@ public enum ConfigurationLoader {
 
     static func readDetector(_ node: Any?, into detector: inout LogshipConfiguration.Detector, _ r: inout ConfigurationReader) {
         guard let map = r.mapping(node, "detector", known: ["group", "notify", "window", "allowed_lateness", "suppress",
-                                                             "slow_threshold", "trace_url", "rules", "notifier_group", "metrics_listen"]) else { return }
+                                                             "slow_threshold", "trace_url", "rules", "notifier_group", "metrics_listen",
+                                                             "score_threshold", "critical_score", "group_wait"]) else { return }
+        detector.scoreThreshold = r.score(map["score_threshold"], "detector.score_threshold") ?? detector.scoreThreshold
+        detector.criticalScore = r.score(map["critical_score"], "detector.critical_score") ?? detector.criticalScore
+        detector.groupWaitMs = r.durationMs(map["group_wait"], "detector.group_wait") ?? detector.groupWaitMs
+        if detector.criticalScore < detector.scoreThreshold {
+            r.problem("detector.critical_score", "must be at least detector.score_threshold (\(detector.scoreThreshold)), found \(detector.criticalScore)")
+        }
         detector.metricsListen = r.hostPort(map["metrics_listen"], "detector.metrics_listen") ?? detector.metricsListen
         detector.rules = readRules(map["rules"], "detector.rules", &r)
         detector.notifierGroup = r.string(map["notifier_group"], "detector.notifier_group") ?? detector.notifierGroup
@@ -298,6 +305,18 @@ public enum ConfigurationLoader {
             guard let known = LogshipConfiguration.ruleParameterNames[rule],
                   let parameters = r.mapping(value, rulePath, known: known) else { continue }
             for (name, raw) in parameters {
+                if name == "model" {
+                    switch "\(raw)" {
+                    case "score": rules[rule, default: [:]][name] = 0
+                    case "preset": rules[rule, default: [:]][name] = 1
+                    default: r.problem("\(rulePath).model", "expected score or preset, found \(raw)")
+                    }
+                    continue
+                }
+                if name == "score" {
+                    if let score = r.score(raw, "\(rulePath).score") { rules[rule, default: [:]][name] = score }
+                    continue
+                }
                 let number: Double?
                 switch raw {
                 case let flag as Bool: number = flag ? 1 : 0

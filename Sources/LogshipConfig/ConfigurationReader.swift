@@ -62,6 +62,23 @@ struct ConfigurationReader {
         return value
     }
 
+    /// A number strictly between 0 and 1 (an anomaly score).
+    mutating func score(_ node: Any?, _ path: String) -> Double? {
+        guard let node else { return nil }
+        let value: Double?
+        switch node {
+        case let v as Int: value = Double(v)
+        case let v as Double: value = v
+        case let v as String: value = Double(v)
+        default: value = nil
+        }
+        guard let value, value > 0, value < 1 else {
+            problem(path, "expected a score between 0 and 1 (exclusive), found \(describe(node))")
+            return nil
+        }
+        return value
+    }
+
     mutating func bool(_ node: Any?, _ path: String) -> Bool? {
         guard let node else { return nil }
         if let value = node as? Bool { return value }

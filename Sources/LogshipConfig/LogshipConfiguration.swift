@@ -203,15 +203,18 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
     }
 
     /// Parameters of the detector's rules by rule name (`error_surge`, `http_5xx_ratio`,
-    /// `error_rate`, `slow_requests`, `silence`), e.g. `["error_surge": ["increase": 3]]`.
-    /// `enabled: false` turns a rule off.
+    /// `error_rate`, `slow_requests`, `silence`, `volume_surge`), e.g. `["error_surge":
+    /// ["increase": 3]]`. `enabled: false` turns a rule off; `model: preset` judges it by its
+    /// fixed thresholds instead of the anomaly score (stored as `model` = 1; `score` = 0);
+    /// `score` is the rule's own score threshold.
     public typealias RuleParameters = [String: [String: Double]]
     public static let ruleParameterNames: [String: Set<String>] = [
-        "error_surge": ["enabled", "span", "increase", "min_count"],
-        "slow_requests": ["enabled", "span", "increase", "min_count"],
-        "http_5xx_ratio": ["enabled", "span", "factor", "min_requests", "min_ratio"],
-        "error_rate": ["enabled", "span", "threshold", "min_events"],
-        "silence": ["enabled", "quiet_windows", "min_per_window"],
+        "error_surge": ["enabled", "model", "score", "span", "increase", "min_count"],
+        "slow_requests": ["enabled", "model", "score", "span", "increase", "min_count"],
+        "http_5xx_ratio": ["enabled", "model", "score", "span", "factor", "min_requests", "min_ratio"],
+        "error_rate": ["enabled", "model", "score", "span", "threshold", "min_events"],
+        "silence": ["enabled", "model", "score", "quiet_windows", "min_per_window"],
+        "volume_surge": ["enabled", "model", "score", "span", "increase", "min_count"],
     ]
 
     public struct Detector: Sendable, Equatable, Encodable {
@@ -224,6 +227,11 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         public var allowedLatenessMs = 30_000
         public var suppressMs = 3_600_000
         public var slowThresholdMs = 1_000
+        /// A scored rule fires (warning) at this anomaly score, and is critical from `criticalScore`.
+        public var scoreThreshold = 0.8
+        public var criticalScore = 0.95
+        /// How long a new alert is held so an escalation is delivered once (nil: one window).
+        public var groupWaitMs: Int?
         /// Link from an alert to its trace; `{trace_id}` is replaced.
         public var traceURL: String?
         /// Rule parameters for every service; `services.<name>.rules` overrides them per service.

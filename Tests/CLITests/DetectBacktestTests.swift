@@ -41,8 +41,8 @@ import TestSupport
         #expect(try LogshipBinary.run(["detect", "backtest"]).status == 2)
     }
 
-    /// `--series`: counts as weights (values up to 2^53 in memory by rows), windows of the
-    /// series' interval, and every malformed input exits 2 naming its line.
+    /// `--series`: values as weights (up to 2^53, in memory by rows), windows of the series'
+    /// interval, a score per row, and every malformed input exits 2 naming its line.
     @Test func seriesCarryCountsAsWeightsAndBadLinesExit2() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("series-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -52,25 +52,36 @@ import TestSupport
             try text.write(to: file, atomically: true, encoding: .utf8)
             return try LogshipBinary.run(["detect", "backtest", "--series", file.path, "--json"], timeout: 60)
         }
-        // Three hours of 5-minute rows, values up to 2^53: the run ends, in 5-minute windows.
+        // Three hours of 5-minute rows around a thousand, then one at 2^53: the run ends, in
+        // 5-minute windows, one score per row (at the row's window's last millisecond), and the
+        // surge is the one alert, critical, with the highest score.
         var rows = ["timestamp,value"]
+        var times: [String] = []
         for i in 0..<36 {
-            let value = i == 30 ? "9007199254740992" : i % 2 == 0 ? "9007199254740000" : "12"
-            rows.append("2026-01-01 \(String(format: "%02d:%02d", i * 5 / 60, i * 5 % 60)):00,\(value)")
+            let value = i == 30 ? "9007199254740992" : "\(1_000 + i % 3)"
+            let time = "2026-01-01 \(String(format: "%02d:%02d", i * 5 / 60, i * 5 % 60)):00"
+            rows.append("\(time),\(value)")
+            times.append(time)
         }
         let big = try run("big.csv", rows.joined(separator: "\n"))
         #expect(big.status == 0, "\(big.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(big.stdout.utf8)) as? [String: Any])
-        #expect(json["events"] as? Int == 36 + 36, "one weighted error event and one info event per row")
-        let alerts = json["alerts"] as? [[String: Any]] ?? []
-        #expect(!alerts.isEmpty, "the swings between 12 and ~2^53 are surges")
+        #expect(json["events"] as? Int == 36, "one weighted event per row")
+        let scores = json["scores"] as? [[String: Any]] ?? []
+        #expect(scores.count == 36)
+        for (row, score) in zip(times, scores) {
+            let minute = Int(row.suffix(5).prefix(2))!
+            #expect((score["timestamp"] as? String)?.hasSuffix(String(format: "%02d:59.999Z", minute + 4)) == true, "\(score)")
+            #expect((0...1).contains(score["score"] as? Double ?? -1), "\(score)")
+        }
+        let values = scores.map { $0["score"] as? Double ?? 0 }
+        #expect(values.firstIndex(of: values.max()!) == 30 && values[30] >= 0.95)
+        let alerts = (json["alerts"] as? [[String: Any]] ?? []).filter { $0["state"] as? String == "firing" }
+        #expect(alerts.count == 1 && alerts.first?["rule"] as? String == "volume_surge" && alerts.first?["severity"] as? String == "critical",
+                "\(alerts)")
         for alert in alerts {
             let window = alert["window"] as? [String: String] ?? [:]
-            let start = try #require(window["start"].flatMap { ISO8601DateFormatter().date(from: String($0.prefix(19)) + "Z") })
-            let end = try #require(window["end"].flatMap { ISO8601DateFormatter().date(from: String($0.prefix(19)) + "Z") })
-            // 5-minute windows: an alert's span starts and ends on 5-minute boundaries (1-minute
-            // windows over 5-minute rows would end one minute past one).
-            #expect(Int(start.timeIntervalSince1970) % 300 == 0 && Int(end.timeIntervalSince1970) % 300 == 0, "\(window)")
+            #expect(window["start"] == "2026-01-01T02:30:00.000Z" && window["end"] == "2026-01-01T02:35:00.000Z", "\(window)")
         }
         // Malformed inputs: exit 2, the line named, nothing else printed on stdout.
         let cases: [(name: String, text: String, message: String)] = [
@@ -91,7 +102,7 @@ import TestSupport
         // hour), said on stderr with the line.
         let repeated = try run("duplicate.csv", "timestamp,value\n2026-01-01 00:05:00,1\n2026-01-01 00:05:00,2\n2026-01-01 00:10:00,3\n")
         #expect(repeated.status == 0 && repeated.stderr.contains("series line 3: the same time as line 2"), "\(repeated.stderr)")
-        // A negative value (public series are not all counts) is no error, not a failure.
+        // A negative value (public series are not all counts: a measure) is no error.
         #expect(try run("negative.csv", "timestamp,value\n2026-01-01 00:05:00,-4\n2026-01-01 00:10:00,3\n").status == 0)
         let missing = try LogshipBinary.run(["detect", "backtest", "--series", dir.appendingPathComponent("none.csv").path])
         #expect(missing.status == 2 && missing.stderr.contains("cannot read"))

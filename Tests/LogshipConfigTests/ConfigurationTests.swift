@@ -146,29 +146,39 @@ import Testing
           suppress: 2h
           slow_threshold: 750ms
           trace_url: "http://kibana:5601/app/discover#/?_a=(query:(query:'trace.id:{trace_id}'))"
+          score_threshold: 0.7
+          critical_score: 0.9
+          group_wait: 2m
         """)
         #expect(config.detector.windowMs == 30_000 && config.detector.allowedLatenessMs == 10_000)
+        #expect(config.detector.scoreThreshold == 0.7 && config.detector.criticalScore == 0.9 && config.detector.groupWaitMs == 120_000)
         #expect(config.detector.suppressMs == 7_200_000 && config.detector.slowThresholdMs == 750)
         #expect(config.detector.traceURL?.contains("{trace_id}") == true)
         let error = try #require(throws: ConfigurationError.self) {
-            try ConfigurationLoader.parse("detector: {window: 10ms, trace_url: \"http://x/no-placeholder\", suppres: 1h}")
+            try ConfigurationLoader.parse("detector: {window: 10ms, trace_url: \"http://x/no-placeholder\", suppres: 1h, score_threshold: 1.5}")
         }
-        #expect(error.problems.map(\.path).sorted() == ["detector.suppres", "detector.trace_url", "detector.window"])
+        #expect(error.problems.map(\.path).sorted() == ["detector.score_threshold", "detector.suppres", "detector.trace_url", "detector.window"])
+        let inverted = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse("detector: {score_threshold: 0.9, critical_score: 0.85}")
+        }
+        #expect(inverted.problems.map(\.path) == ["detector.critical_score"])
     }
 
     @Test func ruleParametersAndDestinationsAreReadAndChecked() throws {
         let config = try ConfigurationLoader.parse("""
         detector:
           rules:
-            error_surge: {increase: 2.5, min_count: 20}
+            error_surge: {increase: 2.5, min_count: 20, model: preset}
             silence: {enabled: false}
+            volume_surge: {score: 0.9}
           notify:
             - {type: dingtalk, url: "https://oapi.dingtalk.com/robot/send?access_token=t", secret: "SECx"}
             - {type: slack, url: "https://hooks.slack.com/services/x", rate_limit: 1/s, name: ops}
         services:
           payment: {owner: "@pay", rules: {error_rate: {threshold: 0.05}}}
         """)
-        #expect(config.detector.rules == ["error_surge": ["increase": 2.5, "min_count": 20], "silence": ["enabled": 0]])
+        #expect(config.detector.rules == ["error_surge": ["increase": 2.5, "min_count": 20, "model": 1], "silence": ["enabled": 0],
+                                          "volume_surge": ["score": 0.9]])
         #expect(config.services["payment"]?.rules == ["error_rate": ["threshold": 0.05]])
         #expect(config.detector.notify.map(\.name) == ["dingtalk-0", "ops"])
         #expect(config.detector.notify[0].rateLimit == .init(count: 20, perMs: 60_000), "DingTalk's 20/min by default")
@@ -176,15 +186,16 @@ import Testing
         let error = try #require(throws: ConfigurationError.self) {
             try ConfigurationLoader.parse("""
             detector:
-              rules: {error_surge: {increse: 2}, spike: {}, error_rate: {threshold: high}, silence: {quiet_windows: 0}}
+              rules: {error_surge: {increse: 2}, spike: {}, error_rate: {threshold: high}, silence: {quiet_windows: 0},
+                      slow_requests: {model: neural}, volume_surge: {score: 1}}
               notify: [{type: dingtalk, url: "https://x.example/robot"}, {type: wecom, url: "https://y.example", rate_limit: lots}]
             services: {pay: {rules: {http_5xx_ratio: {factor: -1}}}}
             """)
         }
         #expect(error.problems.map(\.path).sorted() == [
             "detector.notify[0].secret", "detector.notify[1].rate_limit", "detector.rules.error_rate.threshold",
-            "detector.rules.error_surge.increse", "detector.rules.silence.quiet_windows", "detector.rules.spike",
-            "services.pay.rules.http_5xx_ratio.factor",
+            "detector.rules.error_surge.increse", "detector.rules.silence.quiet_windows", "detector.rules.slow_requests.model",
+            "detector.rules.spike", "detector.rules.volume_surge.score", "services.pay.rules.http_5xx_ratio.factor",
         ])
     }
 

@@ -3,6 +3,7 @@ import Detector
 import DetectorRole
 import Foundation
 import KafkaClient
+import LogModel
 import LogshipConfig
 
 struct DetectCommand: AsyncParsableCommand {
@@ -19,10 +20,14 @@ struct DetectCommand: AsyncParsableCommand {
             Prints the alert timeline. With --labels (service,start,end lines, RFC 3339 times;
             service * matches any) it scores the alerts: a firing alert is right when its window
             overlaps an incident of its service (or ends within 10 min after it); recall counts
-            the incidents that got one. --series scores the method on public count series: each
-            value is a count of errors of the service "series" at that time, carried as one
-            weighted event (any value up to 2^53, a negative one as none; memory by rows), in
-            windows of the series' own interval (the median gap between rows) unless --window. A bad line — a time or
+            the incidents that got one. --json adds every judged window's score ("scores":
+            [{"timestamp", "service", "window", "score"}], timestamp = the window's last
+            millisecond, score = the highest of the scored rules in [0, 1]; an alert also needs
+            its rule's minimum counts). --series scores the method on public series: each value
+            is the event volume of the service "series" at that time, carried as one weighted
+            event (any value up to 2^53; fractional or negative values make it a measure; memory
+            by rows), in windows of the series' own interval (the median gap between rows)
+            unless --window. A bad line — a time or
             number that does not parse, a value out of range, a time before the previous row's —
             or a file without rows exits 2 naming it; a row at the same time as the previous one
             adds to it (said on stderr: NAB's own data repeats an hour).
@@ -78,18 +83,24 @@ struct DetectCommand: AsyncParsableCommand {
             events.sort { $0.timestampMs < $1.timestampMs }
             let engine = DetectorEngine(configuration)
             let settings = engine.settings
+            engine.scoreLog = []
             var alerts: [Alert] = []
             for event in events { alerts += engine.ingest(event) }
             if let last = events.last { alerts += engine.advance(toMs: last.timestampMs + settings.windowMs) }
+            alerts += engine.drainPending()
+            let scores = (engine.scoreLog ?? []).map(ScoreRow.init)
             let score = try labels.map { path -> Detector.Backtest.Score in
                 do { return Detector.Backtest.score(alerts, labels: try Detector.Backtest.labels(try String(contentsOfFile: path, encoding: .utf8))) }
                 catch let error as BacktestError { throw CLIError(error.description, status: ExitStatus.usage) }
             }
             if json {
-                try printJSON(Output(events: events.count, skipped: skipped, alerts: alerts, score: score))
+                try printJSON(Output(events: events.count, skipped: skipped, alerts: alerts, score: score, scores: scores))
                 return
             }
-            print("\(events.count) events\(skipped > 0 ? " (\(skipped) lines without service or time skipped)" : ""), \(alerts.count) alerts")
+            let top = scores.max { $0.score < $1.score }
+            print("\(events.count) events\(skipped > 0 ? " (\(skipped) lines without service or time skipped)" : ""), "
+                  + "\(scores.count) windows scored\(top.map { String(format: " (highest %.3f: %@ at %@)", $0.score, $0.service, $0.window.start) } ?? ""), "
+                  + "\(alerts.count) alerts")
             var table = Table("WINDOW", "SERVICE", "RULE", "STATE", "SEVERITY", "OBSERVED", "BASELINE")
             for a in alerts {
                 table.add("\(a.window.start) – \(a.window.end)", a.service, a.rule, a.state, a.severity,
@@ -121,36 +132,56 @@ struct DetectCommand: AsyncParsableCommand {
             var skipped: Int
             var alerts: [Alert]
             var score: Detector.Backtest.Score?
+            var scores: [ScoreRow]
+        }
+
+        /// One judged window's score; `timestamp` is its last millisecond (when it could first be
+        /// judged, so a scorer maps it to the window's last row, never a later one).
+        struct ScoreRow: Encodable {
+            var timestamp: String
+            var service: String
+            var window: Alert.Window
+            var score: Double
+
+            init(_ entry: DetectorEngine.WindowScore) {
+                timestamp = Timestamps.format(epochMillis: entry.endMs - 1)
+                service = entry.service
+                window = Alert.Window(start: Timestamps.format(epochMillis: entry.startMs), end: Timestamps.format(epochMillis: entry.endMs))
+                score = (entry.score * 1_000_000).rounded() / 1_000_000
+            }
         }
     }
 
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure events/s of the windowing path (ingest, window close, rules) on one core.")
+            abstract: "Measure events/s of the windowing path (ingest, window close, scores, rules) on one core.")
         @Option(help: "Events to feed.") var events: Int = 5_000_000
         @Option(help: "Services they are spread over.") var services: Int = 20
+        @Option(help: "Minutes of event time they span (windows judged per service).") var minutes: Int = 1_000
 
         func run() async throws {
             let names = (0..<services).map { "service-\($0)" }
             let start = Int64(1_795_000_000_000)
+            let step = max(1, Double(minutes) * 60_000 / Double(max(events, 1)))
             var batch: [DetectorEvent] = []
             batch.reserveCapacity(events)
             for i in 0..<events {
                 let level: DetectorEvent.Level = i % 50 == 0 ? .error : .info
-                batch.append(DetectorEvent(service: names[i % services], timestampMs: start + Int64(i / 10), level: level,
+                batch.append(DetectorEvent(service: names[i % services], timestampMs: start + Int64(Double(i) * step), level: level,
                                            httpStatus: i % 3 == 0 ? (i % 97 == 0 ? 503 : 200) : nil,
                                            durationNs: i % 5 == 0 ? Int64(i % 2_000) * 1_000_000 : nil,
                                            traceID: level == .error ? "t\(i)" : nil))
             }
             let engine = DetectorEngine()
+            engine.scoreLog = []
             var alerts = 0
             let clock = ContinuousClock()
             let elapsed = clock.measure {
                 for event in batch { alerts += engine.ingest(event).count }
             }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            print(String(format: "%d events over %d services in %.3f s: %.0f events/s on one core (%d alerts); target >= 1,000,000",
-                         events, services, seconds, Double(events) / seconds, alerts))
+            print(String(format: "%d events over %d services, %d windows scored, in %.3f s: %.0f events/s on one core (%d alerts); target >= 1,000,000",
+                         events, services, engine.scoreLog?.count ?? 0, seconds, Double(events) / seconds, alerts))
         }
     }
 }
