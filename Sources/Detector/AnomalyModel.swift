@@ -25,7 +25,8 @@ public struct SignalScore: Sendable, Equatable {
 }
 
 /// The streaming model of one signal of one service (a number per closed window: a count, a
-/// share, or a measured value), in constant memory (~3 KB).
+/// share, or a measured value), in constant memory (~3 KB), Codable: the detector keeps it in
+/// Kafka (`logship.detector.state`) so a restart does not relearn.
 ///
 /// Two views of the same history, the larger wins:
 /// - **Range**: how far the value — and the mean of the last `rangeSpan` windows, so a sustained
@@ -33,10 +34,10 @@ public struct SignalScore: Sendable, Equatable {
 ///   before, in units of that range. The range relaxes toward the signal's usual level with a
 ///   half-life of `rangeHalfLifeMs` (30 days), so an old record does not mask a new one forever.
 /// - **Deviation**: the distance from the expected value in units of its typical deviation,
-///   where the expectation is the best-fitting of the recent level, the same hour of the day
-///   (after two days of history) and the same hour of the week (after two weeks); "best" is the
-///   one whose recent deviations are smallest, so a service that doubles every morning is
-///   judged against its mornings. The deviation is calibrated by the signal's own history: it
+///   against each baseline with history — the recent level, the same hour of the day (after
+///   two days) and the same hour of the week (after two weeks) — keeping the smallest: a
+///   window is unusual only when no baseline explains it, so a service that doubles every
+///   morning is judged against its mornings. The deviation is calibrated by the signal's own history: it
 ///   is divided by the 99th percentile of the deviations seen before (a histogram, not a list),
 ///   and counts only when it is more than `deviationFloor` (5) times that.
 ///
@@ -44,8 +45,8 @@ public struct SignalScore: Sendable, Equatable {
 /// for shares, at least 5 % of the level for counts): the range is at least six of those
 /// standard deviations wide (what a well-sampled range of such noise spans), so a quiet service
 /// going from 1 error to 3 is not a record. Scores are 0 until `minHistory` windows have been seen.
-public struct SignalModel: Sendable {
-    public enum Kind: Sendable, Equatable {
+public struct SignalModel: Sendable, Codable {
+    public enum Kind: Sendable, Equatable, Codable {
         /// Events per window: integral and non-negative; becomes `.measure` at the first value
         /// that is not (a series of measured values).
         case count
@@ -54,7 +55,7 @@ public struct SignalModel: Sendable {
         case measure
     }
 
-    public struct Parameters: Sendable, Equatable {
+    public struct Parameters: Sendable, Equatable, Codable {
         public var minHistory = 10
         public var rangeSpan = 6
         public var rangeHalfLifeMs: Int64 = 30 * 86_400_000
@@ -88,13 +89,13 @@ public struct SignalModel: Sendable {
     }
 
     /// A running estimate and the running mean absolute error of it.
-    struct Baseline: Sendable {
+    struct Baseline: Sendable, Codable {
         var value: Double?
         var deviation: Double?
     }
 
     /// One value per slot (hour of day or of week), with its own running deviation.
-    struct Seasonal: Sendable {
+    struct Seasonal: Sendable, Codable {
         var values: [Double]
         var seen: [Int32]
         var deviation: Double?
@@ -124,22 +125,21 @@ public struct SignalModel: Sendable {
         let slotAlpha = 1 - pow(1 - p.seasonalAlpha, 1 / perHour)
         let dayReady = Int32((2 * perHour).rounded()), weekReady = Int32((2 * perHour).rounded())
 
-        // The expectation: the candidate with the smallest running deviation.
+        // The expectation: of the baselines with history (recent level, same hour of the day,
+        // same hour of the week), the one that explains this window best — a window is unusual
+        // only when it is unusual against every one of them.
         var expected = level.value ?? value
-        var deviation = level.deviation
-        if day.ready(hour, after: dayReady), let d = day.deviation, d < (deviation ?? .infinity) {
-            expected = day.values[hour]; deviation = d
-        }
-        if week.ready(hourOfWeek, after: weekReady), let d = week.deviation, d < (deviation ?? .infinity) {
-            expected = week.values[hourOfWeek]; deviation = d
-        }
-        let noise = self.noise(around: expected, denominator: denominator)
         var z = 0.0
-        var sd = noise
-        if let deviation {
-            sd = max(deviation * 1.2533, noise)  // mean absolute error → standard deviation
-            z = sd > 0 ? (value - expected) / sd : (value == expected ? 0 : (value > expected ? 50 : -50))
+        var candidates: [(value: Double, deviation: Double)] = []
+        if let v = level.value, let d = level.deviation { candidates.append((v, d)) }
+        if day.ready(hour, after: dayReady), let d = day.deviation { candidates.append((day.values[hour], d)) }
+        if week.ready(hourOfWeek, after: weekReady), let d = week.deviation { candidates.append((week.values[hourOfWeek], d)) }
+        for (index, candidate) in candidates.enumerated() {
+            let spread = max(candidate.deviation * 1.2533, noise(around: candidate.value, denominator: denominator))  // MAE → sd
+            let distance = spread > 0 ? (value - candidate.value) / spread : (value == candidate.value ? 0 : (value > candidate.value ? 50 : -50))
+            if index == 0 || abs(distance) < abs(z) { (expected, z) = (candidate.value, distance) }
         }
+        let noise = noise(around: expected, denominator: denominator)
 
         // The range, relaxed toward the usual level, and the span mean's own range.
         let center = self.center ?? value
@@ -214,7 +214,7 @@ public struct SignalModel: Sendable {
 /// The distribution of a signal's past deviations as a histogram (20 bins per decade from 0.001
 /// to 10,000), halved when it holds a million so it keeps adapting: constant memory, quantiles
 /// to within 12 %.
-struct Calibration: Sendable {
+struct Calibration: Sendable, Codable {
     static let binsPerDecade = 20.0
     private var bins = [UInt32](repeating: 0, count: 142)
     private var total: UInt32 = 0

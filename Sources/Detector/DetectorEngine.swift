@@ -88,15 +88,26 @@ public final class DetectorEngine {
         var signals: ServiceSignals
         var recentErrors: [DetectorEvent] = []
         var rules: [String: RuleState] = [:]
-        /// New alerts held for the group wait, by rule, with the window end they are due at.
-        var pending: [String: (alert: Alert, dueMs: Int64)] = [:]
+        /// New alerts held for the group wait, by rule.
+        var pending: [String: Held] = [:]
+        /// Windows before this start were learnt before a restart (restored from a snapshot):
+        /// replayed, they are counted into the history but not scored again.
+        var restoredBefore: Int64 = .min
+        /// End of the last window scored, and where the last snapshot was taken.
+        var learntUntil: Int64 = .min
+        var snapshotAt: Int64 = .min
         init(_ settings: DetectorSettings) {
             windows = ServiceWindows(windowMs: settings.windowMs, latenessMs: settings.latenessMs, slowNs: settings.slowMs * 1_000_000)
             signals = ServiceSignals(settings.model)
         }
     }
 
-    struct RuleState {
+    struct Held: Codable {
+        var alert: Alert
+        var dueMs: Int64
+    }
+
+    struct RuleState: Codable {
         var firingSince: Int64
         var lastSentMs: Int64
         var severity: String
@@ -180,15 +191,17 @@ public final class DetectorEngine {
     private func judge(_ service: String, _ state: ServiceState, _ window: WindowCounts) -> [Alert] {
         let settings = settings(for: service)
         let end = window.startMs + settings.windowMs
+        guard window.startMs >= state.restoredBefore else { return [] }
+        state.learntUntil = end
         let scores = state.signals.observe(window, windowMs: settings.windowMs)
         scoreLog?.append(WindowScore(service: service, startMs: window.startMs, endMs: end, score: scores.highest(settings)))
         var alerts: [Alert] = []
         let wait = Int64(max(settings.groupWaitWindows, 0)) * settings.windowMs
         func send(_ alert: Alert, rule: String, new: Bool) {
             if let held = state.pending[rule] {
-                state.pending[rule] = (alert, held.dueMs)  // an escalation replaces what is held
+                state.pending[rule] = Held(alert: alert, dueMs: held.dueMs)  // an escalation replaces what is held
             } else if new && wait > 0 {
-                state.pending[rule] = (alert, end + wait)
+                state.pending[rule] = Held(alert: alert, dueMs: end + wait)
             } else {
                 alerts.append(alert)
             }
@@ -236,6 +249,42 @@ public final class DetectorEngine {
             state.pending[rule] = nil
         }
         return alerts
+    }
+
+    /// What a service has learnt (signal models, rule states, held alerts) up to `learntBefore`,
+    /// the end of its last scored window: written to Kafka so a restart does not relearn.
+    public struct ServiceSnapshot: Codable, Sendable {
+        public var learntBefore: Int64
+        var signals: ServiceSignals
+        var rules: [String: RuleState]
+        var pending: [String: Held]
+    }
+
+    /// Snapshots of the services whose learning moved on by at least `windows` windows since
+    /// their last snapshot; each is marked as taken.
+    public func snapshotsDue(everyWindows windows: Int) -> [(service: String, snapshot: ServiceSnapshot)] {
+        var due: [(String, ServiceSnapshot)] = []
+        for (name, state) in services.sorted(by: { $0.key < $1.key }) where state.learntUntil != .min {
+            guard state.snapshotAt == .min || state.learntUntil - state.snapshotAt >= Int64(windows) * settings.windowMs else { continue }
+            state.snapshotAt = state.learntUntil
+            due.append((name, ServiceSnapshot(learntBefore: state.learntUntil, signals: state.signals, rules: state.rules, pending: state.pending)))
+        }
+        return due
+    }
+
+    /// Starts services from their snapshots: windows before each one's `learntBefore` are not
+    /// scored again when the events around the committed positions are replayed.
+    public func restore(_ snapshots: [String: ServiceSnapshot]) {
+        for (name, snapshot) in snapshots {
+            let state = ServiceState(settings(for: name))
+            state.signals = snapshot.signals
+            state.rules = snapshot.rules
+            state.pending = snapshot.pending
+            state.restoredBefore = snapshot.learntBefore
+            state.learntUntil = snapshot.learntBefore
+            state.snapshotAt = snapshot.learntBefore
+            services[name] = state
+        }
     }
 
     /// Sends every alert still held for its group wait (the end of a backtest).

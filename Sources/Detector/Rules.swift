@@ -274,7 +274,7 @@ public struct WindowScores: Sendable, Equatable {
     /// The current run of windows below the volume's usual range.
     public var quiet = QuietRun()
 
-    public struct QuietRun: Sendable, Equatable {
+    public struct QuietRun: Sendable, Equatable, Codable {
         public var windows = 0
         /// The highest downward score of the run, the usual low and the expected volume at its start.
         public var score = 0.0
@@ -302,7 +302,7 @@ public struct WindowScores: Sendable, Equatable {
 /// The signal models of one service: error volume, error share, 5xx ratio, slow requests and
 /// the volume of the other events (upwards volume_surge, downwards silence). A share without a denominator in a window
 /// (no events, no requests) is not observed.
-public struct ServiceSignals: Sendable {
+public struct ServiceSignals: Sendable, Codable {
     var errors: SignalModel
     var share: SignalModel
     var ratio: SignalModel

@@ -145,6 +145,7 @@ final class DetectorLoop {
         heartbeat.start()
         defer { heartbeat.stop(); _ = healthProducer.flushBlocking(timeoutMs: 5_000) }
         try loadSentAlerts()
+        try loadSnapshots()
         var positions = try recover()
         logger.info("detector started", metadata: ["kafka.group": "\(group)", "detector.partitions": "\(positions.count)",
                                                    "detector.known_alerts": "\(sent.count)"])
@@ -167,6 +168,34 @@ final class DetectorLoop {
     func loadSentAlerts() throws {
         let since = nowMs() - 2 * engine.settings.suppressMs - replayMs
         sent.formUnion(try DetectorService.alerts(admin: admin, sinceMs: since).map(\.id))
+    }
+
+    /// Services' learnt state from `logship.detector.state` (the latest committed snapshot per
+    /// service), so the models do not start again from the replayed windows alone.
+    func loadSnapshots() throws {
+        do {
+            try producer.createTopic(Naming.detectorStateTopic, partitions: 1, config: ["cleanup.policy": "compact"])
+        } catch {
+            logger.warning("cannot create \(Naming.detectorStateTopic); the models are rebuilt from the replay alone", metadata: ["kafka.error": "\(error)"])
+            return
+        }
+        let partitions = try admin.partitions(matching: "^" + NSRegularExpression.escapedPattern(for: Naming.detectorStateTopic) + "$")
+        var ranges: [TopicPartition: Range<Int64>] = [:]
+        for (tp, range) in try admin.logOffsets(partitions) where range.low < range.high { ranges[tp] = range.low..<range.high }
+        var latest: [String: DetectorEngine.ServiceSnapshot] = [:]
+        var unreadable = 0
+        let decoder = JSONDecoder()
+        try admin.read(ranges) { message in
+            guard let key = message.key.map({ String(decoding: $0, as: UTF8.self) }) else { return }
+            guard !message.value.isEmpty else { latest[key] = nil; return }  // a tombstone
+            if let snapshot = try? decoder.decode(DetectorEngine.ServiceSnapshot.self, from: Data(message.value)) {
+                latest[key] = snapshot
+            } else {
+                unreadable += 1
+            }
+        }
+        engine.restore(latest)
+        logger.info("detector models restored from Kafka", metadata: ["detector.services": "\(latest.count)", "detector.unreadable_snapshots": "\(unreadable)"])
     }
 
     /// The alerts in `logship.alerts` written since `sinceMs`, oldest window first.
@@ -228,6 +257,12 @@ final class DetectorLoop {
         }
         do {
             try producer.inTransaction(offsets: positions, group: group) {
+                // What the models learnt goes with the positions (every 10 windows a service).
+                for (service, snapshot) in positions.isEmpty ? [] : engine.snapshotsDue(everyWindows: 10) {
+                    try producer.enqueue(topic: Naming.detectorStateTopic, key: Array(service.utf8), value: Array(try encoder.encode(snapshot))) { result in
+                        if case .failure = result { failures.withLock { $0 += 1 } }
+                    }
+                }
                 for alert in fresh {
                     try producer.enqueue(topic: Naming.alertsTopic, key: Array(alert.service.utf8), value: Array(try encoder.encode(alert))) { result in
                         if case .failure = result { failures.withLock { $0 += 1 } }

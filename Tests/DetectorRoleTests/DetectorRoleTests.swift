@@ -79,6 +79,13 @@ import TestSupport
         let partitions = try admin.partitions(matching: "^logs\\.pay$")
         let committed = try admin.committedOffsets(group: "logship-detector", partitions: partitions)
         for (tp, range) in try admin.logOffsets(partitions) { #expect((committed[tp] ?? nil) == range.high, "\(tp)") }
+        // What the models learnt went with them: a committed snapshot of pay in logship.detector.state.
+        let state = try admin.partitions(matching: "^logship\\.detector\\.state$")
+        var snapshots: [String] = []
+        try admin.read(try admin.logOffsets(state).mapValues { $0.low..<$0.high }) { message in
+            if let key = message.key { snapshots.append(String(decoding: key, as: UTF8.self)) }
+        }
+        #expect(Set(snapshots) == ["pay"] && snapshots.count >= 2, "\(snapshots)")
     }
 
     /// `detect backtest --topic` reads the same incident from Kafka and finds the same alerts.
