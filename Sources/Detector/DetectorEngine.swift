@@ -96,6 +96,8 @@ public final class DetectorEngine {
         /// End of the last window scored, and where the last snapshot was taken.
         var learntUntil: Int64 = .min
         var snapshotAt: Int64 = .min
+        /// The scores of the last window scored.
+        var lastScores = WindowScores()
         init(_ settings: DetectorSettings) {
             windows = ServiceWindows(windowMs: settings.windowMs, latenessMs: settings.latenessMs, slowNs: settings.slowMs * 1_000_000)
             signals = ServiceSignals(settings.model)
@@ -194,6 +196,7 @@ public final class DetectorEngine {
         guard window.startMs >= state.restoredBefore else { return [] }
         state.learntUntil = end
         let scores = state.signals.observe(window, windowMs: settings.windowMs)
+        state.lastScores = scores
         scoreLog?.append(WindowScore(service: service, startMs: window.startMs, endMs: end, score: scores.highest(settings)))
         var alerts: [Alert] = []
         let wait = Int64(max(settings.groupWaitWindows, 0)) * settings.windowMs
@@ -285,6 +288,13 @@ public final class DetectorEngine {
             state.snapshotAt = snapshot.learntBefore
             services[name] = state
         }
+    }
+
+    /// The last closed window's score per service and scored rule (for `/metrics`).
+    public func latestScores() -> [String: [String: Double]] {
+        var scores: [String: [String: Double]] = [:]
+        for (name, state) in services where state.learntUntil != .min { scores[name] = state.lastScores.byRule(settings(for: name)) }
+        return scores
     }
 
     /// Sends every alert still held for its group wait (the end of a backtest).

@@ -282,21 +282,24 @@ public struct WindowScores: Sendable, Equatable {
         public var expected = 0.0
     }
 
-    /// The highest score of the rules `settings` judges by score.
-    public func highest(_ settings: DetectorSettings) -> Double {
-        var best = 0.0
+    /// The score of every rule `settings` judges by score (enabled, not a preset).
+    public func byRule(_ settings: DetectorSettings) -> [String: Double] {
+        var scores: [String: Double] = [:]
         for rule in DetectorSettings.ruleNames where !settings.disabledRules.contains(rule) && !settings.presetRules.contains(rule) {
             switch rule {
-            case "error_surge": best = max(best, errors.up)
-            case "slow_requests": best = max(best, slow.up)
-            case "http_5xx_ratio": best = max(best, ratio.up)
-            case "error_rate": best = max(best, share.up)
-            case "silence": best = max(best, volume.down)
-            default: best = max(best, volume.up)
+            case "error_surge": scores[rule] = errors.up
+            case "slow_requests": scores[rule] = slow.up
+            case "http_5xx_ratio": scores[rule] = ratio.up
+            case "error_rate": scores[rule] = share.up
+            case "silence": scores[rule] = volume.down
+            default: scores[rule] = volume.up
             }
         }
-        return best
+        return scores
     }
+
+    /// The highest score of the rules `settings` judges by score.
+    public func highest(_ settings: DetectorSettings) -> Double { byRule(settings).values.max() ?? 0 }
 }
 
 /// The signal models of one service: error volume, error share, 5xx ratio, slow requests and

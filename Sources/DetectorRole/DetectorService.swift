@@ -86,6 +86,11 @@ public final class DetectorService: BlockingRole, Sendable {
 
     public func publishMetrics() {
         let counters = health.counters.withLock { $0 }
+        let scores = health.scores.withLock { $0 }
+        metrics.publish(gauge: "logship_detector_score", help: "Anomaly score in [0, 1] of the last closed window, per service and scored rule (0.5: the edge of its usual range).",
+                        samples: scores.sorted { $0.key < $1.key }.flatMap { service, rules in
+                            rules.sorted { $0.key < $1.key }.map { (labels: [("service", service), ("rule", $0.key)], value: $0.value) }
+                        })
         metrics.publish(counter: "logship_detector_events_total", help: "Events read and counted into windows.", value: counters["events"] ?? 0)
         metrics.publish(counter: "logship_detector_alerts_total", help: "Alerts produced to logship.alerts.", value: counters["alerts"] ?? 0)
         metrics.publish(counter: "logship_detector_late_events_total", help: "Events that came after their window had closed (counted, not judged).",
@@ -240,6 +245,7 @@ final class DetectorLoop {
         }
         for (tp, range) in ranges { positions[tp] = range.upperBound }
         try send(alerts, positions: ranges.isEmpty ? [:] : positions)
+        if !events.isEmpty { health.scores.withLock { $0 = engine.latestScores() } }
         return positions
     }
 
@@ -331,6 +337,8 @@ extension DetectorEngine {
 final class DetectorHealth: Sendable {
     let counters = Mutex(["events": Int64(0), "alerts": Int64(0), "late": Int64(0)])
     let lastError = Mutex<String?>(nil)
+    /// The last closed window's score per service and rule.
+    let scores = Mutex<[String: [String: Double]]>([:])
 }
 
 public struct DetectorRoleError: Error, CustomStringConvertible {

@@ -47,6 +47,13 @@ import TestSupport
         let scraped = try ScrapedMetrics.scrape("http://127.0.0.1:\(port)/metrics")
         #expect(scraped.types["logship_detector_transaction_duration_seconds"] == "histogram")
         #expect((scraped.samples["logship_detector_alerts_total"] ?? 0) >= 2)
+        // Every scored rule of pay has its last window's score; after the incident, the usual.
+        #expect(scraped.types["logship_detector_score"] == "gauge")
+        for rule in ["error_surge", "error_rate", "http_5xx_ratio", "slow_requests", "silence", "volume_surge"] {
+            let score = scraped.samples["logship_detector_score{rule=\"\(rule)\",service=\"pay\"}"]
+            #expect(score.map { (0...1).contains($0) } == true, "\(rule): \(String(describing: score))")
+        }
+        #expect((scraped.samples[#"logship_detector_score{rule="error_surge",service="pay"}"#] ?? 1) < 0.8)
         try await running.stop()
         #expect(try Self.summary(server.kafkaBootstrap) == ["error_surge firing critical", "error_surge resolved info"])
         let admin = try KafkaAdmin(KafkaConfiguration(brokers: [server.kafkaBootstrap], properties: ["log_level": "0"]))
