@@ -40,6 +40,8 @@ public struct Alert: Codable, Sendable, Equatable {
     public var context: Context
     /// The rule's anomaly score in [0, 1] (scored rules; absent for presets and resolutions).
     public var score: Double?
+    /// The incident the alert is grouped in (alerts of several services sharing trace ids).
+    public var incident: Incident?
 
     public init(id: String, rule: String, service: String, state: String, severity: String, observed: Double,
                 baseline: Double, window: Window, context: Context, score: Double? = nil) {
@@ -72,6 +74,7 @@ public final class DetectorEngine {
     /// Start of the first window not yet closed everywhere.
     private var openFrom: Int64 = .min
     public private(set) var suppressed = 0
+    private var incidents: IncidentBook
     /// When set, every judged window's highest score is appended (`detect backtest`).
     public var scoreLog: [WindowScore]?
 
@@ -87,6 +90,8 @@ public final class DetectorEngine {
         var history: [WindowCounts] = []
         var signals: ServiceSignals
         var recentErrors: [DetectorEvent] = []
+        /// The last 512 errors with a trace id (for incidents).
+        var errorMarks: [ErrorMark] = []
         var rules: [String: RuleState] = [:]
         /// New alerts held for the group wait, by rule.
         var pending: [String: Held] = [:]
@@ -129,6 +134,7 @@ public final class DetectorEngine {
         self.settings = settings
         self.owners = owners
         self.serviceSettings = serviceSettings
+        incidents = IncidentBook(keepMs: 10 * settings.windowMs)
     }
 
     public func settings(for service: String) -> DetectorSettings { serviceSettings[service] ?? settings }
@@ -158,6 +164,10 @@ public final class DetectorEngine {
         if event.isError {
             state.recentErrors.append(event)
             if state.recentErrors.count > 3 { state.recentErrors.removeFirst() }
+            if let trace = event.traceID {
+                if state.errorMarks.count >= 512 { state.errorMarks.removeFirst(128) }
+                state.errorMarks.append(ErrorMark(trace: trace, timestampMs: event.timestampMs, durationNs: event.durationNs))
+            }
         }
         let mark = event.timestampMs - settings.latenessMs
         guard mark > watermarkMs else { return [] }
@@ -187,7 +197,24 @@ public final class DetectorEngine {
                 alerts += judge(name, state, window)
             }
         }
-        return alerts
+        return grouped(alerts, nowMs: mark)
+    }
+
+    /// Marks alerts with their incident: firing alerts of several services that share trace ids.
+    private func grouped(_ alerts: [Alert], nowMs: Int64) -> [Alert] {
+        guard !alerts.isEmpty else { return alerts }
+        return incidents.group(alerts, nowMs: nowMs, traces: { alert in
+            guard let state = services[alert.service], let start = Timestamps.epochMillis(of: alert.window.start),
+                  let end = Timestamps.epochMillis(of: alert.window.end) else { return [] }
+            return Set(state.errorMarks.filter { $0.timestampMs >= start && $0.timestampMs < end }.map(\.trace))
+        }, marks: { traces in
+            var marks: [String: [ErrorMark]] = [:]
+            for (name, state) in services {
+                let shared = state.errorMarks.filter { traces.contains($0.trace) }
+                if !shared.isEmpty { marks[name] = shared }
+            }
+            return marks
+        })
     }
 
     private func judge(_ service: String, _ state: ServiceState, _ window: WindowCounts) -> [Alert] {
@@ -304,7 +331,7 @@ public final class DetectorEngine {
             alerts += state.pending.sorted { $0.key < $1.key }.map(\.value.alert)
             state.pending = [:]
         }
-        return alerts
+        return grouped(alerts, nowMs: watermarkMs)
     }
 
     private func alert(_ service: String, _ state: ServiceState, _ verdict: RuleVerdict, state alertState: String,

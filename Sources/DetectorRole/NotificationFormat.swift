@@ -75,6 +75,11 @@ public enum NotificationFormat {
         } else if let alert = alerts.first {
             lines.append("\(bold)[\(alert.state.uppercased())] \(alert.rule) · \(alert.service)\(bold) (\(alert.severity))")
             lines.append("observed \(number(alert.observed)) vs baseline \(number(alert.baseline)) · \(alert.window.start) – \(alert.window.end)")
+            if let incident = alert.incident {
+                lines.append("incident: likely origin \(bold)\(incident.origin)\(bold)"
+                             + (incident.affected.isEmpty ? "" : "; also failing: \(incident.affected.joined(separator: ", "))")
+                             + " (\(incident.sharedTraces) shared traces)")
+            }
             if let owner = alert.context.owner { lines.append("owner: \(owner)") }
             for event in alert.context.events {
                 lines.append("> \(event.time) \(event.message.prefix(1_000))\(event.traceID.map { " (trace \($0))" } ?? "")")

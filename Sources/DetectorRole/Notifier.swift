@@ -22,11 +22,15 @@ public final class Notifier: BlockingRole, Sendable {
     let logger: Logger
     let stopSignal = StopSignal()
     public let delivered = Atomic<Int>(0)
+    /// Alerts not sent on their own: another alert of their incident carries them.
+    public let grouped = Atomic<Int>(0)
     public let metrics = RoleMetrics(role: "notifier", version: "0.1.0")
 
     public func publishMetrics() {
         metrics.publish(counter: "logship_notifier_messages_delivered_total", help: "Alerts (and digests' alerts) the destinations accepted.",
                         value: Int64(delivered.load(ordering: .relaxed)))
+        metrics.publish(counter: "logship_notifier_alerts_grouped_total", help: "Alerts sent inside their incident's message, not on their own.",
+                        value: Int64(grouped.load(ordering: .relaxed)))
     }
 
     public convenience init(configuration: LogshipConfiguration, logger: Logger) {
@@ -137,6 +141,16 @@ final class DestinationWorker {
     /// the last free slot; with no free slot, waits for one.
     func deliverPending() throws {
         while !pending.isEmpty && notifier.isRunning {
+            // One message per incident: its lead alert's; the other services' alerts are in it.
+            if let incident = pending[0].alert.incident, incident.lead != pending[0].alert.id {
+                let entry = pending.removeFirst()
+                positions[entry.tp] = max(positions[entry.tp] ?? 0, entry.offset + 1)
+                try admin.commitOffsets(group: group, offsets: [entry.tp: entry.offset + 1])
+                notifier.grouped.add(1, ordering: .relaxed)
+                logger.info("alert grouped in its incident", metadata: ["notify.destination": "\(destination.name)", "alert.service": "\(entry.alert.service)",
+                                                                        "incident.id": "\(incident.id)", "incident.origin": "\(incident.origin)"])
+                continue
+            }
             var take = 1
             if let limit = destination.rateLimit {
                 let windowStart = Date().addingTimeInterval(-Double(limit.perMs) / 1000)

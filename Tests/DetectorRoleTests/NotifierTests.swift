@@ -132,7 +132,11 @@ import TestSupport
         kafka: {brokers: ["\(server.kafkaBootstrap)"], partitions: 1}
         detector: {notify: [{type: webhook, url: "\(base)/webhook"}]}
         """.write(to: config, atomically: true, encoding: .utf8)
-        try Self.produce((0..<3).map { Self.alert($0) }, brokers: server.kafkaBootstrap)
+        // Three alerts, then an incident of three services: one message for it, the lead's.
+        var chain = (3..<6).map { Self.alert($0) }
+        let incident = Incident(id: "incident-1", origin: "svc-3", services: ["svc-3", "svc-4", "svc-5"], lead: chain[0].id, sharedTraces: 12)
+        for i in chain.indices { chain[i].incident = incident }
+        try Self.produce((0..<3).map { Self.alert($0) } + chain, brokers: server.kafkaBootstrap)
 
         let notifier = Notifier(configuration: try ConfigurationLoader.load(path: config.path), logger: .init(label: "test"))
         let port = try FreePort.next()
@@ -140,14 +144,16 @@ import TestSupport
             notifier.publishMetrics()
         })
         let running = InProcessRole(notifier, name: "notifier", servers: [metrics], deadline: .seconds(20))
-        try waitUntil(timeout: 60, interval: 0.2, "three deliveries") {
-            ((try? String(contentsOf: received, encoding: .utf8)) ?? "").split(separator: "\n").count == 3
-        }
-        try waitUntil(timeout: 10, "the delivered counter") {
-            (try? ScrapedMetrics.scrape("http://127.0.0.1:\(port)/metrics").samples["logship_notifier_messages_delivered_total"]) == 3
+        func lines() -> [String] { ((try? String(contentsOf: received, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
+        try waitUntil(timeout: 60, interval: 0.2, "four deliveries") { lines().count == 4 }
+        try waitUntil(timeout: 10, "the delivered and grouped counters") {
+            let samples = try? ScrapedMetrics.scrape("http://127.0.0.1:\(port)/metrics").samples
+            return samples?["logship_notifier_messages_delivered_total"] == 4 && samples?["logship_notifier_alerts_grouped_total"] == 2
         }
         try await running.stop()
-        #expect(notifier.delivered.load(ordering: .relaxed) == 3)
+        #expect(notifier.delivered.load(ordering: .relaxed) == 4)
+        let incidentMessages = lines().filter { $0.contains("incident-1") }
+        #expect(incidentMessages.count == 1 && incidentMessages[0].contains(chain[0].id) && incidentMessages[0].contains("svc-5"), "\(incidentMessages)")
         #expect(!FreePort.isListening(port))
     }
 

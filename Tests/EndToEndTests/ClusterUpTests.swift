@@ -63,6 +63,17 @@ import TestSupport
         #expect(context["owner"] as? String == "@pay-oncall")
         let related = context["events"] as? [[String: Any]] ?? []
         #expect(related.count == 3 && related.allSatisfy { ($0["message"] as? String ?? "").contains("503") }, "the last errors: \(related)")
+        // One incident: payment the origin (its failing spans are the deepest of the shared
+        // traces), gateway and orders affected; exactly one of its alerts is the lead, so each
+        // destination gets one message for it.
+        let grouped = alerts.filter { ($0["incident"] as? [String: Any]) != nil && $0["state"] as? String == "firing" }
+        let incidents = Set(grouped.compactMap { ($0["incident"] as? [String: Any])?["id"] as? String })
+        #expect(incidents.count == 1, "\(alerts.map { "\($0["service"] ?? "") \($0["rule"] ?? "") \(String(describing: $0["incident"]))" })")
+        let demoIncident = grouped.first?["incident"] as? [String: Any] ?? [:]
+        #expect(demoIncident["origin"] as? String == "payment")
+        #expect(Set(demoIncident["services"] as? [String] ?? []) == ["payment", "gateway", "orders"], "\(demoIncident)")
+        #expect(grouped.filter { $0["id"] as? String == demoIncident["lead"] as? String }.count == 1)
+        #expect(grouped.first { $0["id"] as? String == demoIncident["lead"] as? String }?["service"] as? String == "payment")
         // While the demo ran, nothing fired for inventory, which had no incident. (Once the demo
         // stops, `silence` rightly fires for every service, so later windows do not count.)
         #expect(!alerts.contains { $0["service"] as? String == "inventory" && $0["state"] as? String == "firing"

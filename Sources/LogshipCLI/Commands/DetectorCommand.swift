@@ -111,7 +111,12 @@ struct AlertsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alerts",
         abstract: "List recent alerts from logship.alerts.",
-        discussion: "--json prints one object per alert with the fields of the topic: id, rule, service, state, severity, observed, baseline, window, context."
+        discussion: """
+        --json prints one object per alert with the fields of the topic: id, rule, service, state, severity, observed, \
+        baseline, window, context, score, incident. Alerts of several services that share trace ids form an incident \
+        (origin = the likely first failing service); the table lists the incidents first, then every alert with its \
+        incident's origin.
+        """
     )
 
     @OptionGroup var cluster: ClusterOptions
@@ -129,10 +134,22 @@ struct AlertsCommand: AsyncParsableCommand {
             return
         }
         guard !alerts.isEmpty else { print("no alerts in the last \(since)"); return }
-        var table = Table("WINDOW END", "SERVICE", "RULE", "STATE", "SEVERITY", "OBSERVED", "BASELINE", "OWNER")
+        var incidents: [String: Incident] = [:]
+        for alert in alerts { if let incident = alert.incident { incidents[incident.id] = incident } }
+        if !incidents.isEmpty {
+            var table = Table("INCIDENT", "ORIGIN", "AFFECTED", "SHARED TRACES", "FIRST WINDOW")
+            for incident in incidents.values.sorted(by: { $0.id < $1.id }) {
+                let first = alerts.filter { $0.incident?.id == incident.id }.map(\.window.start).min() ?? "-"
+                table.add(incident.id, incident.origin, incident.affected.joined(separator: ", "), String(incident.sharedTraces), first)
+            }
+            print(table.render())
+            print("")
+        }
+        var table = Table("WINDOW END", "SERVICE", "RULE", "STATE", "SEVERITY", "SCORE", "OBSERVED", "BASELINE", "OWNER", "INCIDENT")
         for a in alerts {
-            table.add(a.window.end, a.service, a.rule, a.state, a.severity, String(format: "%.3g", a.observed),
-                      String(format: "%.3g", a.baseline), a.context.owner ?? "-")
+            table.add(a.window.end, a.service, a.rule, a.state, a.severity, a.score.map { String(format: "%.2f", $0) } ?? "-",
+                      String(format: "%.3g", a.observed), String(format: "%.3g", a.baseline), a.context.owner ?? "-",
+                      a.incident.map { $0.origin == a.service ? "origin" : "from \($0.origin)" } ?? "-")
         }
         print(table.render())
     }
