@@ -41,6 +41,8 @@ struct IncidentBook {
         var incident: Incident?
         var traces: Set<String>
         var alertKeys: Set<String>
+        /// The firing alerts that opened or joined it (the first 50), whichever close sent them.
+        var members: [Alert]
         var lastMs: Int64
     }
 
@@ -76,9 +78,10 @@ struct IncidentBook {
             if let member = open.firstIndex(where: { !$0.traces.isDisjoint(with: own) }) {
                 open[member].traces.formUnion(own)
                 open[member].alertKeys.insert(Self.key(alert))
+                if open[member].members.count < 50 { open[member].members.append(alert) }
                 open[member].lastMs = nowMs
             } else {
-                open.append(Open(incident: nil, traces: own, alertKeys: [Self.key(alert)], lastMs: nowMs))
+                open.append(Open(incident: nil, traces: own, alertKeys: [Self.key(alert)], members: [alert], lastMs: nowMs))
             }
         }
         // Groups of two services or more are incidents; a new member refreshes its services.
@@ -86,12 +89,11 @@ struct IncidentBook {
             let keys = open[member].alertKeys
             let services = Set(keys.map { String($0.split(separator: "|")[1]) })
             guard services.count > 1 else { continue }
-            let members = alerts.filter { keys.contains(Self.key($0)) }
             if var incident = open[member].incident {
                 for service in services.sorted() where !incident.services.contains(service) { incident.services.append(service) }
                 open[member].incident = incident
-            } else if !members.isEmpty {
-                open[member].incident = Self.incident(members, services: services, traces: open[member].traces, marks: marks)
+            } else {
+                open[member].incident = Self.incident(open[member].members, services: services, traces: open[member].traces, marks: marks)
             }
         }
         for index in alerts.indices {
@@ -130,10 +132,10 @@ struct IncidentBook {
         let origin = votes.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
             ?? members.min { ($0.window.start, $0.service) < ($1.window.start, $1.service) }!.service
         let ordered = (services.contains(origin) ? [origin] : []) + services.subtracting([origin]).sorted()
-        let leadAlert = members.filter { $0.service == origin }.min { $0.rule < $1.rule }
-            ?? members.min { ($0.service, $0.rule) < ($1.service, $1.rule) }!
+        let leadAlert = members.filter { $0.service == origin }.min { ($0.window.start, $0.rule) < ($1.window.start, $1.rule) }
+            ?? members.min { ($0.window.start, $0.service, $0.rule) < ($1.window.start, $1.service, $1.rule) }!
         var hash = StableHash()
-        hash.add("incident|" + members.map(\.id).sorted().joined(separator: ","))
+        hash.add("incident|" + leadAlert.id)
         return Incident(id: "incident-" + hash.hex, origin: origin, services: ordered, lead: leadAlert.id, sharedTraces: shared.count)
     }
 }

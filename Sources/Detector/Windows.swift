@@ -104,6 +104,18 @@ public struct ServiceWindows: Sendable {
         return true
     }
 
+    /// Adds a counter's partial counts (the judge's path); false when its window had closed (the
+    /// events are counted late).
+    @discardableResult
+    public mutating func merge(_ counts: WindowPartial.Counts) -> Bool {
+        guard counts.startMs >= closedBefore else {
+            late += Int(min(max(counts.total, 0), 1e15))
+            return false
+        }
+        open[counts.startMs, default: WindowCounts(startMs: counts.startMs)].merge(counts)
+        return true
+    }
+
     /// Closes every window that ends at or before `watermarkMs`, empty ones included (a quiet
     /// minute is a zero, which the silence rule needs), oldest first.
     public mutating func close(upTo watermarkMs: Int64) -> [WindowCounts] {
