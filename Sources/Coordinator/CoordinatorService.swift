@@ -141,6 +141,9 @@ public final class CoordinatorService: BlockingRole, Sendable {
             try readBeats()
             var report = try LagCollector(admin: admin).collect(groups: [configuration.indexer.group, configuration.detector.group],
                                                                topicPattern: "^logs\\..*", fallbackGroups: [])
+            // The detector's judges read the counters' partials: judged like any other group.
+            report.groups += try LagCollector(admin: admin).collect(groups: [configuration.detector.group + ".judge"],
+                                                                    topicPattern: "^logship\\.detector\\.windows$", fallbackGroups: []).groups
             report.judge(window: &window, atMs: nowMs)
             lag = report
             try measureRates(nowMs: nowMs)
@@ -165,7 +168,7 @@ public final class CoordinatorService: BlockingRole, Sendable {
 
         let components = HealthRules.components(Array(beats.values), nowMs: nowMs, expiryMs: Int64(configuration.coordinator.staleExpiryMs))
         let groups = (lag?.groups ?? []).map { group in
-            let role = group.name == configuration.detector.group ? "detector" : "indexer"
+            let role = group.name.hasPrefix(configuration.detector.group) ? "detector" : "indexer"
             let partitions = group.partitions.count
             return GroupView(name: group.name, members: group.members, partitions: partitions, lag: group.lag, lagSeconds: group.lagSeconds,
                              status: group.status?.rawValue ?? "unknown", trendPerMinute: group.trendPerMinute,

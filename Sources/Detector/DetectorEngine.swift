@@ -95,21 +95,24 @@ public final class DetectorEngine {
         var rules: [String: RuleState] = [:]
         /// New alerts held for the group wait, by rule.
         var pending: [String: Held] = [:]
-        /// Windows before this start were learnt before a restart (restored from a snapshot):
-        /// replayed, they are counted into the history but not scored again.
-        var restoredBefore: Int64 = .min
         /// End of the last window scored, and where the last snapshot was taken.
         var learntUntil: Int64 = .min
         var snapshotAt: Int64 = .min
+        var snapshotTaken = false
         /// The scores of the last window scored.
         var lastScores = WindowScores()
         /// The judge's path: each source partition's watermark and whether it is idle.
-        var sources: [String: (watermarkMs: Int64, idle: Bool)] = [:]
+        var sources: [String: SourceMark] = [:]
         var partitions = 0
         init(_ settings: DetectorSettings) {
             windows = ServiceWindows(windowMs: settings.windowMs, latenessMs: settings.latenessMs, slowNs: settings.slowMs * 1_000_000)
             signals = ServiceSignals(settings.model)
         }
+    }
+
+    struct SourceMark: Codable {
+        var watermarkMs: Int64
+        var idle: Bool
     }
 
     struct Held: Codable {
@@ -213,7 +216,7 @@ public final class DetectorEngine {
             }
         }
         let previous = state.sources[partial.source]?.watermarkMs ?? .min
-        state.sources[partial.source] = (max(previous, partial.watermarkMs), partial.idle)
+        state.sources[partial.source] = SourceMark(watermarkMs: max(previous, partial.watermarkMs), idle: partial.idle)
         state.partitions = max(state.partitions, partial.partitions)
         judgeMaxMs = max(judgeMaxMs, partial.watermarkMs)
     }
@@ -226,7 +229,7 @@ public final class DetectorEngine {
         for (name, state) in services.sorted(by: { $0.key < $1.key }) where state.sources.count >= max(state.partitions, 1) {
             let active = state.sources.values.filter { !$0.idle }.map(\.watermarkMs)
             let eventTime = active.min() ?? judgeMaxMs
-            guard eventTime != .min else { continue }
+            guard eventTime > Int64.min + settings.latenessMs else { continue }  // nothing heard yet
             for window in state.windows.close(upTo: eventTime - settings.latenessMs) {
                 state.history.append(window)
                 let keep = settings(for: name).historyToKeep
@@ -234,7 +237,7 @@ public final class DetectorEngine {
                 alerts += judge(name, state, window)
             }
         }
-        return grouped(alerts, nowMs: judgeMaxMs - settings.latenessMs)
+        return grouped(alerts, nowMs: judgeMaxMs.subtractingReportingOverflow(settings.latenessMs).partialValue)
     }
 
     /// Moves the watermark (event time, or the wall clock when no events arrive) and evaluates
@@ -280,7 +283,6 @@ public final class DetectorEngine {
     private func judge(_ service: String, _ state: ServiceState, _ window: WindowCounts) -> [Alert] {
         let settings = settings(for: service)
         let end = window.startMs + settings.windowMs
-        guard window.startMs >= state.restoredBefore else { return [] }
         state.learntUntil = end
         let scores = state.signals.observe(window, windowMs: settings.windowMs)
         state.lastScores = scores
@@ -341,41 +343,76 @@ public final class DetectorEngine {
         return alerts
     }
 
-    /// What a service has learnt (signal models, rule states, held alerts) up to `learntBefore`,
-    /// the end of its last scored window: written to Kafka so a restart does not relearn.
+    /// Everything the engine holds of one service — its open windows and their sources, the
+    /// history, the signal models, rule states, held alerts, recent errors — as of the end of
+    /// its last scored window (`learntBefore`): the judge writes it to Kafka with the input
+    /// position it corresponds to, so whoever judges the service next resumes exactly there.
     public struct ServiceSnapshot: Codable, Sendable {
         public var learntBefore: Int64
+        var windows: ServiceWindows
+        var history: [WindowCounts]
         var signals: ServiceSignals
+        var recentErrors: [DetectorEvent]
+        var errorMarks: [ErrorMark]
         var rules: [String: RuleState]
         var pending: [String: Held]
+        var sources: [String: SourceMark]
+        var partitions: Int
+    }
+
+    public func snapshot(of service: String) -> ServiceSnapshot? {
+        guard let state = services[service] else { return nil }
+        return ServiceSnapshot(learntBefore: state.learntUntil, windows: state.windows, history: state.history, signals: state.signals,
+                               recentErrors: state.recentErrors, errorMarks: state.errorMarks, rules: state.rules, pending: state.pending,
+                               sources: state.sources, partitions: state.partitions)
     }
 
     /// Snapshots of the services whose learning moved on by at least `windows` windows since
-    /// their last snapshot; each is marked as taken.
+    /// their last snapshot (and of those never snapshot); each is marked as taken.
     public func snapshotsDue(everyWindows windows: Int) -> [(service: String, snapshot: ServiceSnapshot)] {
         var due: [(String, ServiceSnapshot)] = []
-        for (name, state) in services.sorted(by: { $0.key < $1.key }) where state.learntUntil != .min {
-            guard state.snapshotAt == .min || state.learntUntil - state.snapshotAt >= Int64(windows) * settings.windowMs else { continue }
+        for (name, state) in services.sorted(by: { $0.key < $1.key }) {
+            // A service is snapshot when first seen (so a judge taking it over always has a
+            // starting point), then every `windows` windows.
+            if state.snapshotTaken {
+                guard state.learntUntil != .min,
+                      state.snapshotAt == .min || state.learntUntil - state.snapshotAt >= Int64(windows) * settings.windowMs else { continue }
+            }
+            state.snapshotTaken = true
             state.snapshotAt = state.learntUntil
-            due.append((name, ServiceSnapshot(learntBefore: state.learntUntil, signals: state.signals, rules: state.rules, pending: state.pending)))
+            if let snapshot = snapshot(of: name) { due.append((name, snapshot)) }
         }
         return due
     }
 
-    /// Starts services from their snapshots: windows before each one's `learntBefore` are not
-    /// scored again when the events around the committed positions are replayed.
+    /// Takes services back from their snapshots, exactly as they were.
     public func restore(_ snapshots: [String: ServiceSnapshot]) {
         for (name, snapshot) in snapshots {
             let state = ServiceState(settings(for: name))
+            state.windows = snapshot.windows
+            state.history = snapshot.history
             state.signals = snapshot.signals
+            state.recentErrors = snapshot.recentErrors
+            state.errorMarks = snapshot.errorMarks
             state.rules = snapshot.rules
             state.pending = snapshot.pending
-            state.restoredBefore = snapshot.learntBefore
+            state.sources = snapshot.sources
+            state.partitions = snapshot.partitions
             state.learntUntil = snapshot.learntBefore
             state.snapshotAt = snapshot.learntBefore
+            state.snapshotTaken = true
             services[name] = state
+            for source in snapshot.sources.values { judgeMaxMs = max(judgeMaxMs, source.watermarkMs) }
         }
     }
+
+    /// Forgets services (their input moved to another judge).
+    public func remove(_ names: some Sequence<String>) {
+        for name in names { services[name] = nil }
+    }
+
+    /// Services the engine holds.
+    public var serviceNames: [String] { services.keys.sorted() }
 
     /// The last closed window's score per service and scored rule (for `/metrics`).
     public func latestScores() -> [String: [String: Double]] {

@@ -28,7 +28,7 @@ public struct Incident: Codable, Sendable, Equatable {
 }
 
 /// One error with a trace id, as the incident grouping needs it.
-struct ErrorMark: Sendable {
+struct ErrorMark: Sendable, Codable {
     var trace: String
     var timestampMs: Int64
     var durationNs: Int64?

@@ -1,6 +1,6 @@
 /// What the detector needs of one event (decoded once from the JSON in Kafka).
-public struct DetectorEvent: Sendable, Equatable {
-    public enum Level: UInt8, Sendable { case debug, info, warn, error, critical, unknown }
+public struct DetectorEvent: Sendable, Equatable, Codable {
+    public enum Level: UInt8, Sendable, Codable { case debug, info, warn, error, critical, unknown }
 
     public var service: String
     public var timestampMs: Int64
@@ -29,7 +29,7 @@ public struct DetectorEvent: Sendable, Equatable {
 }
 
 /// Counts of one event-time window of one service.
-public struct WindowCounts: Sendable, Equatable {
+public struct WindowCounts: Sendable, Equatable, Codable {
     public var startMs: Int64
     /// Events (weights summed: exact integers up to 2^53).
     public var total = 0.0
@@ -69,7 +69,7 @@ public struct WindowCounts: Sendable, Equatable {
 /// Tumbling event-time windows of one service. A window closes when the watermark (the largest
 /// event time seen, less the allowed lateness) passes its end; an event for a closed window is
 /// late: counted, never silently dropped. Pure state: the caller supplies every time.
-public struct ServiceWindows: Sendable {
+public struct ServiceWindows: Sendable, Codable {
     public let windowMs: Int64
     public let latenessMs: Int64
     public let slowNs: Int64
@@ -126,7 +126,9 @@ public struct ServiceWindows: Sendable {
         guard start < limit else { return [] }
         var closed: [WindowCounts] = []
         while start < limit {
-            closed.append(open.removeValue(forKey: start) ?? WindowCounts(startMs: start))
+            var window = open.removeValue(forKey: start) ?? WindowCounts(startMs: start)
+            window.errorTraces = []  // deduplication is done once a window closes
+            closed.append(window)
             start += windowMs
         }
         closedBefore = limit

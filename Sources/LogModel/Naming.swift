@@ -4,6 +4,8 @@ public enum Naming {
     public static let deadLetterTopic = "logs.dlq"
     public static let alertsTopic = "logship.alerts"
     public static let healthTopic = "logship.health"
+    /// The detector's partial window counts, from its counters to its judges (keyed by service).
+    public static let detectorWindowsTopic = "logship.detector.windows"
     /// The detector's learnt state per service (compacted, keyed by service).
     public static let detectorStateTopic = "logship.detector.state"
     public static let indexPattern = "logs-*"

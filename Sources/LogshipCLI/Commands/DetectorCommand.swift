@@ -13,11 +13,14 @@ struct DetectorCommand: AsyncParsableCommand {
         commandName: "detector",
         abstract: "Watch logs.* for statistical surges and produce alerts to logship.alerts.",
         discussion: helpText("""
-        Reads every logs.* partition, counts events in event-time windows per service and runs
-        the rules (see README, "The detector"). Its read positions are committed under
-        detector.group only after Kafka acknowledged the alerts. On start the state is rebuilt
-        from Kafka (recent events and the alerts already sent), so a restart neither repeats nor
-        misses an alert. Alerts and read positions go to Kafka in one transaction.
+        Two stages, each a consumer-group member (see README, "The detector"): counters (group
+        detector.group) read the logs.* partitions they are given and send partial window counts
+        to logship.detector.windows; judges (group <detector.group>.judge) merge the partials of
+        the services they are given into exact windows, score and judge them. Scale by starting
+        more detectors: partitions spread across them, and each service is still judged on all
+        of its events. Each stage commits its output and read positions in one transaction bound
+        to its group membership (a zombie is fenced); a judge taking over services restores their
+        snapshots from logship.detector.state, so a restart neither repeats nor misses an alert.
         With destinations in detector.notify, the notifier runs in the same process (see
         `logship notifier --help`); --no-notify leaves delivery to a separate `logship notifier`.
         SIGTERM: finish the step in hand, exit 0. SIGHUP: read the configuration again and judge
@@ -31,11 +34,14 @@ struct DetectorCommand: AsyncParsableCommand {
     @Option(help: "How often to read new events, in milliseconds.") var pollInterval: Int = 1_000
     @Flag(help: "Do not deliver alerts from this process.") var noNotify = false
     @Option(help: "Serve Prometheus metrics on host:port (overrides detector.metrics_listen).") var metricsListen: String?
+    @Option(help: ArgumentHelp("Static group membership id (KIP-345) of both stages.", discussion:
+        "A detector restarted with the same id takes its partitions back at once, without a rebalance (for detectors a supervisor restarts); its transactional ids derive from it, so the restart also fences its predecessor's producers. Without it, members are dynamic and a crashed one's partitions move after session.timeout.ms."))
+    var instanceID: String?
 
     func run() async throws {
         let config = try cluster.load()
         let logger = makeLogger("logship.detector", level: logLevel)
-        let service = try DetectorService(configuration: config, logger: logger)
+        let service = try DetectorService(configuration: config, instanceID: instanceID, logger: logger)
         let notifier = config.detector.notify.isEmpty || noNotify ? nil : Notifier(configuration: config, logger: logger)
         let role = DetectorRoleRunner(detector: service, notifier: notifier, pollIntervalMs: pollInterval, logger: logger)
         let server = try metricsServer(metricsListen ?? config.detector.metricsListen, service.metrics, logger) { service.publishMetrics() }

@@ -32,7 +32,7 @@ struct LagCommand: AsyncParsableCommand {
         let limit = try failAbove.map(LagLimit.init)
         let admin = try KafkaAdmin(config.kafkaConfiguration(clientID: "logship-cli"))
         let collector = LagCollector(admin: admin)
-        let fallback = [config.indexer.group, config.detector.group]
+        let fallback = [config.indexer.group, config.detector.group, config.detector.group + ".judge"]
         var window = SampleWindow<String>(capacity: 10)
         while true {
             var report: LagReport
