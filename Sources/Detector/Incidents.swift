@@ -18,6 +18,8 @@ public struct Incident: Codable, Sendable, Equatable {
 
     public var affected: [String] { services.filter { $0 != origin } }
 
+    enum CodingKeys: String, CodingKey { case id, origin, services, lead, sharedTraces = "shared_traces" }
+
     public init(id: String, origin: String, services: [String], lead: String, sharedTraces: Int) {
         self.id = id
         self.origin = origin
