@@ -88,6 +88,9 @@ public final class DetectorService: BlockingRole, Sendable {
         pendingConfiguration.withLock { $0 = configuration }
     }
 
+    /// Events the counter has counted (and committed).
+    public var eventsCounted: Int64 { health.counters.withLock { $0["events"] ?? 0 } }
+
     public func publishMetrics() {
         let counters = health.counters.withLock { $0 }
         let scores = health.scores.withLock { $0 }

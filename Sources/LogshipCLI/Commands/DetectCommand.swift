@@ -4,13 +4,15 @@ import DetectorRole
 import Foundation
 import KafkaClient
 import LogModel
+import Logging
 import LogshipConfig
+import Synchronization
 
 struct DetectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect",
         abstract: "Run the detector offline: backtest on recorded events, benchmark the windowing path.",
-        subcommands: [Backtest.self, Bench.self]
+        subcommands: [Backtest.self, Bench.self, BenchKafka.self]
     )
 
     struct Backtest: AsyncParsableCommand {
@@ -182,6 +184,73 @@ struct DetectCommand: AsyncParsableCommand {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             print(String(format: "%d events over %d services, %d windows scored, in %.3f s: %.0f events/s on one core (%d alerts); target >= 1,000,000",
                          events, services, engine.scoreLog?.count ?? 0, seconds, Double(events) / seconds, alerts))
+        }
+    }
+
+    struct BenchKafka: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench-kafka",
+            abstract: "Measure events/s end to end (consume, decode, count, merge, judge) against librdkafka's mock cluster, per member.")
+        @Option(help: "Events to feed.") var events: Int = 300_000
+        @Option(help: "Detectors (members of both stages) in this process.") var members: Int = 1
+        @Option(help: "Services (topics of 3 partitions each).") var services: Int = 10
+
+        func run() async throws {
+            let cluster = try KafkaMockCluster(brokers: 1)
+            let names = (0..<services).map { "svc-\($0)" }
+            for name in names { try cluster.createTopic("logs.\(name)", partitions: 3, replicationFactor: 1) }
+            for (topic, partitions) in [("logs.dlq", 1), (Naming.detectorWindowsTopic, 4), (Naming.detectorStateTopic, 1),
+                                        (Naming.alertsTopic, 1), (Naming.healthTopic, 1)] {
+                try cluster.createTopic(topic, partitions: partitions, replicationFactor: 1)
+            }
+            let yaml = "kafka: {brokers: [\"\(cluster.bootstrapServers)\"], partitions: 4}\n"
+            let config = try ConfigurationLoader.parse(yaml)
+            var logger = Logger(label: "bench")
+            logger.logLevel = .warning
+            let detectors = try (0..<members).map { try DetectorService(configuration: config, instanceID: "bench-\($0)", logger: logger) }
+            let clock = ContinuousClock()
+            let done = DispatchGroup()
+            for detector in detectors {
+                done.enter()
+                Thread { defer { done.leave() }; try? detector.run(pollIntervalMs: 100) }.start()
+            }
+            // The members join both groups first (the mock cluster refuses CreateTopics: 10 s
+            // each), so no rebalance runs while the events are read; then the events.
+            try await Task.sleep(for: .seconds(25))
+            let kafka = KafkaConfiguration(brokers: [cluster.bootstrapServers], properties: ["log_level": "0"])
+            let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 200_000))
+            let start = Int64(1_795_000_000_000)
+            let failures = Atomic<Int>(0)
+            for i in 0..<events {
+                let name = names[i % services]
+                let level = i % 50 == 0 ? "ERROR" : "INFO"
+                let at = Timestamps.format(epochMillis: start + Int64(i) * 10)
+                let value = #"{"@timestamp":"\#(at)","message":"request \#(i)","service":{"name":"\#(name)"},"log":{"level":"\#(level)"},"trace":{"id":"t\#(i)"},"http":{"response":{"status_code":200}},"event":{"duration":\#(i % 2_000 * 1_000_000)}}"#
+                try producer.enqueue(topic: "logs.\(name)", key: Array(String(i).utf8), value: Array(value.utf8)) { result in
+                    if case .failure = result { failures.add(1, ordering: .relaxed) }
+                }
+            }
+            guard producer.flushBlocking(timeoutMs: 120_000), failures.load(ordering: .relaxed) == 0 else {
+                throw CLIError("the mock cluster did not take the \(events) events", status: ExitStatus.failure)
+            }
+            FileHandle.standardError.write(Data("\(events) events produced; counting\n".utf8))
+            // The backlog left when the last event was acknowledged, timed until all are counted.
+            let began = clock.now
+            let before = detectors.reduce(0) { $0 + $1.eventsCounted }
+            var counted = before
+            let deadline = clock.now + .seconds(600)
+            while clock.now < deadline && counted < Int64(events) {
+                try await Task.sleep(for: .milliseconds(5))
+                counted = detectors.reduce(0) { $0 + $1.eventsCounted }
+            }
+            let elapsed = clock.now - began
+            for detector in detectors { detector.stop() }
+            done.wait()
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let shares = detectors.map { String($0.eventsCounted) }.joined(separator: " + ")
+            let backlog = Double(counted - before)
+            print(String(format: "%d events over %d services, %d member(s): a backlog of %.0f counted in %.3f s: %.0f events/s, %.0f per member (counted %@)",
+                         events, services, members, backlog, seconds, backlog / seconds, backlog / seconds / Double(members), shares))
         }
     }
 }
