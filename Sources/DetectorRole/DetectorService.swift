@@ -91,6 +91,9 @@ public final class DetectorService: BlockingRole, Sendable {
     /// Events the counter has counted (and committed).
     public var eventsCounted: Int64 { health.counters.withLock { $0["events"] ?? 0 } }
 
+    /// Partitions each stage owns now (counter: `logs.*`; judge: `logship.detector.windows`).
+    public var stagePartitions: (counter: Int, judge: Int) { health.partitions.withLock { $0 } }
+
     public func publishMetrics() {
         let counters = health.counters.withLock { $0 }
         let scores = health.scores.withLock { $0 }
@@ -193,6 +196,7 @@ extension DetectorEngine {
 /// What the detector's heartbeats report.
 final class DetectorHealth: Sendable {
     let counters = Mutex(["events": Int64(0), "alerts": Int64(0), "late": Int64(0)])
+    let partitions = Mutex((counter: 0, judge: 0))
     let lastError = Mutex<String?>(nil)
     /// The last closed window's score per service and rule.
     let scores = Mutex<[String: [String: Double]]>([:])

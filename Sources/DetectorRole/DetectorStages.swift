@@ -129,6 +129,8 @@ final class CounterLoop {
             }
             if !taken.isEmpty {
                 service.logger.info("detector counter partitions", metadata: ["kafka.partitions": "\(owned.sorted().map(\.description))"])
+                let count = owned.count
+                service.health.partitions.withLock { $0.counter = count }
             }
             try step(messages.filter { !revoked.contains($0.topicPartition) })
         }
@@ -274,6 +276,8 @@ final class JudgeLoop {
         }
         if !gone.isEmpty || !new.isEmpty {
             logger.info("detector judge partitions", metadata: ["kafka.partitions": "\(owned.sorted().map(\.description))"])
+            let count = owned.count
+            service.health.partitions.withLock { $0.judge = count }
         }
         return revoked
     }

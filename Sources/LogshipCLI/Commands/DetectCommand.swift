@@ -214,9 +214,21 @@ struct DetectCommand: AsyncParsableCommand {
                 done.enter()
                 Thread { defer { done.leave() }; try? detector.run(pollIntervalMs: 100) }.start()
             }
-            // The members join both groups first (the mock cluster refuses CreateTopics: 10 s
-            // each), so no rebalance runs while the events are read; then the events.
-            try await Task.sleep(for: .seconds(25))
+            // The members join both groups first, every partition of both stages owned and each
+            // member given some (the mock cluster refuses CreateTopics: 10 s each), so no
+            // rebalance runs while the events are read; then the events.
+            let joinDeadline = clock.now + .seconds(120)
+            func joined() -> Bool {
+                let owned = detectors.map(\.stagePartitions)
+                return owned.reduce(0) { $0 + $1.counter } == services * 3 + 1 && owned.reduce(0) { $0 + $1.judge } == 4
+                    && owned.allSatisfy { $0.counter > 0 && $0.judge > 0 }
+            }
+            while !joined() {
+                guard clock.now < joinDeadline else {
+                    throw CLIError("the detectors did not share the partitions within 120 s: \(detectors.map(\.stagePartitions))", status: ExitStatus.failure)
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
             let kafka = KafkaConfiguration(brokers: [cluster.bootstrapServers], properties: ["log_level": "0"])
             let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 200_000))
             let start = Int64(1_795_000_000_000)
