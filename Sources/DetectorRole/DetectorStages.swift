@@ -73,6 +73,15 @@ extension DetectorService {
                     throw DetectorRoleError("Kafka did not acknowledge \(records.count) records")
                 }
             }
+            // The same positions once more as a plain commit of the member: Kafka already holds
+            // these values from the transaction and fences this commit by generation too; a
+            // broker that keeps no transactional commits (librdkafka's mock cluster answers
+            // TxnOffsetCommit without storing it) needs it for the next owner of a partition to
+            // resume here rather than at the log start. A failure here is not one of the step:
+            // the transaction is committed.
+            do { try consumer.commitBlocking(offsets) } catch {
+                logger.debug("plain commit after the transaction failed", metadata: ["kafka.error": "\(error)"])
+            }
         } catch {
             health.lastError.withLock { $0 = "\(error)" }
             throw DetectorRoleError("records and positions not committed (\(error)); whoever reads these partitions next does it again")
@@ -231,8 +240,7 @@ final class JudgeLoop {
         service.createTopic(Naming.detectorWindowsTopic, producer: producer, partitions: service.configuration.kafka.partitions,
                             config: ["retention.ms": "86400000"])
         service.createTopic(Naming.detectorStateTopic, producer: producer, partitions: 1, config: ["cleanup.policy": "compact"])
-        let since = Int64(Date().timeIntervalSince1970 * 1000) - 2 * engine.settings.suppressMs - service.replayMs
-        sent.formUnion(try DetectorService.alerts(admin: service.admin, sinceMs: since).map(\.id))
+        try learnSentAlerts()
         try consumer.subscribe([Naming.detectorWindowsTopic])
         defer { consumer.closeBlocking() }
         logger.info("detector started", metadata: ["kafka.group": "\(service.configuration.detector.group)",
@@ -286,6 +294,8 @@ final class JudgeLoop {
     /// position to the committed one (sending off: those alerts went out with those positions).
     func takeOver(_ partitions: [TopicPartition]) throws {
         let admin = service.admin
+        // What the previous owners sent (an alert derived again from their partials is theirs).
+        try learnSentAlerts()
         let numbers = Set(partitions.map(\.partition))
         var stored: [String: Stored] = [:]
         let state = try admin.partitions(matching: "^" + NSRegularExpression.escapedPattern(for: Naming.detectorStateTopic) + "$")
@@ -377,6 +387,12 @@ final class JudgeLoop {
                           .merging(alert.incident.map { ["incident.origin": "\($0.origin)"] } ?? [:]) { a, _ in a })
         }
         alertsSent += fresh.count
+    }
+
+    /// Adds the alerts in `logship.alerts` of the replay period (plus two suppress windows) to those sent.
+    func learnSentAlerts() throws {
+        let since = Int64(Date().timeIntervalSince1970 * 1000) - 2 * engine.settings.suppressMs - service.replayMs
+        sent.formUnion(try DetectorService.alerts(admin: service.admin, sinceMs: since).map(\.id))
     }
 
     /// The consumer's position in a windows-topic partition (for a snapshot of a service whose

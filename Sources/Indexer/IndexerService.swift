@@ -131,16 +131,23 @@ public final class IndexerService: BlockingRole, Sendable {
         var batch = Batch()
         var batchStarted = Date()
         while isRunning {
-            let waitMs = max(10, configuration.indexer.flushIntervalMs - Int(Date().timeIntervalSince(batchStarted) * 1000))
-            let messages = try consumer.pollBatch(maxMessages: max(configuration.indexer.batchDocuments - batch.count, 1),
-                                                  timeoutMs: Int32(min(waitMs, 500)))
+            // A batch goes when full, when it has waited batch_wait with nothing more to read
+            // (all there was is in it: a quiet service's records are searchable at once), or at
+            // flush_interval while records keep coming (a busy one's bulks stay large: what
+            // arrives during a bulk request is read in one go after it).
+            let age = batch.isEmpty ? 0 : Int(Date().timeIntervalSince(batchStarted) * 1000)
+            let waitMs = batch.isEmpty ? 500 : max(1, min(configuration.indexer.flushIntervalMs, configuration.indexer.batchWaitMs) - age)
+            let requested = max(configuration.indexer.batchDocuments - batch.count, 1)
+            let messages = try consumer.pollBatch(maxMessages: requested, timeoutMs: Int32(min(waitMs, 500)))
             if !messages.isEmpty { watchdog.progressed() }
             if batch.isEmpty && !messages.isEmpty { batchStarted = Date() }
             batch.append(messages)
             dropRevoked(from: &batch)
             consumer.resumeIdlePartitions()
+            let aged = Date().timeIntervalSince(batchStarted) * 1000
             let due = batch.count >= configuration.indexer.batchDocuments || batch.bytes >= configuration.indexer.batchBytes
-                || Date().timeIntervalSince(batchStarted) * 1000 >= Double(configuration.indexer.flushIntervalMs)
+                || aged >= Double(configuration.indexer.flushIntervalMs)
+                || (messages.count < requested && aged >= Double(configuration.indexer.batchWaitMs))
             if !batch.isEmpty && due {
                 try flush(batch, stopping: false)
                 if leakPauseHook && stats.commits > 0 && !leakedForTest {

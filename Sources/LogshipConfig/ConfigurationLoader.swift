@@ -227,12 +227,14 @@ public enum ConfigurationLoader {
     }
 
     static func readIndexer(_ node: Any?, into indexer: inout LogshipConfiguration.Indexer, _ r: inout ConfigurationReader) {
-        guard let map = r.mapping(node, "indexer", known: ["group", "topics", "batch_documents", "batch_bytes", "flush_interval", "metrics_listen", "stall_timeout"]) else { return }
+        guard let map = r.mapping(node, "indexer", known: ["group", "topics", "batch_documents", "batch_bytes", "flush_interval", "batch_wait",
+                                                               "metrics_listen", "stall_timeout"]) else { return }
         indexer.group = r.string(map["group"], "indexer.group") ?? indexer.group
         indexer.topics = r.string(map["topics"], "indexer.topics") ?? indexer.topics
         indexer.batchDocuments = r.int(map["batch_documents"], "indexer.batch_documents", min: 1) ?? indexer.batchDocuments
         indexer.batchBytes = r.int(map["batch_bytes"], "indexer.batch_bytes", min: 1_024) ?? indexer.batchBytes
         indexer.flushIntervalMs = r.durationMs(map["flush_interval"], "indexer.flush_interval") ?? indexer.flushIntervalMs
+        indexer.batchWaitMs = r.durationMs(map["batch_wait"], "indexer.batch_wait", minMs: 0) ?? indexer.batchWaitMs
         indexer.metricsListen = r.hostPort(map["metrics_listen"], "indexer.metrics_listen") ?? indexer.metricsListen
         indexer.stallTimeoutMs = r.durationMs(map["stall_timeout"], "indexer.stall_timeout", minMs: 1_000) ?? indexer.stallTimeoutMs
     }

@@ -168,7 +168,11 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         public var topics = "^logs\\..*"
         public var batchDocuments = 2_000
         public var batchBytes = 5 * 1_048_576
+        /// The oldest a batch gets while records keep coming (a busy service's bound).
         public var flushIntervalMs = 1_000
+        /// How long a batch waits for more once the consumer has read all there is (a quiet
+        /// service's bound): latency-bounded batching, not only size-bounded.
+        public var batchWaitMs = 50
         public var metricsListen: String?
         /// Owned partitions with lag, Elasticsearch answering and nothing fetched or indexed for
         /// this long: the indexer reports itself `stalled` (error log, heartbeat, status).

@@ -48,6 +48,24 @@ import TestSupport
             .sorted { (($0["window"] as? [String: Any])?["end"] as? String ?? "") < (($1["window"] as? [String: Any])?["end"] as? String ?? "") }
     }
 
+    /// The partitions `process` last logged owning in `stage` ("counter" or "judge").
+    static func owned(_ process: RoleProcess, _ stage: String) -> Set<String> {
+        let lines = process.log.split(separator: "\n").filter { $0.contains("detector \(stage) partitions") }
+        guard let last = lines.last, let list = last.range(of: "kafka.partitions=[") else { return [] }
+        // ["logs.pay[0]", "logs.ship[2]"]: the quoted names.
+        return Set(last[list.upperBound...].split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) })
+    }
+
+    /// Both stages shared by the two processes: each owns some, none owns a partition twice,
+    /// all `logs.*` partitions (`logsPartitions`, the dead-letter topic's included) and the 4
+    /// of the windows topic owned.
+    static func shared(_ first: RoleProcess, _ second: RoleProcess, logsPartitions: Int) -> Bool {
+        let counters = (owned(first, "counter"), owned(second, "counter")), judges = (owned(first, "judge"), owned(second, "judge"))
+        return !counters.0.isEmpty && !counters.1.isEmpty && counters.0.isDisjoint(with: counters.1)
+            && counters.0.union(counters.1).filter { $0.hasPrefix("logs.") }.count == logsPartitions
+            && !judges.0.isEmpty && !judges.1.isEmpty && judges.0.isDisjoint(with: judges.1) && judges.0.union(judges.1).count == 4
+    }
+
     @Test func twoDetectorsShareThePartitionsAndAStopMidIncidentLosesAndRepeatsNoAlert() throws {
         let server = try NoidaDB.start(services: ["kafka"])
         defer { server.destroy() }
@@ -74,17 +92,8 @@ import TestSupport
         defer { first.kill9(); second.kill9() }
         // Both stages, two members each, every partition owned by one of them (as the members
         // log it, and as `logship lag` reports the groups).
-        func owned(_ process: RoleProcess, _ stage: String) -> Set<String> {
-            let lines = process.log.split(separator: "\n").filter { $0.contains("detector \(stage) partitions") }
-            guard let last = lines.last, let list = last.range(of: "kafka.partitions=[") else { return [] }
-            // ["logs.pay[0]", "logs.ship[2]"]: the quoted names.
-            return Set(last[list.upperBound...].split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) })
-        }
         try waitUntil(timeout: 90, interval: 0.5, "two members in each stage (logs: \(dir.path))") {
-            let counters = (owned(first, "counter"), owned(second, "counter")), judges = (owned(first, "judge"), owned(second, "judge"))
-            return !counters.0.isEmpty && !counters.1.isEmpty && counters.0.isDisjoint(with: counters.1)
-                && counters.0.union(counters.1).filter { $0.hasPrefix("logs.") }.count == 7
-                && !judges.0.isEmpty && !judges.1.isEmpty && judges.0.isDisjoint(with: judges.1) && judges.0.union(judges.1).count == 4
+            Self.shared(first, second, logsPartitions: 7)
         }
         // (The judges' lag counts the transaction markers after their last committed partial,
         // as any exactly-once consumer's does: a few, not growing.)
@@ -104,6 +113,61 @@ import TestSupport
         }
         #expect(first.terminate() == 0)
         try Self.produce(minutes: 63..<90, base: base, brokers: brokers)
+        try waitUntil(timeout: 120, interval: 0.5, "the incident's resolution (log: \(second.logURL.path))") {
+            try Self.alerts(brokers).contains { $0["service"] as? String == "pay" && $0["state"] as? String == "resolved" }
+        }
+        let alerts = try Self.alerts(brokers)
+        let summary = alerts.map { "\($0["service"] as? String ?? "") \($0["rule"] as? String ?? "") \($0["state"] as? String ?? "")" }
+        #expect(summary == ["pay error_surge firing", "pay error_surge resolved"], "\(summary)")
+        #expect(Set(alerts.compactMap { $0["id"] as? String }).count == alerts.count, "no alert twice")
+        #expect(second.log.contains("detector partitions taken over"))
+        #expect(second.terminate() == 0)
+    }
+
+    /// The same on librdkafka's mock cluster, which evicts a member whose heartbeats stop: the
+    /// first detector is SIGKILLed once the incident's first alert is out; after the session
+    /// timeout the survivor owns every partition of both stages and the incident still gives
+    /// exactly one firing and one resolved alert. (The mock keeps the plain commit each step
+    /// makes after its transaction, not the transactional one, and shows an unfinished
+    /// transaction's records to read_committed readers — Kafka aborts them; the survivor's judge
+    /// learns the alerts already in `logship.alerts` when it takes partitions over.)
+    @Test func aSigkilledDetectorsPartitionsMoveWithoutLosingOrRepeatingAnAlert() throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        for (topic, partitions) in [("logs.pay", 3), ("logs.ship", 3), ("logs.dlq", 1), ("logship.detector.windows", 4),
+                                    ("logship.detector.state", 1), ("logship.alerts", 1), ("logship.health", 1)] {
+            try cluster.createTopic(topic, partitions: partitions, replicationFactor: 1)
+        }
+        let brokers = cluster.bootstrapServers
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("detector-failover-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("logship.yml").path
+        try """
+        kafka: {brokers: ["\(brokers)"], partitions: 4, properties: {session.timeout.ms: "6000", max.poll.interval.ms: "12000"}}
+        services: {pay: {owner: "@pay-oncall"}}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let now = Date().timeIntervalSince1970
+        let base = Date(timeIntervalSince1970: (now - 3 * 3600) - (now - 3 * 3600).truncatingRemainder(dividingBy: 60))
+        try Self.produce(minutes: 0..<58, base: base, brokers: brokers)
+
+        let arguments = ["detector", "--config", config, "--poll-interval", "200"]
+        let first = RoleProcess(arguments, log: dir.appendingPathComponent("detector-1.log"))
+        let second = RoleProcess(arguments, log: dir.appendingPathComponent("detector-2.log"))
+        try first.start()
+        try second.start()
+        defer { first.kill9(); second.kill9() }
+        try waitUntil(timeout: 120, interval: 0.5, "two members in each stage (logs: \(dir.path))") {
+            Self.shared(first, second, logsPartitions: 7)
+        }
+        try Self.produce(minutes: 58..<63, base: base, brokers: brokers)
+        try waitUntil(timeout: 90, interval: 0.2, "the incident's first alert (logs: \(dir.path))") {
+            try Self.alerts(brokers).contains { $0["service"] as? String == "pay" && $0["state"] as? String == "firing" }
+        }
+        first.kill9()
+        try Self.produce(minutes: 63..<90, base: base, brokers: brokers)
+        try waitUntil(timeout: 120, interval: 0.5, "the survivor to own every partition (log: \(second.logURL.path))") {
+            Self.owned(second, "counter").filter { $0.hasPrefix("logs.") }.count == 7 && Self.owned(second, "judge").count == 4
+        }
         try waitUntil(timeout: 120, interval: 0.5, "the incident's resolution (log: \(second.logURL.path))") {
             try Self.alerts(brokers).contains { $0["service"] as? String == "pay" && $0["state"] as? String == "resolved" }
         }
