@@ -26,8 +26,6 @@ echo "bench: $LINES lines, $((BYTES / 1048576)) MiB, a fresh noida-db broker per
 fresh_broker() { fresh_noida; "$LOGSHIP" topics create "$1" --partitions 6 --brokers "$BROKER" >/dev/null; BROKER_CPU0=$(proc_cpu "$NOIDA_PID"); }
 
 high() { kcat -b "$BROKER" -Q $(for p in 0 1 2 3 4 5; do printf -- "-t %s:%d:-1 " "$1" "$p"; done) 2>/dev/null | awk '{s+=$4} END {print s+0}'; }
-proc_cpu() { awk '{print ($14+$15)/100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-proc_rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 RESULTS=()
 # name|seconds|cpu|rss_kb|broker cpu
 record() { RESULTS+=("$1|$2|$3|$4|$(echo "$(proc_cpu "$NOIDA_PID") - $BROKER_CPU0" | bc)"); }
@@ -52,17 +50,8 @@ agent:
   inputs:
     - {service: bench, paths: ["$WORK/app.log"], format: python}
 YAML
-start=$(date +%s.%N)
-"$LOGSHIP" agent --config "$WORK/logship.yml" --log-level warning &
-AGENT=$!
-until curl -sf "http://127.0.0.1:$MPORT/metrics" 2>/dev/null | grep -q "^logship_agent_events_sent_total{service=\"bench\"} $LINES\$"; do
-  kill -0 $AGENT 2>/dev/null || { echo "agent died"; exit 1; }
-  sleep 0.05
-done
-end=$(date +%s.%N)
-cpu=$(proc_cpu $AGENT); rss=$(proc_rss $AGENT)
-kill -TERM $AGENT; wait $AGENT || true
-record "logship agent" "$(echo "$end - $start" | bc)" "$cpu" "$rss"
+run_agent "$WORK/logship.yml" "$MPORT" "$LINES"
+record "logship agent" "$AGENT_SECS" "$AGENT_CPU" "$AGENT_RSS"
 
 # The ceiling for shipping the agent's events: kcat -P producing exactly the messages the agent
 # produced (its events, keyed as it keys them, made beforehand by `logship parse --keys`, not timed)

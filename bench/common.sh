@@ -20,4 +20,23 @@ fresh_noida() {
   for _ in $(seq 100); do "$LOGSHIP" doctor --brokers "$BROKER" --es-url "$ES" >/dev/null 2>&1 && return; sleep 0.2; done
   echo "noida-db did not start: $(tail -3 "$WORK/noida-$NOIDA_RUN.log")" >&2; return 1
 }
+proc_cpu() { awk '{print ($14+$15)/100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+proc_rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# run_agent CONFIG METRICS_PORT LINES: runs the agent until Kafka acknowledged LINES events (its own
+# counter, read from its metrics endpoint every 50 ms), then SIGTERM. Sets AGENT_SECS, AGENT_CPU,
+# AGENT_RSS (peak, kB).
+run_agent() {
+  local start end agent
+  start=$(date +%s.%N)
+  "$LOGSHIP" agent --config "$1" --log-level warning &
+  agent=$!
+  until curl -sf "http://127.0.0.1:$2/metrics" 2>/dev/null | grep -q "^logship_agent_events_sent_total{service=\"bench\"} $3\$"; do
+    kill -0 $agent 2>/dev/null || { echo "agent died"; exit 1; }
+    sleep 0.05
+  done
+  end=$(date +%s.%N)
+  AGENT_CPU=$(proc_cpu $agent); AGENT_RSS=$(proc_rss $agent)
+  AGENT_SECS=$(echo "$end - $start" | bc)
+  kill -TERM $agent; wait $agent || true
+}
 fresh_noida

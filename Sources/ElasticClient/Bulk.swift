@@ -113,9 +113,11 @@ public enum Bulk {
 extension ElasticClient {
     /// Sends one `_bulk` request. Whole-request failures throw (retriable per `isRetriable`);
     /// per-item results come back classified, in the order of `items`.
-    public func bulk(_ items: [BulkItem]) throws -> [BulkItemResult] {
+    /// `refresh`: Elasticsearch refreshes the shards written before answering, so the documents
+    /// are searchable at once (`?refresh=true`; costly when done for every bulk of a busy index).
+    public func bulk(_ items: [BulkItem], refresh: Bool = false) throws -> [BulkItemResult] {
         guard !items.isEmpty else { return [] }
-        let response = try requestBlocking("POST", "/_bulk", body: Bulk.body(items), contentType: "application/x-ndjson")
+        let response = try requestBlocking("POST", refresh ? "/_bulk?refresh=true" : "/_bulk", body: Bulk.body(items), contentType: "application/x-ndjson")
         guard response.isSuccess else { throw Self.httpError("POST", "/_bulk", response) }
         let results = try Bulk.parseResponse(response.body)
         guard results.count == items.count else {

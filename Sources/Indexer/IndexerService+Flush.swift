@@ -9,11 +9,26 @@ extension IndexerService {
     /// what Elasticsearch rejects, then commits. The whole write is one wait of the consumer's:
     /// while retrying, the owned partitions are held (memory stays bounded, lag shows the stall)
     /// and the group membership kept alive; when the write ends, whatever it held fetches again.
-    func flush(_ batch: Batch, stopping: Bool) throws {
-        try consumer.waiting { try write(batch) }
+    /// `caughtUp`: the batch holds all the indexer had read (a quiet moment); with
+    /// `indexer.refresh: auto` its bulk asks Elasticsearch to make it searchable at once. The
+    /// loop spaces such bulks by `forcedRefreshSpacing` (`untilRefreshAllowed`); a busy
+    /// indexer's full bulks leave refreshing to the index's `refresh_interval`.
+    func flush(_ batch: Batch, stopping: Bool, caughtUp: Bool = false) throws {
+        let refresh = caughtUp && configuration.indexer.refresh == .auto
+        if refresh { lastForcedRefresh.withLock { $0 = .now } }
+        try consumer.waiting { try write(batch, refresh: refresh) }
     }
 
-    private func write(_ batch: Batch) throws {
+    static let forcedRefreshSpacing = Duration.milliseconds(100)
+
+    /// Milliseconds before a caught-up bulk may ask for a refresh again (0 with `refresh: off`).
+    func untilRefreshAllowed() -> Int {
+        guard configuration.indexer.refresh == .auto else { return 0 }
+        let left = Self.forcedRefreshSpacing - (ContinuousClock.now - lastForcedRefresh.withLock { $0 })
+        return max(0, Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+    }
+
+    private func write(_ batch: Batch, refresh: Bool) throws {
         var pending: [(item: BulkItem, message: KafkaMessage, service: String)] = []
         var deadLetters: [(message: KafkaMessage, errorClass: String, reason: String)] = []
         for message in batch.messages {
@@ -38,7 +53,7 @@ extension IndexerService {
         while !pending.isEmpty {
             let started = Date()
             do {
-                let results = try es.bulk(pending.map(\.item))
+                let results = try es.bulk(pending.map(\.item), refresh: refresh)
                 let seconds = Date().timeIntervalSince(started)
                 var retry: [(item: BulkItem, message: KafkaMessage, service: String)] = []
                 var counts: [String: IndexerStats.Service] = [:]

@@ -14,6 +14,10 @@ import Telemetry
 public final class IndexerService: BlockingRole, Sendable {
     public static let version = "0.1.0"
     public let stats = IndexerStats()
+    /// A partition read to its end is fetched again after this long (see README: noida-db).
+    static let idleFetchBackoffMs = 100
+    /// When a bulk last asked Elasticsearch for a refresh (`indexer.refresh: auto`).
+    let lastForcedRefresh = Mutex(ContinuousClock.now - .seconds(1))
     let configuration: IndexerConfiguration
     let logger: Logger
     let es: ElasticClient
@@ -81,7 +85,10 @@ public final class IndexerService: BlockingRole, Sendable {
         consumerConfiguration.groupInstanceID = instanceID
         consumerConfiguration.prefetchMessages = configuration.indexer.batchDocuments
         consumerConfiguration.prefetchKBytes = max(configuration.indexer.batchBytes / 1024, 1024)
-        consumerConfiguration.idleFetchBackoffMs = 200
+        consumerConfiguration.idleFetchBackoffMs = Self.idleFetchBackoffMs
+        // A fetch held by the broker for lack of data delays the partitions resumed or written
+        // to meanwhile until it returns: keep it short (bench/latency.sh).
+        consumerConfiguration.fetchWaitMaxMs = 100
         // The hooks run on the consumer's poll, after init: they reach the consumer through a
         // reference set once it exists.
         let consumerRef = Mutex<KafkaConsumer?>(nil)
@@ -135,8 +142,12 @@ public final class IndexerService: BlockingRole, Sendable {
             // (all there was is in it: a quiet service's records are searchable at once), or at
             // flush_interval while records keep coming (a busy one's bulks stay large: what
             // arrives during a bulk request is read in one go after it).
+            // (With refresh: auto, a caught-up batch also waits until it may ask for a refresh.)
             let age = batch.isEmpty ? 0 : Int(Date().timeIntervalSince(batchStarted) * 1000)
-            let waitMs = batch.isEmpty ? 500 : max(1, min(configuration.indexer.flushIntervalMs, configuration.indexer.batchWaitMs) - age)
+            let caughtUpWait = max(configuration.indexer.batchWaitMs - age, untilRefreshAllowed())
+            // (Never longer than the fetch backoff: partitions paused at their end resume from
+            // this loop, so a long wait here would hold a quiet service's next records back.)
+            let waitMs = min(batch.isEmpty ? 500 : max(1, min(configuration.indexer.flushIntervalMs - age, caughtUpWait)), Self.idleFetchBackoffMs)
             let requested = max(configuration.indexer.batchDocuments - batch.count, 1)
             let messages = try consumer.pollBatch(maxMessages: requested, timeoutMs: Int32(min(waitMs, 500)))
             if !messages.isEmpty { watchdog.progressed() }
@@ -147,9 +158,11 @@ public final class IndexerService: BlockingRole, Sendable {
             let aged = Date().timeIntervalSince(batchStarted) * 1000
             let due = batch.count >= configuration.indexer.batchDocuments || batch.bytes >= configuration.indexer.batchBytes
                 || aged >= Double(configuration.indexer.flushIntervalMs)
-                || (messages.count < requested && aged >= Double(configuration.indexer.batchWaitMs))
+                || (messages.count < requested && aged >= Double(configuration.indexer.batchWaitMs) && untilRefreshAllowed() == 0)
             if !batch.isEmpty && due {
-                try flush(batch, stopping: false)
+                logger.debug("indexer batch due", metadata: ["batch.documents": "\(batch.count)", "batch.age_ms": "\(Int(aged))",
+                                                            "batch.caught_up": "\(messages.count < requested)"])
+                try flush(batch, stopping: false, caughtUp: messages.count < requested)
                 if leakPauseHook && stats.commits > 0 && !leakedForTest {
                     leakedForTest = true
                     consumer.leakHoldForTesting((try? consumer.assignment()) ?? [])

@@ -4,11 +4,18 @@ public struct KafkaConfiguration: Sendable {
     public var brokers: [String]
     public var clientID: String
     public var properties: [String: String]
+    /// Producers' compression codec (`zstd`, `lz4`, `snappy`, `gzip`, `none`) and level (nil:
+    /// the codec's default); `properties` still win.
+    public var compression: String
+    public var compressionLevel: Int?
 
-    public init(brokers: [String], clientID: String = "logship", properties: [String: String] = [:]) {
+    public init(brokers: [String], clientID: String = "logship", properties: [String: String] = [:],
+                compression: String = "zstd", compressionLevel: Int? = nil) {
         self.brokers = brokers
         self.clientID = clientID
         self.properties = properties
+        self.compression = compression
+        self.compressionLevel = compressionLevel
     }
 
     /// Properties for librdkafka: defaults first, then the role's own, then the user's pass-through.
@@ -26,7 +33,7 @@ public struct KafkaConfiguration: Sendable {
     }
 }
 
-/// Producer settings: idempotent, acks=all and zstd unless overridden.
+/// Producer settings: idempotent, acks=all and `kafka.compression` (zstd) unless overridden.
 public struct KafkaProducerConfiguration: Sendable {
     public var kafka: KafkaConfiguration
     /// Most messages waiting for a delivery report; `send` waits for room beyond that.
@@ -54,14 +61,15 @@ public struct KafkaProducerConfiguration: Sendable {
         kafka.merged([
             "enable.idempotence": "true",
             "acks": "all",
-            "compression.type": "zstd",
+            "compression.type": kafka.compression,
             "linger.ms": "5",
             // Java's partitioner: a key lands in the same partition whichever client produced it
             // (librdkafka's default hashes with CRC32, which disagrees; murmur2 is also cheaper).
             "partitioner": "murmur2_random",
             "message.timeout.ms": String(messageTimeoutMs),
             "queue.buffering.max.messages": String(max(maxInFlight, 1000)),
-        ].merging(transactionalID.map { ["transactional.id": $0] } ?? [:]) { a, _ in a })
+        ].merging(transactionalID.map { ["transactional.id": $0] } ?? [:]) { a, _ in a }
+         .merging(kafka.compressionLevel.map { ["compression.level": String($0)] } ?? [:]) { a, _ in a })
     }
 }
 
@@ -88,6 +96,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// fetch at once instead of waiting `fetch.wait.max.ms` (noida-db), where a caught-up
     /// consumer would otherwise spin. See `KafkaConsumer.resumeIdlePartitions()`.
     public var idleFetchBackoffMs: Int?
+    /// How long the broker holds a fetch with nothing to answer (`fetch.wait.max.ms`, 500 by
+    /// default): a partition resumed or written to meanwhile is fetched only after it answers.
+    public var fetchWaitMaxMs: Int?
 
     public init(kafka: KafkaConfiguration, groupID: String, autoOffsetReset: String = "earliest",
                 assignor: String = "range,roundrobin", sessionTimeoutMs: Int = 10_000, maxPollIntervalMs: Int = 30_000) {
@@ -104,6 +115,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         if let prefetchMessages { own["queued.min.messages"] = String(max(prefetchMessages, 1)) }
         if let prefetchKBytes { own["queued.max.messages.kbytes"] = String(max(prefetchKBytes, 1)) }
         if idleFetchBackoffMs != nil { own["enable.partition.eof"] = "true" }
+        if let fetchWaitMaxMs { own["fetch.wait.max.ms"] = String(max(fetchWaitMaxMs, 1)) }
         return kafka.merged(own.merging([
             "group.id": groupID,
             "enable.auto.commit": "false",

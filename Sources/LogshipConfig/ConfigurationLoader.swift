@@ -57,7 +57,8 @@ public enum ConfigurationLoader {
     }
 
     static func readKafka(_ node: Any?, into kafka: inout LogshipConfiguration.Kafka, _ r: inout ConfigurationReader) {
-        guard let map = r.mapping(node, "kafka", known: ["brokers", "partitions", "replication_factor", "properties", "assignor"]) else { return }
+        guard let map = r.mapping(node, "kafka", known: ["brokers", "partitions", "replication_factor", "properties", "assignor",
+                                                             "compression", "compression_level"]) else { return }
         if let brokers = r.strings(map["brokers"], "kafka.brokers") {
             if brokers.isEmpty { r.problem("kafka.brokers", "needs at least one host:port") }
             for (index, broker) in brokers.enumerated() { _ = r.hostPort(broker, "kafka.brokers[\(index)]") }
@@ -67,6 +68,23 @@ public enum ConfigurationLoader {
         kafka.replicationFactor = r.int(map["replication_factor"], "kafka.replication_factor", min: -1) ?? kafka.replicationFactor
         kafka.properties = r.stringMap(map["properties"], "kafka.properties") ?? kafka.properties
         kafka.assignor = r.string(map["assignor"], "kafka.assignor") ?? kafka.assignor
+        if let codec = r.string(map["compression"], "kafka.compression") {
+            if LogshipConfiguration.Kafka.compressionLevels[codec] == nil {
+                r.problem("kafka.compression", "is \"\(codec)\"; one of zstd, lz4, snappy, gzip, none")
+            } else {
+                kafka.compression = codec
+            }
+        }
+        if let level = r.int(map["compression_level"], "kafka.compression_level", min: 0) {
+            let range = LogshipConfiguration.Kafka.compressionLevels[kafka.compression] ?? 0...0
+            if range == 0...0 {
+                r.problem("kafka.compression_level", "\(kafka.compression) has no levels")
+            } else if !range.contains(level) {
+                r.problem("kafka.compression_level", "is \(level); \(kafka.compression) takes \(range.lowerBound)–\(range.upperBound)")
+            } else {
+                kafka.compressionLevel = level
+            }
+        }
     }
 
     static func readElasticsearch(_ node: Any?, into es: inout LogshipConfiguration.Elasticsearch, _ r: inout ConfigurationReader) {
@@ -228,13 +246,17 @@ public enum ConfigurationLoader {
 
     static func readIndexer(_ node: Any?, into indexer: inout LogshipConfiguration.Indexer, _ r: inout ConfigurationReader) {
         guard let map = r.mapping(node, "indexer", known: ["group", "topics", "batch_documents", "batch_bytes", "flush_interval", "batch_wait",
-                                                               "metrics_listen", "stall_timeout"]) else { return }
+                                                               "refresh", "metrics_listen", "stall_timeout"]) else { return }
         indexer.group = r.string(map["group"], "indexer.group") ?? indexer.group
         indexer.topics = r.string(map["topics"], "indexer.topics") ?? indexer.topics
         indexer.batchDocuments = r.int(map["batch_documents"], "indexer.batch_documents", min: 1) ?? indexer.batchDocuments
         indexer.batchBytes = r.int(map["batch_bytes"], "indexer.batch_bytes", min: 1_024) ?? indexer.batchBytes
         indexer.flushIntervalMs = r.durationMs(map["flush_interval"], "indexer.flush_interval") ?? indexer.flushIntervalMs
         indexer.batchWaitMs = r.durationMs(map["batch_wait"], "indexer.batch_wait", minMs: 0) ?? indexer.batchWaitMs
+        if let refresh = r.string(map["refresh"], "indexer.refresh") {
+            if let value = LogshipConfiguration.Indexer.Refresh(rawValue: refresh) { indexer.refresh = value }
+            else { r.problem("indexer.refresh", "is \"\(refresh)\"; one of auto, off") }
+        }
         indexer.metricsListen = r.hostPort(map["metrics_listen"], "indexer.metrics_listen") ?? indexer.metricsListen
         indexer.stallTimeoutMs = r.durationMs(map["stall_timeout"], "indexer.stall_timeout", minMs: 1_000) ?? indexer.stallTimeoutMs
     }

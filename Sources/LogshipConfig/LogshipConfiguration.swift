@@ -8,6 +8,11 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         /// Passed to librdkafka unchanged (sasl.*, ssl.*, tuning).
         public var properties: [String: String] = [:]
         public var assignor = "range,roundrobin"
+        /// What producers compress batches with: zstd (default), lz4, snappy, gzip or none.
+        public var compression = "zstd"
+        /// The codec's level (zstd 1–22, gzip 1–9, lz4 1–12); nil: librdkafka's default.
+        public var compressionLevel: Int?
+        public static let compressionLevels: [String: ClosedRange<Int>] = ["zstd": 1...22, "gzip": 1...9, "lz4": 1...12, "snappy": 0...0, "none": 0...0]
     }
 
     public struct Elasticsearch: Sendable, Equatable, Encodable {
@@ -173,6 +178,10 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         /// How long a batch waits for more once the consumer has read all there is (a quiet
         /// service's bound): latency-bounded batching, not only size-bounded.
         public var batchWaitMs = 50
+        /// `auto`: a bulk written because the indexer caught up asks Elasticsearch to refresh
+        /// (searchable at once; at most every 250 ms); `off`: the index's refresh_interval decides.
+        public enum Refresh: String, Sendable, Encodable, CaseIterable { case auto, off }
+        public var refresh = Refresh.auto
         public var metricsListen: String?
         /// Owned partitions with lag, Elasticsearch answering and nothing fetched or indexed for
         /// this long: the indexer reports itself `stalled` (error log, heartbeat, status).

@@ -9,6 +9,7 @@ extension KafkaConfiguration {
     public init(_ kafka: LogshipConfiguration.Kafka, clientID: String, logLevel: Int? = nil) {
         var properties = kafka.properties
         if let logLevel, properties["log_level"] == nil { properties["log_level"] = String(logLevel) }
-        self.init(brokers: kafka.brokers, clientID: clientID, properties: properties)
+        self.init(brokers: kafka.brokers, clientID: clientID, properties: properties,
+                  compression: kafka.compression, compressionLevel: kafka.compressionLevel)
     }
 }

@@ -72,4 +72,31 @@ import TestSupport
         #expect(last.terminate() == 0)
         #expect(try fixture.count("term") == total, "every record indexed, none twice (ids are the events')")
     }
+
+    /// Latency-bounded batching: with a 10-s flush interval and batches of 100,000, a quiet
+    /// service's few records still go within batch_wait of the indexer reading them, in one bulk
+    /// that asks for a refresh (searchable at once, `indexer.refresh: auto`).
+    @Test func aQuietServicesRecordsAreWrittenOnceCaughtUpNotAtTheFlushInterval() throws {
+        let server = try NoidaDB.start()
+        defer { server.destroy() }
+        let fixture = try IndexerFixture(kafka: server.kafkaBootstrap, elasticsearch: server.elasticsearchURL)
+        defer { fixture.cleanup() }
+        #expect(try IndexerFixture.produce([(topic: "logs.quiet", value: IndexerFixture.event(service: "quiet", n: 0))],
+                                           brokers: server.kafkaBootstrap) == 1)
+        let config = try fixture.writeConfig(batch: 100_000, flushInterval: "10s", batchWait: "50ms")
+        let port = try FreePort.next()
+        let indexer = fixture.indexer("quiet", config: config, metricsPort: port)
+        try indexer.start()
+        defer { _ = indexer.terminate() }
+        try waitUntil(timeout: 60, "the first record (log: \(indexer.logURL.path))") { try fixture.searchableCount("quiet") == 1 }
+        // Caught up: ten more, written (and searchable) well before the 10-s flush interval.
+        let produced = Date()
+        #expect(try IndexerFixture.produce((1...10).map { (topic: "logs.quiet", value: IndexerFixture.event(service: "quiet", n: $0)) },
+                                           brokers: server.kafkaBootstrap) == 10)
+        try waitUntil(timeout: 5, interval: 0.05, "the ten records searchable within 5 s (log: \(indexer.logURL.path))") {
+            try fixture.searchableCount("quiet") == 11
+        }
+        #expect(Date().timeIntervalSince(produced) < 5)
+        #expect((Self.scrape(port)["logship_indexer_bulk_requests_total"] ?? 0) >= 2, "two bulks: the first record's, the ten's")
+    }
 }

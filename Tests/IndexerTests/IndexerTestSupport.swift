@@ -20,13 +20,15 @@ struct IndexerFixture {
 
     /// `sessionTimeoutMs`: 6 s makes a SIGKILLed member's partitions move quickly; an outage of
     /// Kafka longer than it costs a rebalance.
-    func writeConfig(batch: Int = 500, flushInterval: String = "300ms", assignor: String = "range,roundrobin",
+    /// `batchWait`: by default the flush interval, so a batch is held that long even when the
+    /// indexer has caught up (tests that need a batch in hand); the product's default is 50 ms.
+    func writeConfig(batch: Int = 500, flushInterval: String = "300ms", batchWait: String? = nil, assignor: String = "range,roundrobin",
                      sessionTimeoutMs: Int = 6_000, stallTimeout: String = "60s", extra: String = "") throws -> String {
         let path = dir.appendingPathComponent("logship.yml").path
         try """
         kafka: {brokers: ["\(kafka)"], partitions: 3, assignor: "\(assignor)", properties: {session.timeout.ms: "\(sessionTimeoutMs)", max.poll.interval.ms: "\(2 * sessionTimeoutMs)"}}
         elasticsearch: {url: "\(elasticsearch)", timeout: 10s}
-        indexer: {batch_documents: \(batch), flush_interval: \(flushInterval), stall_timeout: \(stallTimeout)}
+        indexer: {batch_documents: \(batch), flush_interval: \(flushInterval), batch_wait: \(batchWait ?? flushInterval), stall_timeout: \(stallTimeout)}
         coordinator: {heartbeat_interval: 1s}
         \(extra)
         """.write(toFile: path, atomically: true, encoding: .utf8)
@@ -100,6 +102,11 @@ struct IndexerFixture {
         let es = try ElasticClient(ElasticConfiguration(url: elasticsearch))
         guard (try? es.refresh("logs-\(service)-*")) != nil else { return 0 }
         return (try? es.count("logs-\(service)-*")) ?? 0
+    }
+
+    /// Documents a search finds now, without asking for a refresh first.
+    func searchableCount(_ service: String) throws -> Int {
+        (try? ElasticClient(ElasticConfiguration(url: elasticsearch)).count("logs-\(service)-*")) ?? 0
     }
 
     func cleanup() { try? FileManager.default.removeItem(at: dir) }

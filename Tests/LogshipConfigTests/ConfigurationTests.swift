@@ -24,6 +24,7 @@ import Testing
     indexer:
       group: logship-indexer
       flush_interval: 500ms
+      batch_wait: 20ms
     detector:
       notify:
         - {type: webhook, url: "http://127.0.0.1:8080/hook"}
@@ -46,6 +47,7 @@ import Testing
         #expect(config.agent.inputs[1].paths == ["/var/log/orders.log"])
         #expect(config.agent.inputs[1].multiline == .custom(pattern: "^\\d{4}-", negate: true, match: .after))
         #expect(config.indexer.flushIntervalMs == 500)
+        #expect(config.indexer.batchWaitMs == 20)
         #expect(config.coordinator.heartbeatIntervalMs == 5_000)
         #expect(config.detector.notify.first?.url == "http://127.0.0.1:8080/hook")
         #expect(config.services["payment"] == .init(owner: "@pay-oncall", debug: true))
@@ -55,6 +57,20 @@ import Testing
         let config = try ConfigurationLoader.parse("")
         #expect(config == LogshipConfiguration())
         #expect(config.indexer.group == "logship-indexer")
+    }
+
+    @Test func compressionCodecAndLevelAreReadAndChecked() throws {
+        #expect(try ConfigurationLoader.parse("").kafka.compression == "zstd")
+        let lz4 = try ConfigurationLoader.parse("kafka: {compression: lz4, compression_level: 5}").kafka
+        #expect(lz4.compression == "lz4" && lz4.compressionLevel == 5)
+        let error = try #require(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse("kafka: {compression: brotli, compression_level: 30}")
+        }
+        #expect(error.problems.map(\.path) == ["kafka.compression", "kafka.compression_level"])
+        #expect(error.problems.first?.message == "is \"brotli\"; one of zstd, lz4, snappy, gzip, none")
+        #expect(error.problems.last?.message == "is 30; zstd takes 1–22")
+        let none = try #require(throws: ConfigurationError.self) { try ConfigurationLoader.parse("kafka: {compression: none, compression_level: 3}") }
+        #expect(none.problems.map(\.message) == ["none has no levels"])
     }
 
     @Test func environmentOverridesTheFile() throws {
