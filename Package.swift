@@ -66,6 +66,7 @@ let package = Package(
         ]),
         // Windowed anomaly detection: pure logic, events in, alerts out.
         .target(name: "Detector", dependencies: ["LogModel"]),
+        .target(name: "Patterns"),
         // The detector role: Kafka in, alerts out, state rebuilt from Kafka.
         .target(name: "DetectorRole", dependencies: [
             "Detector", "KafkaClient", "ElasticClient", "LogModel", "LogshipConfig", "Telemetry",
@@ -83,7 +84,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "LogshipCLI", dependencies: [
-            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent", "Indexer", "Telemetry", "Operations", "Detector", "DetectorRole", "Coordinator",
+            "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Agent", "Indexer", "Telemetry", "Operations", "Detector", "DetectorRole", "Coordinator", "Patterns",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -112,6 +113,7 @@ let package = Package(
         .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector", "LogModel"]),
+        .testTarget(name: "PatternsTests", dependencies: ["Patterns"]),
         .testTarget(name: "DetectorRoleTests", dependencies: ["DetectorRole", "Detector", "LogshipConfig", "KafkaClient", "Telemetry", "TestSupport"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "LogModel", "LogshipConfig", "KafkaClient", "TestSupport"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "KafkaClient", "ElasticClient", "LogModel", "TestSupport"]),

@@ -20,7 +20,7 @@ public struct LogshipCommand: AsyncParsableCommand {
         then flags. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 3 check failed.
         """),
         version: version,
-        subcommands: [AgentCommand.self, ParseCommand.self, IndexerCommand.self, LagCommand.self, ReplayCommand.self, ReindexCommand.self, ArchiveCommand.self, DetectorCommand.self, NotifierCommand.self, AlertsCommand.self, DetectCommand.self, ErrorsCommand.self, SlowCommand.self, TraceCommand.self, SearchCommand.self, RetentionCommand.self, DemoCommand.self, ConfigCommand.self, TopicsCommand.self, DoctorCommand.self, CoordinatorCommand.self, StatusCommand.self]
+        subcommands: [AgentCommand.self, ParseCommand.self, IndexerCommand.self, LagCommand.self, ReplayCommand.self, ReindexCommand.self, ArchiveCommand.self, DetectorCommand.self, NotifierCommand.self, AlertsCommand.self, DetectCommand.self, ErrorsCommand.self, SlowCommand.self, TraceCommand.self, SearchCommand.self, PatternsCommand.self, RetentionCommand.self, DemoCommand.self, ConfigCommand.self, TopicsCommand.self, DoctorCommand.self, CoordinatorCommand.self, StatusCommand.self]
     )
 
     public init() {}
