@@ -198,6 +198,48 @@ public enum Investigate {
         }
     }
 
+    // MARK: patterns
+
+    /// One message read for mining, with its error's type and message when it has one.
+    public struct Message: Sendable {
+        public var timeMs: Int64
+        public var message: String
+        public var traceID: String?
+        public var errorType: String?
+        public var errorMessage: String?
+    }
+
+    /// The messages of `service` (and `level`) in [fromMs, toMs): all of them up to `limit`,
+    /// else a sample spread evenly over time (the period in `slices`, `limit / slices` from each,
+    /// oldest first), with the rate read ÷ matching. `progress` hears of each page read.
+    public static func messages(_ es: ElasticClient, service: String?, level: String?, fromMs: Int64, toMs: Int64, limit: Int,
+                                slices: Int = 20, progress: (Int) -> Void = { _ in }) throws -> (messages: [Message], matching: Int, sampleRate: Double) {
+        func query(_ from: Int64, _ to: Int64) -> JSONValue {
+            var filters: [JSONValue] = [range(from, to)]
+            if let service { filters.append(["term": ["service.name": .string(service)]]) }
+            if let level { filters.append(["term": ["log.level": .string(level.uppercased())]]) }
+            return ["bool": ["filter": .array(filters)]]
+        }
+        let matching = try es.count(index, query: query(fromMs, toMs))
+        guard matching > 0 else { return ([], 0, 1) }
+        let sampled = matching > limit
+        let pieces = sampled ? max(slices, 1) : 1
+        let step = max((toMs - fromMs) / Int64(pieces), 1)
+        var out: [Message] = []
+        out.reserveCapacity(min(matching, limit))
+        for piece in 0..<pieces {
+            let from = fromMs + Int64(piece) * step, to = piece == pieces - 1 ? toMs : from + step
+            try scan(es, query(from, to), fields: ["@timestamp", "message", "trace.id", "error.type", "error.message"],
+                     limit: sampled ? limit / pieces : limit) { source in
+                out.append(Message(timeMs: source["@timestamp"]?.string.flatMap(Timestamps.epochMillis(of:)) ?? from,
+                                   message: source["message"]?.string ?? "", traceID: source[path: "trace.id"]?.string,
+                                   errorType: source[path: "error.type"]?.string, errorMessage: source[path: "error.message"]?.string))
+            }
+            progress(out.count)
+        }
+        return (out, matching, Double(out.count) / Double(matching))
+    }
+
     // MARK: trace and search
 
     /// The events of one trace across services, in time order (as stored).

@@ -43,6 +43,13 @@ public final class TemplateMiner {
 
     public init(settings: Settings = Settings()) { self.settings = settings }
 
+    /// The text mined for an event: its message, and for an error its type and message (the
+    /// exception is part of what the event says: `charge failed … | UpstreamTimeout: …`).
+    public static func text(message: String, errorType: String?, errorMessage: String?) -> String {
+        guard let errorType, !errorType.isEmpty else { return message }
+        return message + " | " + errorType + ": " + (errorMessage ?? "")
+    }
+
     /// Every template, most frequent first.
     public var all: [Template] {
         templates.values.map { Template(id: $0.id, tokens: $0.tokens, count: $0.count) }

@@ -49,6 +49,17 @@ import TestSupport
         // The incident left its mark: payment errors with stack traces.
         let errors = try es.count("logs-payment", query: ["term": ["log.level": "ERROR"]])
         #expect(errors > 10)
+        // `logship patterns`: the incident's UpstreamTimeout template is new against the traffic
+        // before it (the incident runs from +75 s to +105 s of the 120 s: the last 50 s against
+        // the 60 s before them); the ordinary charge template is not new.
+        let mined = try LogshipBinary.run(["patterns", "--es-url", String(esURL), "--service", "payment", "--until", demoEnded,
+                                           "--since", "50s", "--baseline", "60s", "--json"], timeout: 60)
+        #expect(mined.status == 0, "\(mined.stderr)")
+        let patterns = ((try? JSONSerialization.jsonObject(with: Data(mined.stdout.utf8)) as? [String: Any])?["patterns"] as? [[String: Any]]) ?? []
+        let timeout = patterns.first { ($0["template"] as? String)?.contains("UpstreamTimeout") == true }
+        #expect(timeout?["change"] as? String == "new", "\(patterns.map { "\($0["change"] ?? "") \($0["template"] ?? "")" })")
+        #expect(patterns.contains { ($0["template"] as? String)?.contains("charged") == true && $0["change"] as? String != "new" },
+                "\(patterns.map { "\($0["change"] ?? "") \($0["template"] ?? "")" })")
 
         // The detector saw the incident: a firing alert for payment, with its owner and context.
         var alerts: [[String: Any]] = []

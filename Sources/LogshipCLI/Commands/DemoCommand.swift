@@ -10,9 +10,10 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: helpText("""
         gateway (structlog JSON), orders and payment (Python logging text, tracebacks on errors)
         and inventory (python-json-logger JSON) log each request with one shared W3C trace id,
-        span ids, methods, paths, HTTP statuses and duration_ms; slow requests log WARN. A
-        scheduled incident makes payment fail (503 with tracebacks) for a while, so the detector
-        has something to find. Events written per service are kept in OUT/demo-counts.json.
+        span ids, methods, paths, HTTP statuses and duration_ms; slow requests log WARN, and
+        about one charge in 200 is declined (402, WARN). A scheduled incident makes half of
+        payment's charges time out upstream (503 with an UpstreamTimeout traceback) for a
+        while, so the detector and `logship patterns` have something to find. Events written per service are kept in OUT/demo-counts.json.
         """)
     )
 
@@ -128,10 +129,14 @@ final class DemoWriter {
         let method = path == "/api/checkout" || path == "/api/orders" ? "POST" : "GET"
         let user = users[Int(rng.next() % UInt64(users.count))]
         let slow = rng.next() % 25 == 0
-        let paymentFails = incident ? rng.next() % 2 == 0 : rng.next() % 200 == 0
+        // Outside the incident a charge is now and then declined (a card problem, 402); in it,
+        // half time out upstream (the acquirer, 503 with a traceback).
+        let paymentOutcome = rng.next()
+        let paymentFails = incident && paymentOutcome % 2 == 0
+        let paymentDeclined = !incident && paymentOutcome % 200 == 0
         let inventoryDuration = Int(rng.next() % 40) + 2 + (slow ? 1_500 : 0)
         let paymentDuration = Int(rng.next() % 120) + 10 + (paymentFails ? 2_000 : 0)
-        let ordersStatus = paymentFails ? 502 : (rng.next() % 30 == 0 ? 404 : 200)
+        let ordersStatus = paymentFails ? 502 : paymentDeclined ? 402 : (rng.next() % 30 == 0 ? 404 : 200)
         let ordersDuration = inventoryDuration + paymentDuration + Int(rng.next() % 20)
         let gatewayStatus = ordersStatus
         let gatewayDuration = ordersDuration + Int(rng.next() % 10) + 1
@@ -153,6 +158,8 @@ final class DemoWriter {
                 raise UpstreamTimeout(f"acquirer did not answer in {timeout}s")
             payment.gateway.UpstreamTimeout: acquirer did not answer in 2.0s
             """)
+        } else if paymentDeclined {
+            try write("payment", "\(t.python) WARNING [payment.api] POST /internal/charge status=402 duration_ms=\(paymentDuration) trace_id=\(trace) span_id=\(hex(16)) card declined for \(user): insufficient funds")
         } else {
             try write("payment", "\(t.python) INFO [payment.api] POST /internal/charge status=200 duration_ms=\(paymentDuration) trace_id=\(trace) span_id=\(hex(16)) charged \(user) password=s3cr3t-\(rng.next() % 1000)")
         }

@@ -1,6 +1,8 @@
 import Agent
 import ArgumentParser
 import Foundation
+import LogModel
+import Operations
 import Patterns
 
 struct PatternsCommand: AsyncParsableCommand {
@@ -16,8 +18,13 @@ struct PatternsCommand: AsyncParsableCommand {
         every host), count, share, first and last seen, one example and its trace id, most
         frequent first (--top N). --assign prints every record's template id and template
         instead (tab-separated; with --json one object per line). --json prints JSON.
+        Without --file it reads Elasticsearch (logs-*): the messages of --service (and --level)
+        in the last --since (1h; ending --until, default now) and in the --baseline period before
+        it (24h), at most
+        --max-messages each (above that, a sample spread over the period, its rate shown), mines
+        both, and adds each template's change against the baseline, rates compared per unit of
+        time: `new` (not in the baseline), `+250 %`, `-40 %`, `=`. Progress on stderr.
         bench: `logship patterns bench` measures mining speed on one core.
-        (Reading a period from Elasticsearch, --service/--since/--baseline, is not built yet.)
         """),
         subcommands: [Mine.self, Bench.self], defaultSubcommand: Mine.self
     )
@@ -25,9 +32,15 @@ struct PatternsCommand: AsyncParsableCommand {
     struct Mine: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "mine", abstract: "Mine a file's messages into templates (the default).")
         @OptionGroup var cluster: ClusterOptions
-        @Option(help: "The log file to mine.") var file: String
-        @Option(help: "The agent input (service) whose settings apply (default: the input whose paths match FILE, else the defaults).")
+        @Option(help: "Mine this log file instead of Elasticsearch.") var file: String?
+        @Option(help: "The service: with --file, the agent input whose settings apply; else the service whose events are read.")
         var service: String?
+        @Option(help: "Only events of this level (ERROR, WARN, …), from Elasticsearch.") var level: String?
+        @Option(help: "The period to mine, the last one of this length (e.g. 15m, 1h).") var since: String = "1h"
+        @Option(help: "The period before it to compare with (e.g. 24h; 0 for none).") var baseline: String = "24h"
+        @Option(help: "End of the period (ISO 8601, e.g. 2026-12-06T10:00:00Z; default: now).") var until: String?
+        @Option(help: "Most messages read per period; above it a sample spread over the period (rate shown).")
+        var maxMessages: Int = 100_000
         @Option(help: "The format to read FILE in (default: the input's, else auto).") var format: String?
         @Option(help: "Templates to print, most frequent first.") var top: Int = 20
         @Flag(help: "Print every record's template id and template instead of the summary.") var assign = false
@@ -36,9 +49,12 @@ struct PatternsCommand: AsyncParsableCommand {
         struct Row: Encodable {
             let id: String, template: String, count: Int, share: Double
             let firstSeen: String?, lastSeen: String?, example: String, traceID: String?
+            /// Against the baseline period (Elasticsearch mode): `new`, `+250 %`, `-40 %`, `=`.
+            var change: String?
+            var baselineCount: Int?
             enum CodingKeys: String, CodingKey {
-                case id, template, count, share, example
-                case firstSeen = "first_seen", lastSeen = "last_seen", traceID = "trace_id"
+                case id, template, count, share, example, change
+                case firstSeen = "first_seen", lastSeen = "last_seen", traceID = "trace_id", baselineCount = "baseline_count"
             }
         }
 
@@ -51,6 +67,8 @@ struct PatternsCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+            guard maxMessages >= 1 else { throw ValidationError("--max-messages must be at least 1") }
+            guard let file else { return try await mineElasticsearch() }
             let config = try cluster.load()
             let miner = TemplateMiner()
             var seen: [String: Seen] = [:]
@@ -59,7 +77,9 @@ struct PatternsCommand: AsyncParsableCommand {
             var out = [UInt8]()
             _ = try AgentPreview.run(configuration: config, service: service, path: file, overrides: .init(format: format)) { _, event in
                 guard let object = try? JSONSerialization.jsonObject(with: Data(event)) as? [String: Any] else { return }
-                let message = object["message"] as? String ?? ""
+                let error = object["error"] as? [String: Any]
+                let message = TemplateMiner.text(message: object["message"] as? String ?? "", errorType: error?["type"] as? String,
+                                                 errorMessage: error?["message"] as? String)
                 let time = object["@timestamp"] as? String
                 let trace = (object["trace"] as? [String: Any])?["id"] as? String
                 let template = miner.add(message)
@@ -121,6 +141,101 @@ struct PatternsCommand: AsyncParsableCommand {
                 print(String(format: "%@  %7d  %5.1f %%  %@", row.id, row.count, row.share * 100, row.template))
                 print("    seen \(row.firstSeen ?? "-") .. \(row.lastSeen ?? "-")  e.g. \(row.example.prefix(160))\(row.traceID.map { "  trace \($0)" } ?? "")")
             }
+        }
+
+        /// The period from Elasticsearch against the one before it.
+        func mineElasticsearch() async throws {
+            let now: Int64
+            if let until {
+                guard let ms = Timestamps.epochMillis(of: until) else { throw ValidationError("--until \(until): not an ISO 8601 time") }
+                now = ms
+            } else {
+                now = nowMs()
+            }
+            let periodMs = try durationOption(since, "--since")
+            let baselineMs = baseline == "0" ? 0 : try durationOption(baseline, "--baseline")
+            let progress: (String) -> (Int) -> Void = { what in { read in
+                FileHandle.standardError.write(Data("patterns: \(read) messages of the \(what) read\n".utf8))
+            } }
+            let (current, base) = try investigate(cluster) { es in
+                let base = baselineMs == 0 ? nil : try Investigate.messages(es, service: service, level: level, fromMs: now - periodMs - baselineMs,
+                                                                           toMs: now - periodMs, limit: maxMessages, progress: progress("baseline"))
+                let current = try Investigate.messages(es, service: service, level: level, fromMs: now - periodMs, toMs: now,
+                                                       limit: maxMessages, progress: progress("period"))
+                return (current, base)
+            }
+            let miner = TemplateMiner()
+            // The baseline first: its templates are what "new" is measured against.
+            func text(_ message: Investigate.Message) -> String {
+                TemplateMiner.text(message: message.message, errorType: message.errorType, errorMessage: message.errorMessage)
+            }
+            let baselineIDs = (base?.messages ?? []).map { miner.add(text($0)).id }
+            var seen: [String: Seen] = [:]
+            for message in current.messages {
+                let id = miner.add(text(message)).id
+                let time = Timestamps.format(epochMillis: message.timeMs)
+                if var entry = seen[id] {
+                    entry.first = min(entry.first ?? time, time)
+                    entry.last = max(entry.last ?? time, time)
+                    if entry.trace == nil, let trace = message.traceID { entry.trace = trace; entry.example = text(message) }
+                    seen[id] = entry
+                } else {
+                    seen[id] = Seen(first: time, last: time, example: text(message), trace: message.traceID)
+                }
+            }
+            var counts: [String: Int] = [:], baselineCounts: [String: Int] = [:]
+            var merged: [String: Seen] = [:]
+            for id in baselineIDs { baselineCounts[miner.resolve(id), default: 0] += 1 }
+            for (id, entry) in seen {
+                let current = miner.resolve(id)
+                guard var into = merged[current] else { merged[current] = entry; continue }
+                if let first = entry.first { into.first = min(into.first ?? first, first) }
+                if let last = entry.last { into.last = max(into.last ?? last, last) }
+                if into.trace == nil, entry.trace != nil { into.trace = entry.trace; into.example = entry.example }
+                merged[current] = into
+            }
+            // Counts per template of the period: the miner's counts include the baseline's.
+            let texts = Dictionary(miner.all.map { ($0.id, $0.text) }, uniquingKeysWith: { a, _ in a })
+            for template in miner.all { counts[template.id, default: 0] += template.count }
+            for (id, n) in baselineCounts { counts[id, default: 0] -= n }
+            let total = current.messages.count
+            let rows = counts.filter { $0.value > 0 }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(top).map { id, count in
+                var row = Row(id: id, template: texts[id] ?? "", count: count, share: total == 0 ? 0 : Double(count) / Double(total),
+                              firstSeen: merged[id]?.first, lastSeen: merged[id]?.last, example: merged[id]?.example ?? "", traceID: merged[id]?.trace)
+                if let base, baselineMs > 0 {
+                    let before = baselineCounts[id] ?? 0
+                    row.baselineCount = before
+                    // Rates per millisecond, each period's sample scaled up to what matched.
+                    let now = Double(count) / current.sampleRate / Double(periodMs)
+                    let then = Double(before) / max(base.sampleRate, 1e-9) / Double(baselineMs)
+                    row.change = before == 0 ? "new" : Self.change(now: now, then: then)
+                }
+                return row
+            }
+            if json {
+                struct Summary: Encodable {
+                    let records: Int, matching: Int, sampleRate: Double, baselineRecords: Int?, templates: Int, patterns: [Row]
+                    enum CodingKeys: String, CodingKey {
+                        case records, matching, templates, patterns
+                        case sampleRate = "sample_rate", baselineRecords = "baseline_records"
+                    }
+                }
+                return try printJSON(Summary(records: total, matching: current.matching, sampleRate: current.sampleRate,
+                                             baselineRecords: base?.messages.count, templates: counts.filter { $0.value > 0 }.count, patterns: Array(rows)))
+            }
+            let sample = current.sampleRate < 1 ? String(format: " (a sample: %.1f %% of %d)", current.sampleRate * 100, current.matching) : ""
+            print("\(total) messages in the last \(since)\(sample)\(base.map { ", \($0.messages.count) in the \(baseline) before" } ?? ""), \(counts.filter { $0.value > 0 }.count) templates")
+            for row in rows {
+                let change = String(repeating: " ", count: max(0, 8 - (row.change ?? "").count)) + (row.change ?? "")
+                print(String(format: "%@  %7d  %5.1f %%  ", row.id, row.count, row.share * 100) + change + "  " + row.template)
+                print("    seen \(row.firstSeen ?? "-") .. \(row.lastSeen ?? "-")  e.g. \(row.example.prefix(160))\(row.traceID.map { "  trace \($0)" } ?? "")")
+            }
+        }
+
+        static func change(now: Double, then: Double) -> String {
+            let percent = (now / then - 1) * 100
+            if abs(percent) < 0.5 { return "=" }
+            return String(format: "%@%.0f %%", percent > 0 ? "+" : "", percent)
         }
     }
 
