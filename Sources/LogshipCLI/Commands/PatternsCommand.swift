@@ -58,11 +58,35 @@ struct PatternsCommand: AsyncParsableCommand {
             }
         }
 
+        /// First and last time, and an example (one with a trace id, when there is one), per template.
         struct Seen {
             var first: String?
             var last: String?
             var example: String
             var trace: String?
+
+            /// Adds `other`'s times, and its example when this one has no trace.
+            mutating func absorb(_ other: Seen) {
+                if let time = other.first { first = min(first ?? time, time) }
+                if let time = other.last { last = max(last ?? time, time) }
+                if trace == nil, other.trace != nil { trace = other.trace; example = other.example }
+            }
+
+            /// One record of template `id`.
+            static func note(_ seen: inout [String: Seen], id: String, time: String?, example: String, trace: String?) {
+                let record = Seen(first: time, last: time, example: example, trace: trace)
+                if seen[id] == nil { seen[id] = record } else { seen[id]!.absorb(record) }
+            }
+
+            /// What was recorded under ids since generalised, folded into their templates.
+            static func fold(_ seen: [String: Seen], _ miner: TemplateMiner) -> [String: Seen] {
+                var merged: [String: Seen] = [:]
+                for (id, entry) in seen {
+                    let current = miner.resolve(id)
+                    if merged[current] == nil { merged[current] = entry } else { merged[current]!.absorb(entry) }
+                }
+                return merged
+            }
         }
 
         func run() async throws {
@@ -86,13 +110,9 @@ struct PatternsCommand: AsyncParsableCommand {
                 records += 1
                 if assign {
                     assigned.append((template.id, message))
-                } else if var entry = seen[template.id] {
-                    if let time { entry.first = min(entry.first ?? time, time); entry.last = max(entry.last ?? time, time) }
-                    if entry.trace == nil, let trace { entry.trace = trace; entry.example = message }
-                    seen[template.id] = entry
                 } else {
                     // A template's id changes as it generalises: its record moves with it below.
-                    seen[template.id] = Seen(first: time, last: time, example: message, trace: trace)
+                    Seen.note(&seen, id: template.id, time: time, example: message, trace: trace)
                 }
                 if records % 100_000 == 0 { FileHandle.standardError.write(Data("patterns: \(records) records mined\n".utf8)) }
             }
@@ -113,16 +133,7 @@ struct PatternsCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(out))
                 return
             }
-            // Fold what was recorded under ids since generalised into their templates.
-            var merged: [String: Seen] = [:]
-            for (id, entry) in seen {
-                let current = miner.resolve(id)
-                guard var into = merged[current] else { merged[current] = entry; continue }
-                if let first = entry.first { into.first = min(into.first ?? first, first) }
-                if let last = entry.last { into.last = max(into.last ?? last, last) }
-                if into.trace == nil, entry.trace != nil { into.trace = entry.trace; into.example = entry.example }
-                merged[current] = into
-            }
+            let merged = Seen.fold(seen, miner)
             var counts: [String: (text: String, count: Int)] = [:]
             for template in miner.all { counts[template.id, default: (template.text, 0)].count += template.count }
             let rows = counts.sorted { ($0.value.count, $1.key) > ($1.value.count, $0.key) }.prefix(top).map { id, value in
@@ -172,28 +183,12 @@ struct PatternsCommand: AsyncParsableCommand {
             let baselineIDs = (base?.messages ?? []).map { miner.add(text($0)).id }
             var seen: [String: Seen] = [:]
             for message in current.messages {
-                let id = miner.add(text(message)).id
-                let time = Timestamps.format(epochMillis: message.timeMs)
-                if var entry = seen[id] {
-                    entry.first = min(entry.first ?? time, time)
-                    entry.last = max(entry.last ?? time, time)
-                    if entry.trace == nil, let trace = message.traceID { entry.trace = trace; entry.example = text(message) }
-                    seen[id] = entry
-                } else {
-                    seen[id] = Seen(first: time, last: time, example: text(message), trace: message.traceID)
-                }
+                let line = text(message)
+                Seen.note(&seen, id: miner.add(line).id, time: Timestamps.format(epochMillis: message.timeMs), example: line, trace: message.traceID)
             }
             var counts: [String: Int] = [:], baselineCounts: [String: Int] = [:]
-            var merged: [String: Seen] = [:]
             for id in baselineIDs { baselineCounts[miner.resolve(id), default: 0] += 1 }
-            for (id, entry) in seen {
-                let current = miner.resolve(id)
-                guard var into = merged[current] else { merged[current] = entry; continue }
-                if let first = entry.first { into.first = min(into.first ?? first, first) }
-                if let last = entry.last { into.last = max(into.last ?? last, last) }
-                if into.trace == nil, entry.trace != nil { into.trace = entry.trace; into.example = entry.example }
-                merged[current] = into
-            }
+            let merged = Seen.fold(seen, miner)
             // Counts per template of the period: the miner's counts include the baseline's.
             let texts = Dictionary(miner.all.map { ($0.id, $0.text) }, uniquingKeysWith: { a, _ in a })
             for template in miner.all { counts[template.id, default: 0] += template.count }
