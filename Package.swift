@@ -65,7 +65,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // Windowed anomaly detection: pure logic, events in, alerts out.
-        .target(name: "Detector", dependencies: ["LogModel"]),
+        .target(name: "Detector", dependencies: ["LogModel", "Patterns"]),
         .target(name: "Patterns"),
         // The detector role: Kafka in, alerts out, state rebuilt from Kafka.
         .target(name: "DetectorRole", dependencies: [
@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", "TestSupport"]),
         .testTarget(name: "ElasticClientTests", dependencies: ["ElasticClient", "TestSupport"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
-        .testTarget(name: "DetectorTests", dependencies: ["Detector", "LogModel"]),
+        .testTarget(name: "DetectorTests", dependencies: ["Detector", "LogModel", "Patterns"]),
         .testTarget(name: "PatternsTests", dependencies: ["Patterns"]),
         .testTarget(name: "DetectorRoleTests", dependencies: ["DetectorRole", "Detector", "LogshipConfig", "KafkaClient", "Telemetry", "TestSupport"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "LogModel", "LogshipConfig", "KafkaClient", "TestSupport"]),

@@ -27,7 +27,8 @@ public enum Backtest {
         return DetectorEvent(service: service, timestampMs: ms, level: level,
                              httpStatus: (field("http.response.status_code") as? NSNumber)?.intValue,
                              durationNs: (field("event.duration") as? NSNumber)?.int64Value,
-                             traceID: field("trace.id") as? String, message: field("message") as? String ?? "")
+                             traceID: field("trace.id") as? String, message: field("message") as? String ?? "",
+                             errorType: field("error.type") as? String, errorMessage: field("error.message") as? String)
     }
 
     /// The largest count a series value may carry: every integer up to it is exact in a Double.

@@ -42,6 +42,14 @@ public struct Alert: Codable, Sendable, Equatable {
     public var score: Double?
     /// The incident the alert is grouped in (alerts of several services sharing trace ids).
     public var incident: Incident?
+    /// `new_pattern`: the template that is new (`<*>` for its variable parts) and its stable id.
+    public var pattern: Pattern?
+
+    public struct Pattern: Codable, Sendable, Equatable {
+        public var id: String
+        public var template: String
+        public init(id: String, template: String) { self.id = id; self.template = template }
+    }
 
     public init(id: String, rule: String, service: String, state: String, severity: String, observed: Double,
                 baseline: Double, window: Window, context: Context, score: Double? = nil) {
@@ -104,6 +112,8 @@ public final class DetectorEngine {
         /// The judge's path: each source partition's watermark and whether it is idle.
         var sources: [String: SourceMark] = [:]
         var partitions = 0
+        /// ERROR templates seen within the `new_pattern` look-back.
+        var patterns = PatternBook()
         init(_ settings: DetectorSettings) {
             windows = ServiceWindows(windowMs: settings.windowMs, latenessMs: settings.latenessMs, slowNs: settings.slowMs * 1_000_000)
             signals = ServiceSignals(settings.model)
@@ -230,12 +240,7 @@ public final class DetectorEngine {
             let active = state.sources.values.filter { !$0.idle }.map(\.watermarkMs)
             let eventTime = active.min() ?? judgeMaxMs
             guard eventTime > Int64.min + settings.latenessMs else { continue }  // nothing heard yet
-            for window in state.windows.close(upTo: eventTime - settings.latenessMs) {
-                state.history.append(window)
-                let keep = settings(for: name).historyToKeep
-                if state.history.count > keep { state.history.removeFirst(state.history.count - keep) }
-                alerts += judge(name, state, window)
-            }
+            for window in state.windows.close(upTo: eventTime - settings.latenessMs) { alerts += close(name, state, window) }
         }
         return grouped(alerts, nowMs: judgeMaxMs.subtractingReportingOverflow(settings.latenessMs).partialValue)
     }
@@ -253,12 +258,7 @@ public final class DetectorEngine {
         openFrom = mark - ((mark % windowMs) + windowMs) % windowMs
         var alerts: [Alert] = []
         for (name, state) in services.sorted(by: { $0.key < $1.key }) {
-            for window in state.windows.close(upTo: mark) {
-                state.history.append(window)
-                let keep = settings(for: name).historyToKeep
-                if state.history.count > keep { state.history.removeFirst(state.history.count - keep) }
-                alerts += judge(name, state, window)
-            }
+            for window in state.windows.close(upTo: mark) { alerts += close(name, state, window) }
         }
         return grouped(alerts, nowMs: mark)
     }
@@ -278,6 +278,45 @@ public final class DetectorEngine {
             }
             return marks
         })
+    }
+
+    /// A closed window into the service's history (without its shapes), then judged.
+    private func close(_ name: String, _ state: ServiceState, _ window: WindowCounts) -> [Alert] {
+        var counts = window
+        counts.patterns = nil
+        state.history.append(counts)
+        let keep = settings(for: name).historyToKeep
+        if state.history.count > keep { state.history.removeFirst(state.history.count - keep) }
+        return judge(name, state, window) + newPatterns(name, state, window)
+    }
+
+    /// `new_pattern`: the window's error shapes mined into the service's templates; one alert
+    /// per template new within the look-back (learnt, not alerted, before `min_history`).
+    private func newPatterns(_ service: String, _ state: ServiceState, _ window: WindowCounts) -> [Alert] {
+        let settings = settings(for: service)
+        guard !settings.disabledRules.contains(DetectorSettings.newPatternRule) else { return [] }
+        let end = window.startMs + settings.windowMs
+        let found = state.patterns.observe(window.patterns ?? [:], startMs: window.startMs, endMs: end, windowMs: settings.windowMs,
+                                           learning: state.history.count < settings.minHistoryWindows, settings.newPattern)
+        return found.map { pattern in
+            let key = "\(DetectorSettings.newPatternRule)|\(service)|\(pattern.id)|\(pattern.firstMs)"
+            var hash = StableHash()
+            hash.add(key)
+            var second = StableHash(seed: 0x84222325_cbf29ce4)
+            second.add(key)
+            let related = pattern.samples.reversed().map {
+                Alert.RelatedEvent(time: Timestamps.format(epochMillis: $0.timestampMs), message: $0.message, traceID: $0.traceID)
+            }
+            let url = pattern.samples.last(where: { $0.traceID != nil })?.traceID.flatMap { id in
+                settings.traceURL.map { $0.replacingOccurrences(of: "{trace_id}", with: id) }
+            }
+            var alert = Alert(id: hash.hex + second.hex, rule: DetectorSettings.newPatternRule, service: service, state: "firing",
+                              severity: "warning", observed: Double(pattern.count), baseline: 0,
+                              window: .init(start: Timestamps.format(epochMillis: pattern.firstMs), end: Timestamps.format(epochMillis: end)),
+                              context: .init(events: related, traceURL: url, owner: owners[service]))
+            alert.pattern = .init(id: pattern.id, template: pattern.template)
+            return alert
+        }
     }
 
     private func judge(_ service: String, _ state: ServiceState, _ window: WindowCounts) -> [Alert] {
@@ -358,13 +397,15 @@ public final class DetectorEngine {
         var pending: [String: Held]
         var sources: [String: SourceMark]
         var partitions: Int
+        /// Absent in snapshots written before `new_pattern`.
+        var patterns: PatternBook?
     }
 
     public func snapshot(of service: String) -> ServiceSnapshot? {
         guard let state = services[service] else { return nil }
         return ServiceSnapshot(learntBefore: state.learntUntil, windows: state.windows, history: state.history, signals: state.signals,
                                recentErrors: state.recentErrors, errorMarks: state.errorMarks, rules: state.rules, pending: state.pending,
-                               sources: state.sources, partitions: state.partitions)
+                               sources: state.sources, partitions: state.partitions, patterns: state.patterns)
     }
 
     /// Snapshots of the services whose learning moved on by at least `windows` windows since
@@ -398,6 +439,7 @@ public final class DetectorEngine {
             state.pending = snapshot.pending
             state.sources = snapshot.sources
             state.partitions = snapshot.partitions
+            state.patterns = snapshot.patterns ?? PatternBook()
             state.learntUntil = snapshot.learntBefore
             state.snapshotAt = snapshot.learntBefore
             state.snapshotTaken = true

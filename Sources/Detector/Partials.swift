@@ -34,6 +34,8 @@ public struct WindowPartial: Codable, Sendable, Equatable {
         /// The last three error events (alert context) and the traced errors (incidents).
         public var samples: [Sample] = []
         public var marks: [Mark] = []
+        /// ERROR and CRITICAL events by masked shape (the `new_pattern` rule; absent when none).
+        public var patterns: [String: PatternTally]?
 
         public init(startMs: Int64) { self.startMs = startMs }
     }
@@ -64,12 +66,15 @@ public struct WindowPartial: Codable, Sendable, Equatable {
 public struct PartialCounter: Sendable {
     public let windowMs: Int64
     public let slowNs: Int64
+    /// Shape error events for `new_pattern` (off when the rule is off everywhere).
+    public let shapePatterns: Bool
     /// Traced errors kept per partial window for incidents.
     public static let marksPerWindow = 64
 
-    public init(windowMs: Int64, slowNs: Int64) {
+    public init(windowMs: Int64, slowNs: Int64, shapePatterns: Bool = true) {
         self.windowMs = max(windowMs, 1)
         self.slowNs = slowNs
+        self.shapePatterns = shapePatterns
     }
 
     func windowStart(_ ms: Int64) -> Int64 {
@@ -109,6 +114,10 @@ public struct PartialCounter: Sendable {
                 }
                 counts.samples.append(.init(timestampMs: event.timestampMs, message: String(event.message.prefix(300)), traceID: event.traceID))
                 if counts.samples.count > 3 { counts.samples.removeFirst() }
+                if shapePatterns {
+                    counts.patterns = counts.patterns ?? [:]
+                    counts.patterns!.note(event)
+                }
             case .warn: counts.warnings += 1
             default: break
             }
@@ -139,5 +148,9 @@ extension WindowCounts {
         requests += counts.requests
         serverErrors += counts.serverErrors
         slow += counts.slow
+        if let shapes = counts.patterns {
+            patterns = patterns ?? [:]
+            patterns!.merge(shapes)
+        }
     }
 }

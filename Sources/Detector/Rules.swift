@@ -16,6 +16,7 @@ public struct DetectorSettings: Sendable {
     public var errorRate = Share(spanWindows: 5, threshold: 0.2, minEvents: 50)
     public var silence = Silence(quietWindows: 5, minPerWindow: 5)
     public var volumeSurge = Surge(spanWindows: 5, increase: 3.0, minCount: 10)
+    public var newPattern = NewPattern()
     /// A scored rule fires at this score (warning) and is critical from `criticalScore`.
     public var scoreThreshold = 0.8
     public var criticalScore = 0.95
@@ -77,6 +78,10 @@ public struct DetectorSettings: Sendable {
                 case ("error_rate", "min_events"): errorRate.minEvents = count
                 case ("silence", "quiet_windows"): silence.quietWindows = count
                 case ("silence", "min_per_window"): silence.minPerWindow = count
+                case ("new_pattern", "min_count"): newPattern.minCount = max(count, 1)
+                case ("new_pattern", "span"): newPattern.spanWindows = max(count, 1)
+                case ("new_pattern", "look_back"): newPattern.lookBackMs = Int64(value)
+                case ("new_pattern", "max_templates"): newPattern.maxTemplates = max(count, 1)
                 default: continue
                 }
             }
@@ -107,6 +112,18 @@ public struct DetectorSettings: Sendable {
         public var quietWindows: Int
         public var minPerWindow: Int
     }
+
+    /// `new_pattern`: an ERROR/CRITICAL template not seen within `lookBackMs` that occurs
+    /// `minCount` times within `spanWindows` windows of its first sighting raises one alert.
+    public struct NewPattern: Sendable {
+        public var minCount = 3
+        public var spanWindows = 5
+        public var lookBackMs: Int64 = 7 * 86_400_000
+        /// Templates remembered per service (the least recently seen go first).
+        public var maxTemplates = 2_000
+    }
+
+    public static let newPatternRule = "new_pattern"
 }
 
 /// One rule's verdict on a service after a window closed.

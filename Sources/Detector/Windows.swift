@@ -9,13 +9,18 @@ public struct DetectorEvent: Sendable, Equatable, Codable {
     public var durationNs: Int64?
     public var traceID: String?
     public var message: String
+    /// The exception of an error event (`error.type`, `error.message`): mined with the message.
+    public var errorType: String?
+    public var errorMessage: String?
     /// How many events this one stands for (1 for a log event; a series row's value, which may
     /// also be a measured, fractional or negative, value).
     public var weight: Double
 
     public init(service: String, timestampMs: Int64, level: Level, httpStatus: Int? = nil, durationNs: Int64? = nil,
-                traceID: String? = nil, message: String = "", weight: Double = 1) {
+                traceID: String? = nil, message: String = "", weight: Double = 1, errorType: String? = nil, errorMessage: String? = nil) {
         self.weight = weight
+        self.errorType = errorType
+        self.errorMessage = errorMessage
         self.service = service
         self.timestampMs = timestampMs
         self.level = level
@@ -42,6 +47,8 @@ public struct WindowCounts: Sendable, Equatable, Codable {
     public var slow = 0
     /// Errors of one trace count once (a request that logs ten errors is one failure).
     var errorTraces: Set<String> = []
+    /// ERROR and CRITICAL events by masked shape (`new_pattern`), while the window is open.
+    var patterns: [String: PatternTally]?
 
     public init(startMs: Int64) { self.startMs = startMs }
 
@@ -55,6 +62,8 @@ public struct WindowCounts: Sendable, Equatable, Codable {
             } else {
                 errors += event.weight
             }
+            patterns = patterns ?? [:]
+            patterns!.note(event)
         case .warn: warnings += 1
         default: break
         }

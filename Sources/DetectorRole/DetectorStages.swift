@@ -149,7 +149,9 @@ final class CounterLoop {
         consumer = try service.stageConsumer(group: service.configuration.detector.group, stage: "counter", changes: changes)
         producer = try service.stageProducer("counter")
         let settings = DetectorSettings(service.configuration.detector)
-        counter = PartialCounter(windowMs: settings.windowMs, slowNs: settings.slowMs * 1_000_000)
+        let services = service.configuration.services.values.compactMap(\.rules[DetectorSettings.newPatternRule]?["enabled"])
+        counter = PartialCounter(windowMs: settings.windowMs, slowNs: settings.slowMs * 1_000_000,
+                                 shapePatterns: !settings.disabledRules.contains(DetectorSettings.newPatternRule) || services.contains { $0 != 0 })
         idleAfter = .milliseconds(max(settings.latenessMs, 1_000))
     }
 

@@ -74,7 +74,11 @@ public enum NotificationFormat {
             }
         } else if let alert = alerts.first {
             lines.append("\(bold)[\(alert.state.uppercased())] \(alert.rule) · \(alert.service)\(bold) (\(alert.severity))")
-            lines.append("observed \(number(alert.observed)) vs baseline \(number(alert.baseline)) · \(alert.window.start) – \(alert.window.end)")
+            if let pattern = alert.pattern {
+                lines.append("new error template (\(number(alert.observed)) times since \(alert.window.start)): `\(pattern.template.prefix(500))`")
+            } else {
+                lines.append("observed \(number(alert.observed)) vs baseline \(number(alert.baseline)) · \(alert.window.start) – \(alert.window.end)")
+            }
             if let incident = alert.incident {
                 lines.append("incident: likely origin \(bold)\(incident.origin)\(bold)"
                              + (incident.affected.isEmpty ? "" : "; also failing: \(incident.affected.joined(separator: ", "))")

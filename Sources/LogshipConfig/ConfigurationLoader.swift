@@ -341,6 +341,10 @@ public enum ConfigurationLoader {
                     if let score = r.score(raw, "\(rulePath).score") { rules[rule, default: [:]][name] = score }
                     continue
                 }
+                if name == "look_back" {
+                    if let ms = r.durationMs(raw, "\(rulePath).look_back", minMs: 60_000) { rules[rule, default: [:]][name] = Double(ms) }
+                    continue
+                }
                 let number: Double?
                 switch raw {
                 case let flag as Bool: number = flag ? 1 : 0
@@ -353,8 +357,9 @@ public enum ConfigurationLoader {
                     r.problem("\(rulePath).\(name)", "expected a number ≥ 0\(name == "enabled" ? " or true/false" : ""), found \(raw)")
                     continue
                 }
-                if ["span", "quiet_windows"].contains(name) && number < 1 {
-                    r.problem("\(rulePath).\(name)", "must be at least 1 window")
+                let counted = rule == "new_pattern" && ["min_count", "max_templates"].contains(name)
+                if (["span", "quiet_windows"].contains(name) || counted) && number < 1 {
+                    r.problem("\(rulePath).\(name)", counted ? "must be at least 1" : "must be at least 1 window")
                     continue
                 }
                 rules[rule, default: [:]][name] = number

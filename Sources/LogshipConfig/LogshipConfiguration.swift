@@ -219,7 +219,8 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
     /// `error_rate`, `slow_requests`, `silence`, `volume_surge`), e.g. `["error_surge":
     /// ["increase": 3]]`. `enabled: false` turns a rule off; `model: preset` judges it by its
     /// fixed thresholds instead of the anomaly score (stored as `model` = 1; `score` = 0);
-    /// `score` is the rule's own score threshold.
+    /// `score` is the rule's own score threshold. `new_pattern`'s `look_back` is a duration,
+    /// stored in milliseconds.
     public typealias RuleParameters = [String: [String: Double]]
     public static let ruleParameterNames: [String: Set<String>] = [
         "error_surge": ["enabled", "model", "score", "span", "increase", "min_count"],
@@ -228,6 +229,7 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         "error_rate": ["enabled", "model", "score", "span", "threshold", "min_events"],
         "silence": ["enabled", "model", "score", "quiet_windows", "min_per_window"],
         "volume_surge": ["enabled", "model", "score", "span", "increase", "min_count"],
+        "new_pattern": ["enabled", "min_count", "span", "look_back", "max_templates"],
     ]
 
     public struct Detector: Sendable, Equatable, Encodable {

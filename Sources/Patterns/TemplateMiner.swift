@@ -66,7 +66,19 @@ public final class TemplateMiner {
 
     /// Adds one message; returns its template as it stands after this message.
     @discardableResult
-    public func add(_ message: String) -> Template {
+    public func add(_ message: String) -> Template { learn(message).template }
+
+    /// What `learn` did with a message: its template as it stands after it, whether the message
+    /// started that template, and the template's id before the message generalised it (nil when
+    /// the template kept its id).
+    public struct Learnt: Sendable, Equatable {
+        public let template: Template
+        public let created: Bool
+        public let previousID: String?
+    }
+
+    /// Adds a message standing for `count` occurrences (a masked shape counted elsewhere).
+    public func learn(_ message: String, count: Int = 1) -> Learnt {
         let tokens = Self.mask(message)
         let leaf = route(tokens)
         var best = bestMatch(tokens, among: leaf.clusters)
@@ -80,22 +92,26 @@ public final class TemplateMiner {
             }
         }
         if let best, best.score >= settings.similarity, var cluster = templates[best.index] {
+            var previousID: String?
             if !best.exact {
                 let merged = zip(cluster.tokens, tokens).map { $0 == $1 ? $0 : Self.wildcard }
                 if merged != cluster.tokens {
                     let old = cluster.id
                     cluster.tokens = merged
                     cluster.id = Self.id(of: merged)
-                    if old != cluster.id { aliases[old] = cluster.id }
+                    if old != cluster.id {
+                        aliases[old] = cluster.id
+                        previousID = old
+                    }
                 }
             }
-            cluster.count += 1
+            cluster.count += count
             templates[best.index] = cluster
-            return Template(id: cluster.id, tokens: cluster.tokens, count: cluster.count)
+            return Learnt(template: Template(id: cluster.id, tokens: cluster.tokens, count: cluster.count), created: false, previousID: previousID)
         }
         let index = nextCluster
         nextCluster += 1
-        let cluster = Cluster(id: Self.id(of: tokens), tokens: tokens, count: 1)
+        let cluster = Cluster(id: Self.id(of: tokens), tokens: tokens, count: count)
         templates[index] = cluster
         leaf.clusters.append(index)
         byLength[tokens.count, default: []].append(index)
@@ -104,7 +120,7 @@ public final class TemplateMiner {
             byLength[tokens.count]?.removeAll { $0 == least }
             templates[least] = nil
         }
-        return Template(id: cluster.id, tokens: cluster.tokens, count: 1)
+        return Learnt(template: Template(id: cluster.id, tokens: cluster.tokens, count: count), created: true, previousID: nil)
     }
 
     // MARK: - Tree

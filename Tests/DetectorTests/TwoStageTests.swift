@@ -19,10 +19,9 @@ import Testing
 
     /// Counters owning `owners` (source lists), each reading `step` events a source per step,
     /// their partials merged by one judge in the order the steps ran (round robin).
-    static func judge(_ owners: [[String]], steps: [Int]) -> [Alert] {
-        let events = sources()
+    static func judge(_ owners: [[String]], steps: [Int], sources events: [String: [DetectorEvent]] = sources(),
+                      engine: DetectorEngine = DetectorEngine()) -> [Alert] {
         let counter = PartialCounter(windowMs: 60_000, slowNs: 1_000_000_000)
-        let engine = DetectorEngine()
         var positions: [String: Int] = [:]
         var watermarks: [String: Int64] = [:]
         var alerts: [Alert] = []

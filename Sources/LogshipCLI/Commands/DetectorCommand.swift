@@ -119,9 +119,9 @@ struct AlertsCommand: AsyncParsableCommand {
         abstract: "List recent alerts from logship.alerts.",
         discussion: """
         --json prints one object per alert with the fields of the topic: id, rule, service, state, severity, observed, \
-        baseline, window, context, score, incident. Alerts of several services that share trace ids form an incident \
-        (origin = the likely first failing service); the table lists the incidents first, then every alert with its \
-        incident's origin.
+        baseline, window, context, score, incident, and for new_pattern the template (pattern: id, template). Alerts \
+        of several services that share trace ids form an incident (origin = the likely first failing service); the \
+        table lists the incidents first, then every alert with its incident's origin, then the new error templates.
         """
     )
 
@@ -158,5 +158,13 @@ struct AlertsCommand: AsyncParsableCommand {
                       a.incident.map { $0.origin == a.service ? "origin" : "from \($0.origin)" } ?? "-")
         }
         print(table.render())
+        let patterns = alerts.filter { $0.pattern != nil }
+        guard !patterns.isEmpty else { return }
+        var templates = Table("FIRST WINDOW", "SERVICE", "TEMPLATE ID", "COUNT", "TEMPLATE")
+        for a in patterns {
+            templates.add(a.window.start, a.service, a.pattern!.id, String(format: "%.0f", a.observed), String(a.pattern!.template.prefix(120)))
+        }
+        print("")
+        print(templates.render())
     }
 }
