@@ -6,9 +6,18 @@ import Patterns
 /// three examples of each. The judge mines the shapes into templates.
 public struct PatternTally: Sendable, Equatable, Codable {
     public var count = 0
+    /// Events without a trace id; the traces of the others (a request that logs the same error
+    /// ten times is one occurrence), up to `tracesKept`.
+    public var untraced = 0
+    public var traces: [String] = []
     public var samples: [WindowPartial.Sample] = []
 
+    static let tracesKept = 32
+
     public init() {}
+
+    /// Occurrences: untraced events, and each trace once.
+    public var occurrences: Int { untraced + traces.count }
 
     /// The text the rule mines for an error event, masked: its message and its exception.
     static func shape(of event: DetectorEvent) -> String {
@@ -16,14 +25,21 @@ public struct PatternTally: Sendable, Equatable, Codable {
             .joined(separator: " ")
     }
 
-    mutating func add(_ sample: WindowPartial.Sample, count: Int = 1) {
-        self.count += count
+    mutating func add(_ sample: WindowPartial.Sample) {
+        count += 1
+        if let trace = sample.traceID {
+            if traces.count < Self.tracesKept && !traces.contains(trace) { traces.append(trace) }
+        } else {
+            untraced += 1
+        }
         samples.append(sample)
         if samples.count > 3 { samples.removeFirst(samples.count - 3) }
     }
 
     mutating func merge(_ other: PatternTally) {
         count += other.count
+        untraced += other.untraced
+        for trace in other.traces where traces.count < Self.tracesKept && !traces.contains(trace) { traces.append(trace) }
         samples = Array((samples + other.samples).sorted { $0.timestampMs < $1.timestampMs }.suffix(3))
     }
 }
@@ -33,11 +49,12 @@ extension [String: PatternTally] {
     /// window's further shapes are not judged (counted in `unlisted`).
     static var shapesPerWindow: Int { 64 }
 
-    /// Adds an error event's shape; false when the window already lists `shapesPerWindow` others.
+    /// Adds an error event's shape; false when it has no text or the window already lists
+    /// `shapesPerWindow` others.
     @discardableResult
     mutating func note(_ event: DetectorEvent) -> Bool {
         let shape = PatternTally.shape(of: event)
-        guard self[shape] != nil || count < Self.shapesPerWindow else { return false }
+        guard !shape.isEmpty, self[shape] != nil || count < Self.shapesPerWindow else { return false }
         self[shape, default: PatternTally()].add(.init(timestampMs: event.timestampMs, message: String(event.message.prefix(300)),
                                                        traceID: event.traceID))
         return true
@@ -103,7 +120,7 @@ public struct PatternBook: Codable, Sendable {
             window[text, default: PatternTally()].merge(tally)
         }
         var found: [Found] = []
-        for (text, tally) in window.sorted(by: { $0.key < $1.key }) where seen[text]?.settled == false && tally.count >= p.minCount {
+        for (text, tally) in window.sorted(by: { $0.key < $1.key }) where seen[text]?.settled == false && tally.occurrences >= p.minCount {
             let entry = seen[text]!
             found.append(Found(id: TemplateMiner.id(of: text.split(separator: " ").map(String.init)), template: text,
                                firstMs: entry.firstMs, count: tally.count, samples: tally.samples))

@@ -12,7 +12,10 @@ import TestSupport
 @Suite(.serialized) struct DetectorRoleTests {
 
     /// Minutes of "pay" traffic: 300 events a minute, 2 errors, 30 during minutes 60–69.
-    static func produce(minutes: Range<Int>, base: Date, brokers: String) throws {
+    /// 300 events of pay a minute, 2 of them errors (`m<minute>.<i>`: one template), 30 from
+    /// minute 60 to 69. With `newTemplate` the incident's errors are a new failure instead: a
+    /// charge timing out (`UpstreamTimeout`), each in its own trace.
+    static func produce(minutes: Range<Int>, base: Date, brokers: String, newTemplate: Bool = false) throws {
         let producer = try KafkaProducer(KafkaProducerConfiguration(
             kafka: KafkaConfiguration(brokers: [brokers], properties: ["log_level": "0"]), maxInFlight: 20_000,
             createTopicsWithPartitions: 3))
@@ -25,7 +28,11 @@ import TestSupport
             for i in 0..<300 {
                 let at = formatter.string(from: base.addingTimeInterval(Double(minute * 60) + Double(i) * 0.2))
                 let level = i < errors ? "ERROR" : "INFO"
-                let value = #"{"@timestamp":"\#(at)","message":"m\#(minute).\#(i)","service":{"name":"pay"},"log":{"level":"\#(level)"}}"#
+                var value = #"{"@timestamp":"\#(at)","message":"m\#(minute).\#(i)","service":{"name":"pay"},"log":{"level":"\#(level)"}}"#
+                if newTemplate && (60..<70).contains(minute) && i < errors {
+                    value = #"{"@timestamp":"\#(at)","message":"charge ch_\#(minute)_\#(i) failed after \#(3_000 + i) ms","service":{"name":"pay"},"#
+                        + #""log":{"level":"ERROR"},"trace":{"id":"t\#(minute)x\#(i)"},"error":{"type":"UpstreamTimeout","message":"provider did not answer"}}"#
+                }
                 try producer.enqueue(topic: "logs.pay", key: nil, value: Array(value.utf8)) { result in
                     if case .success = result { acked.withLock { $0 += 1 } }
                 }
@@ -53,13 +60,15 @@ import TestSupport
         let now = Date().timeIntervalSince1970
         let base = Date(timeIntervalSince1970: (now - 3 * 3600) - (now - 3 * 3600).truncatingRemainder(dividingBy: 60))
 
-        try Self.produce(minutes: 0..<63, base: base, brokers: server.kafkaBootstrap)
+        // The incident's errors are a new template: new_pattern fires in the first run, and the
+        // template goes on in the second, which must not alert it again.
+        try Self.produce(minutes: 0..<63, base: base, brokers: server.kafkaBootstrap, newTemplate: true)
         let arguments = ["detector", "--config", config.path, "--poll-interval", "300"]
         let first = try SignalReset.launch(try LogshipBinary.path(), arguments, log: dir.appendingPathComponent("detector-1.log"))
-        try waitUntil(timeout: 90, interval: 0.1, "the first alert") { !(try Self.alerts(server.kafkaBootstrap)).isEmpty }
+        try waitUntil(timeout: 90, interval: 0.1, "the first alerts") { (try Self.alerts(server.kafkaBootstrap)).count >= 2 }
         #expect(SignalReset.stop(first, grace: 45) == 0)
 
-        try Self.produce(minutes: 63..<90, base: base, brokers: server.kafkaBootstrap)
+        try Self.produce(minutes: 63..<90, base: base, brokers: server.kafkaBootstrap, newTemplate: true)
         let second = try SignalReset.launch(try LogshipBinary.path(), arguments, log: dir.appendingPathComponent("detector-2.log"))
         defer { _ = SignalReset.stop(second, grace: 10) }
         try waitUntil(timeout: 90, interval: 0.2, "the resolved alert") {
@@ -67,13 +76,20 @@ import TestSupport
         }
         let alerts = try Self.alerts(server.kafkaBootstrap)
         let summary = alerts.map { "\($0["rule"] as? String ?? "") \($0["state"] as? String ?? "") \($0["severity"] as? String ?? "")" }
-        // Critical from its first window (15× the usual errors), delivered once, then resolved.
-        #expect(summary == ["error_surge firing critical", "error_surge resolved info"],
+        // Critical from its first window (15× the usual errors), delivered once, then resolved;
+        // the new template alerted once, before the restart.
+        #expect(summary.sorted() == ["error_surge firing critical", "error_surge resolved info", "new_pattern firing warning"],
                 "\(summary); log: \((try? String(contentsOf: dir.appendingPathComponent("detector-2.log"), encoding: .utf8)) ?? "")")
         #expect(Set(alerts.compactMap { $0["id"] as? String }).count == alerts.count)
-        let context = alerts.first?["context"] as? [String: Any]
+        let context = alerts.first { $0["rule"] as? String == "error_surge" }?["context"] as? [String: Any]
         #expect(context?["owner"] as? String == "@pay-oncall")
         #expect((context?["events"] as? [[String: Any]])?.count == 3)
+        let pattern = try #require(alerts.first { $0["rule"] as? String == "new_pattern" })
+        #expect((pattern["pattern"] as? [String: Any])?["template"] as? String
+                    == "charge <*> failed after <*> ms | UpstreamTimeout: provider did not answer", "\(pattern)")
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        #expect((pattern["window"] as? [String: Any])?["start"] as? String == formatter.string(from: base.addingTimeInterval(60 * 60)))
         #expect(SignalReset.stop(second, grace: 10) == 0)
         // The positions went with the alerts in the transactions: the group has read everything.
         let admin = try KafkaAdmin(KafkaConfiguration(brokers: [server.kafkaBootstrap], properties: ["log_level": "0"]))

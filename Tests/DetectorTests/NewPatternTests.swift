@@ -14,8 +14,9 @@ import Testing
     /// 40 minutes of `billing`: requests, and the usual errors — invoices not found, connection
     /// resets, users locked out (the user a variable word). A deploy at minute 20 brings a new
     /// failure: 25 `UpstreamTimeout`s a minute for five minutes. At minute 26 another user is
-    /// locked out (the usual template); at minute 30 a cache rebuild aborts once, at 31 five
-    /// times. `gap` leaves the invoice errors out for those minutes.
+    /// locked out (the usual template); at 28 one request logs a new error ten times (one
+    /// occurrence); at minute 30 a cache rebuild aborts once, at 31 five times. `gap` leaves the
+    /// invoice errors out for those minutes.
     static func stream(minutes: Range<Int> = 0..<40, gap: Range<Int> = 0..<0) -> [DetectorEvent] {
         var events: [DetectorEvent] = []
         func add(_ m: Int, _ i: Int, _ level: DetectorEvent.Level, _ message: String, trace: String? = nil,
@@ -38,6 +39,7 @@ import Testing
                 }
             }
             if m == 26 { add(m, 92, .error, "user carol locked out after 5 failed logins") }
+            if m == 28 { for i in 0..<10 { add(m, 80 + i, .error, "retry budget exhausted", trace: "one-request") } }
             if m == 30 { add(m, 93, .error, "cache rebuild aborted: shard unavailable") }
             if m == 31 { for i in 0..<5 { add(m, 93 + i, .error, "cache rebuild aborted: shard unavailable") } }
         }
@@ -93,7 +95,7 @@ import Testing
         // Invoices not found stop for 20 minutes (minutes 12 to 31) and come back at 32.
         var short = DetectorSettings()
         short.apply(["new_pattern": ["look_back": Double(10 * Self.minute)]])
-        let events = Self.stream(minutes: 0..<36, gap: 12..<32).filter { $0.traceID == nil }  // without the deploy
+        let events = Self.stream(minutes: 0..<36, gap: 12..<32).filter { $0.errorType != "UpstreamTimeout" }  // without the deploy
         let alerts = Self.run(DetectorEngine(settings: short), events, until: 40)
         #expect(alerts.map(\.pattern?.template) == ["cache rebuild aborted: shard unavailable", "invoice <*> not found for customer <*>"])
         #expect(alerts.last?.window.start == Timestamps.format(epochMillis: Self.t0 + 32 * Self.minute))

@@ -66,14 +66,20 @@ import TestSupport
         try waitUntil(timeout: 60, interval: 1, "the detector's alert for the payment incident") {
             let listed = try LogshipBinary.run(["alerts", "--config", run.appendingPathComponent("logship.yml").path, "--json"], timeout: 60)
             alerts = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]) ?? []
-            return alerts.contains { $0["service"] as? String == "payment" && $0["state"] as? String == "firing" }
+            return alerts.contains { $0["service"] as? String == "payment" && $0["state"] as? String == "firing" && $0["rule"] as? String != "new_pattern" }
         }
-        let incident = try #require(alerts.first { $0["service"] as? String == "payment" && $0["state"] as? String == "firing" })
+        let incident = try #require(alerts.first {
+            $0["service"] as? String == "payment" && $0["state"] as? String == "firing" && $0["rule"] as? String != "new_pattern"
+        })
         #expect(["error_surge", "error_rate", "http_5xx_ratio"].contains(incident["rule"] as? String ?? ""))
         let context = incident["context"] as? [String: Any] ?? [:]
         #expect(context["owner"] as? String == "@pay-oncall")
         let related = context["events"] as? [[String: Any]] ?? []
         #expect(related.count == 3 && related.allSatisfy { ($0["message"] as? String ?? "").contains("503") }, "the last errors: \(related)")
+        // The detector's new_pattern rule: the UpstreamTimeout template, once.
+        let newTemplates = alerts.filter { $0["service"] as? String == "payment" && $0["rule"] as? String == "new_pattern" }
+            .compactMap { ($0["pattern"] as? [String: Any])?["template"] as? String }
+        #expect(newTemplates.filter { $0.contains("UpstreamTimeout") }.count == 1, "\(newTemplates)")
         // One incident: payment the origin (its failing spans are the deepest of the shared
         // traces), gateway and orders affected; exactly one of its alerts is the lead, so each
         // destination gets one message for it.

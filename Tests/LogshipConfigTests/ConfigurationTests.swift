@@ -187,6 +187,7 @@ import Testing
             error_surge: {increase: 2.5, min_count: 20, model: preset}
             silence: {enabled: false}
             volume_surge: {score: 0.9}
+            new_pattern: {min_count: 5, look_back: 3d, span: 2}
           notify:
             - {type: dingtalk, url: "https://oapi.dingtalk.com/robot/send?access_token=t", secret: "SECx"}
             - {type: slack, url: "https://hooks.slack.com/services/x", rate_limit: 1/s, name: ops}
@@ -194,7 +195,7 @@ import Testing
           payment: {owner: "@pay", rules: {error_rate: {threshold: 0.05}}}
         """)
         #expect(config.detector.rules == ["error_surge": ["increase": 2.5, "min_count": 20, "model": 1], "silence": ["enabled": 0],
-                                          "volume_surge": ["score": 0.9]])
+                                          "volume_surge": ["score": 0.9], "new_pattern": ["min_count": 5, "look_back": 3 * 86_400_000, "span": 2]])
         #expect(config.services["payment"]?.rules == ["error_rate": ["threshold": 0.05]])
         #expect(config.detector.notify.map(\.name) == ["dingtalk-0", "ops"])
         #expect(config.detector.notify[0].rateLimit == .init(count: 20, perMs: 60_000), "DingTalk's 20/min by default")
@@ -203,14 +204,17 @@ import Testing
             try ConfigurationLoader.parse("""
             detector:
               rules: {error_surge: {increse: 2}, spike: {}, error_rate: {threshold: high}, silence: {quiet_windows: 0},
-                      slow_requests: {model: neural}, volume_surge: {score: 1}}
+                      slow_requests: {model: neural}, volume_surge: {score: 1},
+                      new_pattern: {look_back: soon, min_count: 0, max_templates: 0, model: preset}}
               notify: [{type: dingtalk, url: "https://x.example/robot"}, {type: wecom, url: "https://y.example", rate_limit: lots}]
             services: {pay: {rules: {http_5xx_ratio: {factor: -1}}}}
             """)
         }
         #expect(error.problems.map(\.path).sorted() == [
             "detector.notify[0].secret", "detector.notify[1].rate_limit", "detector.rules.error_rate.threshold",
-            "detector.rules.error_surge.increse", "detector.rules.silence.quiet_windows", "detector.rules.slow_requests.model",
+            "detector.rules.error_surge.increse", "detector.rules.new_pattern.look_back", "detector.rules.new_pattern.max_templates",
+            "detector.rules.new_pattern.min_count", "detector.rules.new_pattern.model",
+            "detector.rules.silence.quiet_windows", "detector.rules.slow_requests.model",
             "detector.rules.spike", "detector.rules.volume_surge.score", "services.pay.rules.http_5xx_ratio.factor",
         ])
     }

@@ -172,7 +172,8 @@ struct DetectCommand: AsyncParsableCommand {
                 batch.append(DetectorEvent(service: names[i % services], timestampMs: start + Int64(Double(i) * step), level: level,
                                            httpStatus: i % 3 == 0 ? (i % 97 == 0 ? 503 : 200) : nil,
                                            durationNs: i % 5 == 0 ? Int64(i % 2_000) * 1_000_000 : nil,
-                                           traceID: level == .error ? "t\(i)" : nil))
+                                           traceID: level == .error ? "t\(i)" : nil,
+                                           message: level == .error ? "charge \(i) failed: upstream did not answer in \(i % 3_000) ms" : ""))
             }
             let engine = DetectorEngine()
             engine.scoreLog = []
