@@ -24,7 +24,7 @@ proc_cpu() { awk '{print ($14+$15)/100}' "/proc/$1/stat" 2>/dev/null || echo 0; 
 proc_rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # run_agent CONFIG METRICS_PORT LINES: runs the agent until Kafka acknowledged LINES events (its own
 # counter, read from its metrics endpoint every 50 ms), then SIGTERM. Sets AGENT_SECS, AGENT_CPU,
-# AGENT_RSS (peak, kB).
+# AGENT_RSS (peak, kB), and with AGENT_IDLE_WAIT=N AGENT_IDLE_RSS (kB, N s after the last ack).
 run_agent() {
   local start end agent
   start=$(date +%s.%N)
@@ -37,6 +37,8 @@ run_agent() {
   end=$(date +%s.%N)
   AGENT_CPU=$(proc_cpu $agent); AGENT_RSS=$(proc_rss $agent)
   AGENT_SECS=$(echo "$end - $start" | bc)
+  # AGENT_IDLE_WAIT seconds after the last acknowledgement: the resident set of the idle agent.
+  if [ "${AGENT_IDLE_WAIT:-0}" != 0 ]; then sleep "$AGENT_IDLE_WAIT"; AGENT_IDLE_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$agent/status"); fi
   kill -TERM $agent; wait $agent || true
 }
 fresh_noida
