@@ -164,7 +164,7 @@ destination d_kafka {
   kafka-c(bootstrap-servers("$BROKER") topic("bench.syslogng") config("compression.codec" => "zstd" "linger.ms" => "5")
           message("\$(format-json --scope none @timestamp=\${.p.time} log.level=\${.p.level} log.logger=\${.p.logger} message=\${.p.message} trace.id=\${.p.trace} http.response.status_code=int(\${.p.status}) event.duration_ms=int(\${.p.duration}))"));
 };
-log { source(s_file); parser(p_line); destination(d_kafka); };
+log { source(s_file); parser(p_line); destination(d_kafka); flags(flow-control); };
 CONF
   LD_LIBRARY_PATH=$SNG/usr/lib/syslog-ng ship_daemon "syslog-ng regexp+json" bench.syslogng "$SNG/usr/sbin/syslog-ng" -F \
     -f "$WORK/syslog-ng.conf" --module-path="$SNG/usr/lib/syslog-ng/3.38" -R "$WORK/sng.persist" -p "$WORK/sng.pid" -c "$WORK/sng.ctl"
