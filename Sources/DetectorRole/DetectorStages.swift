@@ -93,35 +93,6 @@ extension DetectorService {
     }
 }
 
-/// Positions a stage committed in transactions whose plain commit did not go through (a
-/// rebalance began meanwhile). Kafka holds them from the transaction; librdkafka's mock cluster
-/// does not, and there the partition's next read would start before them and count their
-/// records twice. So when such a partition is the member's again, a position still ahead of
-/// the group's committed one is committed plainly and sought to.
-struct UnconfirmedPositions {
-    var positions: [TopicPartition: Int64] = [:]
-
-    mutating func record(_ offsets: [TopicPartition: Int64], confirmed: Bool) {
-        for (tp, offset) in offsets { positions[tp] = confirmed ? nil : offset }
-    }
-
-    mutating func reclaim(_ assigned: Set<TopicPartition>, consumer: KafkaConsumer, logger: Logger) {
-        let mine = positions.filter { assigned.contains($0.key) }
-        guard !mine.isEmpty else { return }
-        for tp in mine.keys { positions[tp] = nil }
-        let committed = (try? consumer.committed(Array(mine.keys))) ?? [:]
-        let ahead = mine.filter { tp, offset in ((committed[tp] ?? nil) ?? -1) < offset }
-        guard !ahead.isEmpty else { return }
-        do {
-            try consumer.commitBlocking(ahead)
-            for (tp, offset) in ahead { try consumer.seek(tp, to: offset) }
-            logger.notice("positions committed in a transaction reclaimed", metadata: ["kafka.positions": "\(ahead.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })"])
-        } catch {
-            logger.warning("cannot reclaim positions committed in a transaction", metadata: ["kafka.error": "\(error)"])
-        }
-    }
-}
-
 /// The first stage: a member of `detector.group` reading the `logs.*` partitions the group gives
 /// it, turning each step's events into partial window counts per (service, partition) on
 /// `logship.detector.windows`, with its read positions, in one transaction. It keeps nothing a
@@ -138,7 +109,8 @@ final class CounterLoop {
     var idle: Set<String> = []
     var partitionCounts: [String: Int] = [:]
     var owned = Set<TopicPartition>()
-    var unconfirmed = UnconfirmedPositions()
+    /// Reclaimed positions: records polled below them are not counted again.
+    var floors: [TopicPartition: Int64] = [:]
     /// Since when each source has been read to its end with nothing new.
     var quietSince: [String: ContinuousClock.Instant] = [:]
     let idleAfter: Duration
@@ -172,13 +144,14 @@ final class CounterLoop {
                 case .assigned(let partitions): revoked.subtract(partitions); assigned.formUnion(partitions); owned.formUnion(partitions)
                 }
             }
-            unconfirmed.reclaim(assigned, consumer: consumer, logger: service.logger)
+            floors.merge(StoredPositions.reclaim(assigned, service: service, consumer: consumer, producer: producer)) { $1 }
+            for tp in revoked { floors[tp] = nil }
             if !taken.isEmpty {
                 service.logger.info("detector counter partitions", metadata: ["kafka.partitions": "\(owned.sorted().map(\.description))"])
                 let count = owned.count
                 service.health.partitions.withLock { $0.counter = count }
             }
-            try step(messages.filter { !revoked.contains($0.topicPartition) })
+            try step(StoredPositions.above(&floors, messages.filter { !revoked.contains($0.topicPartition) }))
         }
     }
 
@@ -213,7 +186,9 @@ final class CounterLoop {
         guard !partials.isEmpty || !positions.isEmpty else { return }
         let encoder = JSONEncoder()
         let records = try partials.map { (topic: Naming.detectorWindowsTopic, key: $0.service, value: Array(try encoder.encode($0))) }
-        unconfirmed.record(positions, confirmed: try service.commit(records, offsets: positions, consumer: consumer, producer: producer))
+        if try !service.commit(records, offsets: positions, consumer: consumer, producer: producer) {
+            StoredPositions.store(positions, service: service, consumer: consumer, producer: producer)
+        }
         service.logger.debug("detector counter step", metadata: ["detector.events": "\(events.count)", "detector.partials": "\(partials.count)",
                                                                "kafka.positions": "\(positions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })"])
         for partial in partials {
@@ -254,7 +229,11 @@ final class JudgeLoop {
     /// The windows-topic partition of each service held.
     var partitionOf: [String: Int32] = [:]
     var owned = Set<TopicPartition>()
-    var unconfirmed = UnconfirmedPositions()
+    /// Services taken over from a snapshot: their partials before its position are in it (the
+    /// group's committed position may be behind it where a plain commit failed).
+    var inSnapshotBefore: [String: Int64] = [:]
+    /// Reclaimed positions: partials polled below them are not merged again.
+    var floors: [TopicPartition: Int64] = [:]
     var alertsSent = 0
 
     struct Stored: Codable {
@@ -292,7 +271,7 @@ final class JudgeLoop {
             let messages = try consumer.pollBatch(maxMessages: 5_000, timeoutMs: Int32(pollIntervalMs))
             consumer.resumeIdlePartitions()
             let revoked = try applyChanges()
-            try step(messages.filter { !revoked.contains($0.topicPartition) })
+            try step(StoredPositions.above(&floors, messages.filter { !revoked.contains($0.topicPartition) }))
         }
         logger.info("detector stopped", metadata: ["detector.alerts_sent": "\(alertsSent)"])
     }
@@ -311,11 +290,15 @@ final class JudgeLoop {
             let partitions = Set(gone.map(\.partition))
             let names = partitionOf.filter { partitions.contains($0.value) }.map(\.key)
             engine.remove(names)
-            for name in names { partitionOf[name] = nil }
+            for name in names {
+                partitionOf[name] = nil
+                inSnapshotBefore[name] = nil
+            }
             owned.subtract(gone)
             logger.info("detector partitions given away", metadata: ["kafka.partitions": "\(gone.sorted().map(\.description))"])
         }
-        unconfirmed.reclaim(assigned, consumer: consumer, logger: logger)
+        floors.merge(StoredPositions.reclaim(assigned, service: service, consumer: consumer, producer: producer)) { $1 }
+        for tp in revoked { floors[tp] = nil }
         let new = assigned.subtracting(owned)
         if !new.isEmpty {
             try takeOver(new.sorted())
@@ -347,7 +330,10 @@ final class JudgeLoop {
         stored = stored.filter { numbers.contains($0.value.partition) }
         engine.remove(stored.keys)
         engine.restore(stored.mapValues(\.snapshot))
-        for (name, record) in stored { partitionOf[name] = record.partition }
+        for (name, record) in stored {
+            partitionOf[name] = record.partition
+            inSnapshotBefore[name] = record.offset
+        }
         let committed = try admin.committedOffsets(group: service.judgeGroup, partitions: partitions)
         let offsets = try admin.logOffsets(partitions)
         // (A broker without offsets-for-times, such as librdkafka's mock cluster: from the snapshots only.)
@@ -394,6 +380,10 @@ final class JudgeLoop {
                              metadata: ["kafka.partition": "\(message.partition)", "kafka.offset": "\(message.offset)"])
                 continue
             }
+            if let from = inSnapshotBefore[partial.service] {
+                if message.offset < from { continue }  // already in the snapshot it was restored from
+                inSnapshotBefore[partial.service] = nil
+            }
             partitionOf[partial.service] = message.partition
             partials.append(partial)
         }
@@ -412,7 +402,9 @@ final class JudgeLoop {
                 records.append((Naming.detectorStateTopic, name, Array(try encoder.encode(Stored(partition: partition, offset: offset, snapshot: snapshot)))))
             }
         }
-        unconfirmed.record(positions, confirmed: try service.commit(records, offsets: positions, consumer: consumer, producer: producer))
+        if try !service.commit(records, offsets: positions, consumer: consumer, producer: producer) {
+            StoredPositions.store(positions, service: service, consumer: consumer, producer: producer)
+        }
         let late = Int64(engine.lateEvents.values.reduce(0, +))
         service.health.counters.withLock {
             $0["alerts", default: 0] += Int64(fresh.count)

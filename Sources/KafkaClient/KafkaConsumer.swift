@@ -79,6 +79,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 let message = RDKafka.message(pointer)
                 if rebalanced {
                     carried.withLock { $0 = message }
+                    rebalance.positions.withLock { $0[message.topicPartition] = message.offset + 1 }
                     break
                 }
                 messages.append(message)
@@ -111,6 +112,9 @@ public final class KafkaConsumer: @unchecked Sendable {
                 } ?? ""
                 throw KafkaError(err, "consumer of group \(groupID): \(detail)")
             }
+        }
+        if !messages.isEmpty {
+            rebalance.positions.withLock { positions in for message in messages { positions[message.topicPartition] = message.offset + 1 } }
         }
         return messages
     }
@@ -174,7 +178,8 @@ public final class KafkaConsumer: @unchecked Sendable {
             let err = timeoutMs.map { rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, $0) }
                 ?? rd_kafka_get_watermark_offsets(handle, tp.topic, tp.partition, &low, &high)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { continue }
-            if position >= 0 { result[tp] = max(high - position, 0) } else { unfetched[tp] = (low, high) }
+            let known = position >= 0 ? position : rebalance.positions.withLock { $0[tp] } ?? -1
+            if known >= 0 { result[tp] = max(high - known, 0) } else { unfetched[tp] = (low, high) }
         }
         var start: [TopicPartition: Int64?] = [:]
         if let timeoutMs, !unfetched.isEmpty { start = (try? self.committed(Array(unfetched.keys), timeoutMs: timeoutMs)) ?? [:] }
@@ -233,7 +238,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     private func apply(_ transition: (inout PartitionPauses) -> [PartitionPauses.Action]) {
         let actions = rebalance.pauses.withLock { transition(&$0) }
-        RDKafka.perform(actions, on: handle)
+        RDKafka.perform(actions, on: handle, positions: rebalance.positions)
     }
 
     /// Moves the fetch position of an assigned partition.
@@ -243,6 +248,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let error = rd_kafka_seek_partitions(handle, list, timeoutMs) {
             throw KafkaError(rdError: error, "seek \(tp) to \(offset)")
         }
+        rebalance.positions.withLock { $0[tp] = offset }
         for (_, _, partErr) in RDKafka.read(list) where partErr != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError(partErr, "seek \(tp) to \(offset)")
         }
@@ -268,6 +274,9 @@ final class RebalanceBox: Sendable {
     let configuredCooperative: Bool
     /// Counts rebalance callbacks, so a poll can tell that one ran inside it.
     let generation = Atomic<Int>(0)
+    /// The next offset of each assigned partition as handed out (last record + 1, or where a
+    /// seek put it): librdkafka reports no position after a seek until the next record.
+    let positions = Mutex<[TopicPartition: Int64]>([:])
     init(hooks: RebalanceHooks, configuredCooperative: Bool) {
         self.hooks = hooks
         self.configuredCooperative = configuredCooperative
@@ -293,12 +302,14 @@ private func rebalanceCallback(_ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t,
         }
         // A partition paused while owned before keeps librdkafka's pause flag across a
         // cooperative unassign/assign: fetch what is assigned now.
-        RDKafka.perform(box.pauses.withLock { $0.assigned(tps) }, on: rk)
+        box.positions.withLock { positions in for tp in tps { positions[tp] = nil } }
+        RDKafka.perform(box.pauses.withLock { $0.assigned(tps) }, on: rk, positions: box.positions)
         box.hooks.onAssign(tps)
     default:
         // Revoke (or lost): the caller commits what is done before the partitions go.
         box.hooks.onRevoke(tps)
         box.pauses.withLock { $0.revoked(tps) }
+        box.positions.withLock { positions in for tp in tps { positions[tp] = nil } }
         if cooperative {
             if let error = rd_kafka_incremental_unassign(rk, partitions) { rd_kafka_error_destroy(error) }
         } else {

@@ -94,7 +94,7 @@ import TestSupport
         let server = try NoidaDB.start(services: ["kafka"])
         defer { server.destroy() }
         let (dir, config, base) = try Self.setUp(server)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { if ProcessInfo.processInfo.environment["LOGSHIP_KEEP_TEST_LOGS"] == nil { try? FileManager.default.removeItem(at: dir) } }
         func write(_ detector: String) throws {
             try """
             kafka: {brokers: ["\(server.kafkaBootstrap)"], partitions: 3}

@@ -156,4 +156,47 @@ import TestSupport
         try waitUntil(timeout: 10, "the async commit to land") { try consumer.committed([tp])[tp]! == 102 }
         consumer.closeBlocking()
     }
+
+    /// A partition read to its end pauses for the idle backoff and resumes (sought to where it
+    /// stands, which wakes librdkafka's fetcher): its lag stays 0 through the cycles — the lag
+    /// the detector's counters judge idleness by, and `logship lag` shows — and a record written
+    /// afterwards is delivered once.
+    @Test func anIdlePartitionResumesWhereItStoodWithLagZero() async throws {
+        let server = try NoidaDB.start()
+        defer { server.destroy() }
+        let kafka = KafkaConfiguration(brokers: [server.kafkaBootstrap])
+        let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, createTopicsWithPartitions: 1))
+        for index in 0..<20 { try await producer.send(topic: "it.idle", key: nil, value: Array("m\(index)".utf8)) }
+        var configuration = KafkaConsumerConfiguration(kafka: kafka, groupID: "it-idle")
+        configuration.idleFetchBackoffMs = 100
+        let consumer = try KafkaConsumer(configuration)
+        try consumer.subscribe(["it.idle"])
+        let tp = TopicPartition("it.idle", 0)
+        var values: [String] = []
+        var cycles = 0
+        var wasIdle = false
+        // Polls until the partition has been paused at its end and resumed five times.
+        try waitUntil(timeout: 60, interval: 0, "20 records and five idle cycles") {
+            values += try consumer.pollBatch(maxMessages: 100, timeoutMs: 50).map { String(decoding: $0.value, as: UTF8.self) }
+            consumer.resumeIdlePartitions()
+            var idle = false
+            if case .idle = consumer.pauseState(of: tp).state { idle = true }
+            if wasIdle && !idle { cycles += 1 }
+            wasIdle = idle
+            return values.count >= 20 && cycles >= 5
+        }
+        #expect(values == (0..<20).map { "m\($0)" })
+        #expect(consumer.lag()[tp] == 0, "\(consumer.lag())")
+        try await producer.send(topic: "it.idle", key: nil, value: Array("after".utf8))
+        var after: [String] = []
+        try waitUntil(timeout: 30, interval: 0, "the record written after the idle cycles") {
+            after += try consumer.pollBatch(maxMessages: 10, timeoutMs: 50).map { String(decoding: $0.value, as: UTF8.self) }
+            consumer.resumeIdlePartitions()
+            return !after.isEmpty
+        }
+        after += try consumer.pollBatch(maxMessages: 10, timeoutMs: 300).map { String(decoding: $0.value, as: UTF8.self) }
+        #expect(after == ["after"], "delivered once")
+        #expect(consumer.lag()[tp] == 0)
+        consumer.closeBlocking()
+    }
 }
