@@ -1,0 +1,72 @@
+@testable import DetectorRole
+import Foundation
+import KafkaClient
+import LogshipConfig
+import Testing
+import TestSupport
+
+/// The positions a detector stage stores when the plain commit after its transaction fails (a
+/// rebalance refused it; librdkafka's mock cluster keeps no transactional offsets): whichever
+/// member is given the partition next commits and seeks to them when they are ahead of the
+/// group's, deletes them, and leaves alone a record that is behind or too old.
+@Suite struct StoredPositionsTests {
+    @Test func aPartitionsNextOwnerResumesFromTheStoredPositionOnce() throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        for (topic, partitions) in [("logs.pay", 1), ("logs.ship", 1), ("logship.detector.state", 1), ("logship.health", 1)] {
+            try cluster.createTopic(topic, partitions: partitions, replicationFactor: 1)
+        }
+        let brokers = cluster.bootstrapServers
+        let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: KafkaConfiguration(brokers: [brokers], properties: ["log_level": "0"])))
+        for index in 0..<100 { try producer.enqueue(topic: "logs.pay", key: nil, value: Array("e\(index)".utf8)) { _ in } }
+        for index in 0..<30 { try producer.enqueue(topic: "logs.ship", key: nil, value: Array("s\(index)".utf8)) { _ in } }
+        #expect(producer.flushBlocking(timeoutMs: 10_000))
+        let config = try ConfigurationLoader.parse(#"kafka: {brokers: ["\#(brokers)"], properties: {log_level: "0"}}"#)
+        let service = try DetectorService(configuration: config, logger: .init(label: "test"))
+        let stage = try service.stageProducer("test")
+        try stage.initTransactions()
+        let changes = AssignmentChanges()
+        let consumer = try service.stageConsumer(group: "logship-detector", stage: "counter", changes: changes)
+        try consumer.subscribe(["^logs\\..*"])
+        var first: [KafkaMessage] = []
+        try waitUntil(timeout: 30, interval: 0, "the assignment and a first record") {
+            first += try consumer.pollBatch(maxMessages: 1, timeoutMs: 100)
+            return !first.isEmpty
+        }
+        let p0 = TopicPartition("logs.pay", 0), p1 = TopicPartition("logs.ship", 0)
+        // A step's positions whose plain commit failed: p0 at 30, and p1 at 10 with the group
+        // already at 20 (behind: nothing to do for it).
+        try consumer.commitBlocking([p1: 20])
+        StoredPositions.store([p0: 30, p1: 10], service: service, consumer: consumer, producer: stage)
+        let reclaimed = StoredPositions.reclaim([p0, p1], service: service, consumer: consumer, producer: stage)
+        #expect(reclaimed == [p0: 30])
+        #expect(try consumer.committed([p0, p1]) == [p0: 30, p1: 20])
+        // The seek: p0's next record is e30; a record polled before it
+        // (the one carried over a rebalance) is dropped below the floor.
+        var floors = reclaimed
+        #expect(StoredPositions.above(&floors, first.filter { $0.topicPartition == p0 && $0.offset < 30 }).isEmpty)
+        var next: [KafkaMessage] = []
+        try waitUntil(timeout: 30, interval: 0, "p0's record at the stored position") {
+            next += try consumer.pollBatch(maxMessages: 100, timeoutMs: 100).filter { $0.topicPartition == p0 }
+            return !next.isEmpty
+        }
+        #expect(next.first?.offset == 30 && next.first.map { String(decoding: $0.value, as: UTF8.self) } == "e30")
+        // Deleted once reclaimed (the latest record of each key is a tombstone): a second
+        // assignment finds nothing.
+        var latest: [String: Int] = [:]
+        let admin = service.admin
+        let state = try admin.partitions(matching: "^logship\\.detector\\.state$")
+        try admin.read(try admin.logOffsets(state).filter { $0.value.low < $0.value.high }.mapValues { $0.low..<$0.high }) { message in
+            if let key = message.key { latest[String(decoding: key, as: UTF8.self)] = message.value.count }
+        }
+        #expect(latest == [StoredPositions.key("logship-detector", p0): 0, StoredPositions.key("logship-detector", p1): 0], "\(latest)")
+        #expect(StoredPositions.reclaim([p0, p1], service: service, consumer: consumer, producer: stage).isEmpty)
+        // A record older than five minutes is ignored (an operator's offset reset wins).
+        let old = try JSONEncoder().encode(StoredPositions.Record(offset: 45, timeMs: StoredPositions.nowMs - 600_000))
+        try producer.enqueue(topic: "logship.detector.state", key: Array(StoredPositions.key("logship-detector", p0).utf8),
+                             value: Array(old)) { _ in }
+        #expect(producer.flushBlocking(timeoutMs: 10_000))
+        #expect(StoredPositions.reclaim([p0], service: service, consumer: consumer, producer: stage).isEmpty)
+        #expect(try consumer.committed([p0]) == [p0: 30])
+        consumer.closeBlocking()
+    }
+}
