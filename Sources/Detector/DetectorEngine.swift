@@ -1,71 +1,5 @@
 import LogModel
 
-/// An alert as produced to `logship.alerts` (JSON) and sent to the destinations.
-public struct Alert: Codable, Sendable, Equatable {
-    public struct Window: Codable, Sendable, Equatable {
-        public var start: String
-        public var end: String
-        public init(start: String, end: String) { self.start = start; self.end = end }
-    }
-
-    public struct RelatedEvent: Codable, Sendable, Equatable {
-        public var time: String
-        public var message: String
-        public var traceID: String?
-
-        enum CodingKeys: String, CodingKey { case time, message, traceID = "trace_id" }
-        public init(time: String, message: String, traceID: String?) { self.time = time; self.message = message; self.traceID = traceID }
-    }
-
-    public struct Context: Codable, Sendable, Equatable {
-        public var events: [RelatedEvent]
-        public var traceURL: String?
-        public var owner: String?
-
-        enum CodingKeys: String, CodingKey { case events, owner, traceURL = "trace_url" }
-        public init(events: [RelatedEvent], traceURL: String?, owner: String?) { self.events = events; self.traceURL = traceURL; self.owner = owner }
-    }
-
-    /// Stable for the same incident and state: a restarted detector that re-derives it produces
-    /// the same id, and destinations use it as the idempotency key.
-    public var id: String
-    public var rule: String
-    public var service: String
-    /// `firing` or `resolved`.
-    public var state: String
-    public var severity: String
-    public var observed: Double
-    public var baseline: Double
-    public var window: Window
-    public var context: Context
-    /// The rule's anomaly score in [0, 1] (scored rules; absent for presets and resolutions).
-    public var score: Double?
-    /// The incident the alert is grouped in (alerts of several services sharing trace ids).
-    public var incident: Incident?
-    /// `new_pattern`: the template that is new (`<*>` for its variable parts) and its stable id.
-    public var pattern: Pattern?
-
-    public struct Pattern: Codable, Sendable, Equatable {
-        public var id: String
-        public var template: String
-        public init(id: String, template: String) { self.id = id; self.template = template }
-    }
-
-    public init(id: String, rule: String, service: String, state: String, severity: String, observed: Double,
-                baseline: Double, window: Window, context: Context, score: Double? = nil) {
-        self.score = score
-        self.id = id
-        self.rule = rule
-        self.service = service
-        self.state = state
-        self.severity = severity
-        self.observed = observed
-        self.baseline = baseline
-        self.window = window
-        self.context = context
-    }
-}
-
 /// The detector's logic, without I/O: events in, alerts out. Event-time windows per service; a
 /// window closes when the watermark (largest event time seen anywhere, less the allowed
 /// lateness) passes its end, or when `advance(toMs:)` says time has moved on (so a silent
@@ -299,18 +233,12 @@ public final class DetectorEngine {
         let found = state.patterns.observe(window.patterns ?? [:], startMs: window.startMs, endMs: end, windowMs: settings.windowMs,
                                            learning: state.history.count < settings.minHistoryWindows, settings.newPattern)
         return found.map { pattern in
-            let key = "\(DetectorSettings.newPatternRule)|\(service)|\(pattern.id)|\(pattern.firstMs)"
-            var hash = StableHash()
-            hash.add(key)
-            var second = StableHash(seed: 0x84222325_cbf29ce4)
-            second.add(key)
             let related = pattern.samples.reversed().map {
                 Alert.RelatedEvent(time: Timestamps.format(epochMillis: $0.timestampMs), message: $0.message, traceID: $0.traceID)
             }
-            let url = pattern.samples.last(where: { $0.traceID != nil })?.traceID.flatMap { id in
-                settings.traceURL.map { $0.replacingOccurrences(of: "{trace_id}", with: id) }
-            }
-            var alert = Alert(id: hash.hex + second.hex, rule: DetectorSettings.newPatternRule, service: service, state: "firing",
+            let url = traceLink(pattern.samples.last(where: { $0.traceID != nil })?.traceID, settings)
+            var alert = Alert(id: Self.alertID("\(DetectorSettings.newPatternRule)|\(service)|\(pattern.id)|\(pattern.firstMs)"),
+                              rule: DetectorSettings.newPatternRule, service: service, state: "firing",
                               severity: "warning", observed: Double(pattern.count), baseline: 0,
                               window: .init(start: Timestamps.format(epochMillis: pattern.firstMs), end: Timestamps.format(epochMillis: end)),
                               context: .init(events: related, traceURL: url, owner: owners[service]))
@@ -473,18 +401,27 @@ public final class DetectorEngine {
         return grouped(alerts, nowMs: watermarkMs)
     }
 
+    /// An alert's id: two 64-bit hashes of what identifies it (stable across restarts and members).
+    static func alertID(_ key: String) -> String {
+        var hash = StableHash()
+        hash.add(key)
+        var second = StableHash(seed: 0x84222325_cbf29ce4)
+        second.add(key)
+        return hash.hex + second.hex
+    }
+
+    /// The trace link of `trace` from `detector.trace_url`.
+    func traceLink(_ trace: String?, _ settings: DetectorSettings) -> String? {
+        trace.flatMap { id in settings.traceURL.map { $0.replacingOccurrences(of: "{trace_id}", with: id) } }
+    }
+
     private func alert(_ service: String, _ state: ServiceState, _ verdict: RuleVerdict, state alertState: String,
                        since: Int64, end: Int64, sequence: Int64) -> Alert {
-        var hash = StableHash()
-        hash.add("\(verdict.rule)|\(service)|\(since)|\(alertState)|\(sequence)")
-        var second = StableHash(seed: 0x84222325_cbf29ce4)
-        second.add("\(verdict.rule)|\(service)|\(since)|\(alertState)|\(sequence)")
         let related = state.recentErrors.reversed().map {
             Alert.RelatedEvent(time: Timestamps.format(epochMillis: $0.timestampMs), message: String($0.message.prefix(300)), traceID: $0.traceID)
         }
-        let trace = state.recentErrors.last(where: { $0.traceID != nil })?.traceID
-        let url = trace.flatMap { id in settings.traceURL.map { $0.replacingOccurrences(of: "{trace_id}", with: id) } }
-        return Alert(id: hash.hex + second.hex, rule: verdict.rule, service: service, state: alertState,
+        let url = traceLink(state.recentErrors.last(where: { $0.traceID != nil })?.traceID, settings)
+        return Alert(id: Self.alertID("\(verdict.rule)|\(service)|\(since)|\(alertState)|\(sequence)"), rule: verdict.rule, service: service, state: alertState,
                      severity: alertState == "resolved" ? "info" : verdict.severity,
                      observed: verdict.observed, baseline: verdict.baseline,
                      window: .init(start: Timestamps.format(epochMillis: since), end: Timestamps.format(epochMillis: end)),

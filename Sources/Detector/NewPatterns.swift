@@ -60,6 +60,12 @@ extension [String: PatternTally] {
         return true
     }
 
+    /// `note` on a window's shapes that may not exist yet.
+    static func note(_ event: DetectorEvent, in shapes: inout Self?) {
+        if shapes == nil { shapes = [:] }
+        shapes!.note(event)
+    }
+
     mutating func merge(_ other: [String: PatternTally]) {
         for (shape, tally) in other where self[shape] != nil || count < Self.shapesPerWindow { self[shape, default: PatternTally()].merge(tally) }
     }

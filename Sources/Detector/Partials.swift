@@ -114,10 +114,7 @@ public struct PartialCounter: Sendable {
                 }
                 counts.samples.append(.init(timestampMs: event.timestampMs, message: String(event.message.prefix(300)), traceID: event.traceID))
                 if counts.samples.count > 3 { counts.samples.removeFirst() }
-                if shapePatterns {
-                    counts.patterns = counts.patterns ?? [:]
-                    counts.patterns!.note(event)
-                }
+                if shapePatterns { [String: PatternTally].note(event, in: &counts.patterns) }
             case .warn: counts.warnings += 1
             default: break
             }

@@ -62,8 +62,7 @@ public struct WindowCounts: Sendable, Equatable, Codable {
             } else {
                 errors += event.weight
             }
-            patterns = patterns ?? [:]
-            patterns!.note(event)
+            [String: PatternTally].note(event, in: &patterns)
         case .warn: warnings += 1
         default: break
         }

@@ -76,6 +76,14 @@ enum StoredPositions {
         return reclaimed
     }
 
+    /// A stage loop's part after a rebalance: positions reclaimed for the partitions assigned
+    /// become floors (`above`), those of partitions revoked go.
+    static func rebalanced(_ floors: inout [TopicPartition: Int64], assigned: Set<TopicPartition>, revoked: Set<TopicPartition>,
+                           service: DetectorService, consumer: KafkaConsumer, producer: KafkaProducer) {
+        floors.merge(reclaim(assigned, service: service, consumer: consumer, producer: producer)) { $1 }
+        for tp in revoked { floors[tp] = nil }
+    }
+
     /// Drops records below a reclaimed position (polled before the seek); a partition's floor
     /// goes once a record at or after it arrives.
     static func above(_ floors: inout [TopicPartition: Int64], _ messages: [KafkaMessage]) -> [KafkaMessage] {
