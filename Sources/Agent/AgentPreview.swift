@@ -22,7 +22,7 @@ public enum AgentPreview {
     /// `explain`, when given, hears of every record a masking rule changed.
     public static func run(configuration: LogshipConfiguration, service: String?, path: String, overrides: Overrides = Overrides(),
                            explain: ((Record, [SecretMasker.Match], [UInt8]) -> Void)? = nil,
-                           emit: (_ key: String, _ event: UnsafeRawBufferPointer) -> Void) throws -> AgentStats.Counters {
+                           emit: (_ key: InlineText, _ event: UnsafeRawBufferPointer) -> Void) throws -> AgentStats.Counters {
         let inputs = configuration.agent.inputs
         var input: LogshipConfiguration.Input
         // Globs are usually absolute; FILE may be given relative to here.

@@ -39,13 +39,13 @@ final class InputPipeline: Sendable {
         /// The id hash state of the file last seen.
         var idPrefix: EventID.Prefix?
         /// The Kafka key of events without a trace id, for the file last seen.
-        var fileKey = ""
+        var fileKey: InlineText = ""
         /// Kubernetes metadata of the file last seen (from its path under /var/log/containers or /var/log/pods).
         var kubernetes: SourceFacts?
         /// Tested per record instead of `kubernetes` itself (reading the optional copies the struct).
         var hasKubernetes = false
         /// `@timestamp` texts beyond this (RFC 3339 UTC compares as text) are in the future; with the clock it was made for.
-        var futureBound = ""
+        var futureBound: InlineText = ""
         var futureBoundAt: Int64 = .min
         /// The topic handle, opened on first use.
         var topic: ProducerTopic?
@@ -93,7 +93,7 @@ final class InputPipeline: Sendable {
 
     enum Outcome {
         /// The event is in the caller's buffer; `key` is its Kafka key.
-        case ship(key: String)
+        case ship(key: InlineText)
         case drop(reason: WritableKeyPath<AgentStats.Counters, Int64>)
     }
 
@@ -129,9 +129,8 @@ final class InputPipeline: Sendable {
     }
 
     /// RFC 3339 UTC texts of one layout order as their bytes do (a byte compare; String's `>` is Unicode-aware).
-    static func isLater(_ a: String, than b: String) -> Bool {
-        var a = a, b = b
-        return a.withUTF8 { x in b.withUTF8 { y in
+    static func isLater(_ a: InlineText, than b: InlineText) -> Bool {
+        a.withUTF8 { x in b.withUTF8 { y in
             let common = min(x.count, y.count)
             guard common > 0 else { return x.count > y.count }
             let order = memcmp(x.baseAddress!, y.baseAddress!, common)
@@ -148,11 +147,11 @@ final class InputPipeline: Sendable {
         event.fileOffset = record.offset
         if scratch.idPrefix?.fileIdentity != fileIdentity {
             scratch.idPrefix = EventID.Prefix(host: host, fileIdentity: fileIdentity)
-            scratch.fileKey = "\(host)|\(fileIdentity)"
+            scratch.fileKey = InlineText("\(host)|\(fileIdentity)")
             scratch.kubernetes = SourceFormats.kubernetesFacts(path: filePath)
             scratch.hasKubernetes = scratch.kubernetes != nil
         }
-        event.eventID = scratch.idPrefix!.id(offset: record.offset)
+        event.eventID = scratch.idPrefix!.text(offset: record.offset)
         if scratch.hasKubernetes, let kubernetes = scratch.kubernetes {
             var facts = event.facts ?? SourceFacts()
             facts.merge(kubernetes)
@@ -164,16 +163,16 @@ final class InputPipeline: Sendable {
             future = millis > nowMillis + futureLimitMs
         } else {
             if nowMillis != scratch.futureBoundAt {
-                scratch.futureBound = Timestamps.format(epochMillis: nowMillis + futureLimitMs)
+                scratch.futureBound = Timestamps.text(epochMillis: nowMillis + futureLimitMs)
                 scratch.futureBoundAt = nowMillis
             }
             future = Self.isLater(event.timestamp, than: scratch.futureBound)
         }
         if future {
             var facts = event.facts ?? SourceFacts()
-            facts.created = event.timestamp
+            facts.created = event.timestamp.description
             event.facts = facts
-            event.timestamp = Timestamps.format(epochMillis: nowMillis)
+            event.timestamp = Timestamps.text(epochMillis: nowMillis)
             event.tags.append("future_timestamp")
             stats.add(\.futureTimestamps, 1, service: service)
         }

@@ -73,7 +73,7 @@ extension LogAgent {
         case .drop(let reason):
             stats.add(reason, 1, service: pipeline.service)
             source.tracker.ack(item.sequence)
-        case .ship(var key):
+        case .ship(let key):
             let entry = DeliveryLedger.Entry(tracker: source.tracker, sequence: item.sequence, pipeline: pipeline, readMs: item.now)
             key.withUTF8 { key in
                 send(entry, key: UnsafeRawBufferPointer(key), value: encoded.bytes, &shipper)

@@ -138,6 +138,11 @@ struct JSONWriter {
         string(value)
     }
 
+    mutating func field(_ name: StaticString, _ value: InlineText) {
+        key(name)
+        value.withUTF8 { string(bytes: $0) }
+    }
+
     mutating func field(_ name: StaticString, _ value: Int64) {
         key(name)
         put(decimal: value)

@@ -18,14 +18,14 @@ extension LogEvent {
         var logger = self.logger ?? ""
         return message.withUTF8 { message in
             logger.withUTF8 { loggerBytes in
-                var view = EventView(timestamp: timestamp, message: message, serviceName: serviceName)
+                var view = EventView(timestamp: InlineText(timestamp), message: message, serviceName: serviceName)
                 view.hostName = hostName
                 view.level = level
                 view.logger = self.logger == nil ? nil : loggerBytes
                 view.filePath = filePath
                 view.fileOffset = fileOffset
-                view.traceID = traceID
-                view.spanID = spanID
+                view.traceID = traceID.map { InlineText($0) }
+                view.spanID = spanID.map { InlineText($0) }
                 view.errorType = errorType
                 view.errorMessage = errorMessage
                 view.stackTrace = stackTrace
@@ -33,7 +33,7 @@ extension LogEvent {
                 view.httpStatus = httpStatus
                 view.urlPath = urlPath
                 view.durationNs = durationNs
-                view.eventID = eventID
+                view.eventID = eventID.map { InlineText($0) }
                 view.original = original
                 view.labels = labels
                 view.tags = tags
@@ -44,11 +44,11 @@ extension LogEvent {
     }
 }
 
-/// A `LogEvent` whose message and logger are borrowed bytes (of a record being shipped): the
-/// agent fills one per Python `logging` line without making a string of either. The one place
-/// where the event's JSON layout is written.
+/// A `LogEvent` whose message and logger are borrowed bytes (of a record being shipped) and
+/// whose per-line texts (time, ids) are held inline: the agent fills one per Python `logging`
+/// line without a heap allocation. The one place where the event's JSON layout is written.
 public struct EventView {
-    public var timestamp: String
+    public var timestamp: InlineText
     public var message: UnsafeBufferPointer<UInt8>
     public var serviceName: String
     public var hostName: String?
@@ -56,8 +56,8 @@ public struct EventView {
     public var logger: UnsafeBufferPointer<UInt8>?
     public var filePath: String?
     public var fileOffset: Int64?
-    public var traceID: String?
-    public var spanID: String?
+    public var traceID: InlineText?
+    public var spanID: InlineText?
     public var errorType: String?
     public var errorMessage: String?
     public var stackTrace: String?
@@ -65,7 +65,7 @@ public struct EventView {
     public var httpStatus: Int?
     public var urlPath: String?
     public var durationNs: Int64?
-    public var eventID: String?
+    public var eventID: InlineText?
     public var original: String?
     public var labels: [(String, String)] = []
     public var tags: [String] = []
@@ -77,7 +77,7 @@ public struct EventView {
     }
     var factsBox: SourceFacts.Box?
 
-    public init(timestamp: String, message: UnsafeBufferPointer<UInt8>, serviceName: String) {
+    public init(timestamp: InlineText, message: UnsafeBufferPointer<UInt8>, serviceName: String) {
         self.timestamp = timestamp
         self.message = message
         self.serviceName = serviceName

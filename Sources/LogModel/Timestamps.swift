@@ -76,13 +76,16 @@ public enum Timestamps {
     }
 
     /// `yyyy-MM-ddTHH:mm:ss.SSSZ` for milliseconds since the epoch.
-    public static func format(epochMillis: Int64) -> String {
+    public static func format(epochMillis: Int64) -> String { text(epochMillis: epochMillis).description }
+
+    /// `format(epochMillis:)` without a heap allocation (the agent formats one per line).
+    public static func text(epochMillis: Int64) -> InlineText {
         let millis = Int(((epochMillis % 1000) + 1000) % 1000)
         let seconds = Int((epochMillis - Int64(millis)) / 1000)
         let days = Int((Double(seconds) / 86_400).rounded(.down))
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = civilFromDays(days)
-        return String(unsafeUninitializedCapacity: 24) { out in
+        return InlineText(count: 24) { out in
             var i = 0
             func put(_ value: Int, _ width: Int, then separator: UInt8) {
                 var v = value
@@ -96,7 +99,6 @@ public enum Timestamps {
             put(y, 4, then: 45); put(m, 2, then: 45); put(d, 2, then: 84)
             put(secondOfDay / 3600, 2, then: 58); put(secondOfDay % 3600 / 60, 2, then: 58)
             put(secondOfDay % 60, 2, then: 46); put(millis, 3, then: 90)
-            return 24
         }
     }
 

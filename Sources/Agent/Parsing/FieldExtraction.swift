@@ -1,11 +1,13 @@
 import Foundation
+import LogModel
 
 /// Finds the request facts services put in plain messages: `trace_id=`, `span_id=`,
 /// `traceparent=`, `status=`, `duration_ms=`, `GET /path`. A scan over the bytes (no regex,
 /// no per-character String work): every shipped line goes through here.
 public struct ExtractedFields: Equatable, Sendable {
-    public var traceID: String?
-    public var spanID: String?
+    /// Lower-case hex, held inline (no allocation per line).
+    public var traceID: InlineText?
+    public var spanID: InlineText?
     public var httpStatus: Int?
     public var durationNs: Int64?
     public var httpMethod: String?
@@ -140,10 +142,10 @@ public enum FieldExtraction {
         return n
     }
 
-    static func lowercased<C: Collection>(_ value: C) -> String where C.Element == UInt8 {
-        String(unsafeUninitializedCapacity: value.count) { out in
+    /// A hex id (checked by `isHex`: at most 32 bytes) in lower case.
+    static func lowercased<C: Collection>(_ value: C) -> InlineText where C.Element == UInt8 {
+        InlineText(count: value.count) { out in
             for (k, c) in value.enumerated() { out[k] = c >= 65 && c <= 90 ? c + 32 : c }
-            return value.count
         }
     }
 

@@ -128,7 +128,7 @@ public struct RecordParser: Sendable {
             }
             // logfmt's request facts are pairs of the line itself (`status=504 duration_ms=…`), not of its msg.
             let extracted = format == .logfmt ? FieldExtraction.scan(line) : FieldExtraction.scan(bytes: Array(event.message.utf8)[...])
-            if event.traceID == nil { event.traceID = extracted.traceID; event.spanID = event.spanID ?? extracted.spanID }
+            if event.traceID == nil { event.traceID = extracted.traceID?.description; event.spanID = event.spanID ?? extracted.spanID?.description }
             if event.httpStatus == nil { event.httpStatus = extracted.httpStatus }
             if event.durationNs == nil { event.durationNs = extracted.durationNs }
             if event.httpMethod == nil, event.urlPath == nil { event.httpMethod = extracted.httpMethod; event.urlPath = extracted.urlPath }
@@ -170,7 +170,8 @@ public struct RecordParser: Sendable {
     /// What a Python `logging` line (its first line, for a record with a traceback) holds.
     struct PythonLine {
         var fields: PythonLogFormat.Fields
-        var timestamp: String
+        /// `@timestamp`, nil when the line has none (or not a valid one).
+        var timestamp: InlineText?
         var millis: Int64?
         var level: Level?
         var extracted: ExtractedFields
@@ -178,11 +179,11 @@ public struct RecordParser: Sendable {
 
     func pythonLine(_ line: UnsafeBufferPointer<UInt8>) -> PythonLine? {
         guard let fields = pythonFormat.matchRanges(line) else { return nil }
-        var timestamp = ""
+        var timestamp: InlineText?
         var millis: Int64?
         if !fields.asctime.isEmpty {
             millis = Timestamps.epochMillis(bytes: UnsafeBufferPointer(rebasing: line[fields.asctime]), zone: zone)
-            timestamp = millis.map { Timestamps.format(epochMillis: $0) } ?? ""
+            timestamp = millis.map { Timestamps.text(epochMillis: $0) }
         }
         let level = fields.levelname.isEmpty ? nil : Level(bytes: UnsafeBufferPointer(rebasing: line[fields.levelname]))
         return PythonLine(fields: fields, timestamp: timestamp, millis: millis, level: level,
@@ -195,7 +196,7 @@ public struct RecordParser: Sendable {
             let line = UnsafeBufferPointer(rebasing: all[..<firstLineEnd])
             guard let parts = pythonLine(line) else { return nil }
             func string(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self) }
-            var event = LogEvent(timestamp: parts.timestamp, message: string(parts.fields.message), serviceName: service)
+            var event = LogEvent(timestamp: parts.timestamp?.description ?? "", message: string(parts.fields.message), serviceName: service)
             event.level = parts.level
             if !parts.fields.name.isEmpty { event.logger = string(parts.fields.name) }
             if firstLineEnd < all.count {
@@ -222,10 +223,10 @@ public struct RecordParser: Sendable {
     /// message and logger borrowed from `line`. Nil when the line is not in the format.
     func pythonView(_ line: UnsafeBufferPointer<UInt8>, nowMillis: Int64) -> EventView? {
         guard let parts = pythonLine(line) else { return nil }
-        var view = EventView(timestamp: parts.timestamp.isEmpty ? Timestamps.format(epochMillis: nowMillis) : parts.timestamp,
+        var view = EventView(timestamp: parts.timestamp ?? Timestamps.text(epochMillis: nowMillis),
                              message: UnsafeBufferPointer(rebasing: line[parts.fields.message]), serviceName: service)
         view.hostName = host
-        view.timestampMillis = parts.timestamp.isEmpty ? nowMillis : parts.millis
+        view.timestampMillis = parts.timestamp == nil ? nowMillis : parts.millis
         view.level = parts.level
         if !parts.fields.name.isEmpty { view.logger = UnsafeBufferPointer(rebasing: line[parts.fields.name]) }
         apply(parts.extracted, to: &view)
@@ -293,7 +294,7 @@ public struct RecordParser: Sendable {
         }
         if event.traceID == nil || event.httpStatus == nil || event.durationNs == nil {
             let extracted = FieldExtraction.scan(bytes: Array(message.utf8)[...])
-            if event.traceID == nil { event.traceID = extracted.traceID; event.spanID = event.spanID ?? extracted.spanID }
+            if event.traceID == nil { event.traceID = extracted.traceID?.description; event.spanID = event.spanID ?? extracted.spanID?.description }
             if event.httpStatus == nil { event.httpStatus = extracted.httpStatus }
             if event.durationNs == nil { event.durationNs = extracted.durationNs }
         }
@@ -301,12 +302,7 @@ public struct RecordParser: Sendable {
     }
 
     func apply<Event: RequestFacts>(_ fields: ExtractedFields, to event: inout Event) {
-        event.traceID = fields.traceID
-        event.spanID = fields.spanID
-        event.httpStatus = fields.httpStatus
-        event.durationNs = fields.durationNs
-        event.httpMethod = fields.httpMethod
-        event.urlPath = fields.urlPath
+        event.take(fields)
     }
 
     static func flatten(_ object: [String: Any], prefix: String, into flat: inout [String: Any]) {
@@ -365,13 +361,28 @@ extension String {
 
 /// The request facts `FieldExtraction` finds, as both event forms hold them.
 protocol RequestFacts {
-    var traceID: String? { get set }
-    var spanID: String? { get set }
-    var httpStatus: Int? { get set }
-    var durationNs: Int64? { get set }
-    var httpMethod: String? { get set }
-    var urlPath: String? { get set }
+    mutating func take(_ fields: ExtractedFields)
 }
 
-extension LogEvent: RequestFacts {}
-extension EventView: RequestFacts {}
+extension LogEvent: RequestFacts {
+    mutating func take(_ fields: ExtractedFields) {
+        traceID = fields.traceID?.description
+        spanID = fields.spanID?.description
+        httpStatus = fields.httpStatus
+        durationNs = fields.durationNs
+        httpMethod = fields.httpMethod
+        urlPath = fields.urlPath
+    }
+}
+
+extension EventView: RequestFacts {
+    /// The ids stay inline: no allocation per line.
+    mutating func take(_ fields: ExtractedFields) {
+        traceID = fields.traceID
+        spanID = fields.spanID
+        httpStatus = fields.httpStatus
+        durationNs = fields.durationNs
+        httpMethod = fields.httpMethod
+        urlPath = fields.urlPath
+    }
+}

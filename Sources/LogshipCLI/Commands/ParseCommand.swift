@@ -63,7 +63,7 @@ struct ParseCommand: AsyncParsableCommand {
                                             overrides: .init(format: format, timezone: timezone), explain: explainSink) { key, event in
                 guard !count, !explain else { return }
                 if keys {
-                    out.append(contentsOf: key.utf8)
+                    key.withUTF8 { out.append(contentsOf: $0) }
                     out.append(9)
                 }
                 out.append(contentsOf: event)
