@@ -47,6 +47,8 @@ final class InputPipeline: Sendable {
         /// `@timestamp` texts beyond this (RFC 3339 UTC compares as text) are in the future; with the clock it was made for.
         var futureBound: InlineText = ""
         var futureBoundAt: Int64 = .min
+        /// The encoded service/host and file objects of this input's events (copied whole).
+        var runs = EncodedRuns()
         /// The topic handle, opened on first use.
         var topic: ProducerTopic?
 
@@ -117,9 +119,11 @@ final class InputPipeline: Sendable {
         if explaining, let explain, let matches, !matches.isEmpty { explain(record, matches, bytes) }
         // The usual record, one Python `logging` line, is encoded from its bytes directly.
         let fast = bytes.withUnsafeBufferPointer { line -> Outcome? in
-            guard parser.mayBePythonLine(line), var view = parser.pythonView(line, nowMillis: nowMillis) else { return nil }
-            return finish(&view, record: record, masked: masked, fileIdentity: fileIdentity, filePath: filePath,
-                          nowMillis: nowMillis, stats: stats, into: output, scratch: &scratch)
+            guard parser.mayBePythonLine(line) else { return nil }
+            return parser.withPythonView(line, nowMillis: nowMillis) { view in
+                finish(&view, record: record, masked: masked, fileIdentity: fileIdentity, filePath: filePath,
+                       nowMillis: nowMillis, stats: stats, into: output, scratch: &scratch)
+            }
         }
         if let fast { return fast }
         return parser.parse(bytes: bytes, nowMillis: nowMillis).withView { view in
@@ -178,7 +182,7 @@ final class InputPipeline: Sendable {
         }
         if !event.tags.isEmpty, event.tags.contains("unparsed") { stats.add(\.unparsedRecords, 1, service: service) }
         event.tags = event.tags.isEmpty ? record.tags : record.tags + event.tags
-        event.encode(into: output)
+        event.encode(into: output, runs: &scratch.runs)
         return .ship(key: event.traceID ?? scratch.fileKey)
     }
 }

@@ -24,6 +24,23 @@ public final class OutputBuffer {
     }
 }
 
+/// The encoded runs of keys and values that repeat from event to event of one file: the
+/// service and host objects, and `log.file`. The agent's shipping thread keeps one per input, so
+/// an event copies them whole instead of encoding four keys and two strings again.
+public struct EncodedRuns {
+    struct Run {
+        var first: String?
+        var second: String?
+        var bytes: [UInt8] = []
+    }
+    var source = Run()
+    var file = Run()
+    let enabled: Bool
+
+    public init() { enabled = true }
+    init(enabled: Bool) { self.enabled = enabled }
+}
+
 /// Writes JSON into an `OutputBuffer`. The write position lives in this struct while encoding
 /// (a class property would pay a dynamic exclusivity check on every byte); `finish()` hands
 /// the result back to the buffer.
@@ -89,11 +106,35 @@ struct JSONWriter {
     }
 
     mutating func open() { put(UInt8(ascii: "{")); needsComma = false }
+
+    /// Copies `run` (keys and values recorded by `endRun`) when it was recorded for `first` and
+    /// `second`; false (nothing written) otherwise.
+    mutating func replay(_ run: EncodedRuns.Run, _ first: String?, _ second: String?) -> Bool {
+        guard !run.bytes.isEmpty, run.first == first, run.second == second else { return false }
+        if needsComma { put(UInt8(ascii: ",")) }
+        run.bytes.withUnsafeBufferPointer { put($0) }
+        needsComma = true
+        return true
+    }
+
+    /// Where a run to record starts (after the comma that separates it from what precedes it).
+    mutating func startRun() -> Int {
+        if needsComma { put(UInt8(ascii: ",")) }
+        needsComma = false
+        return count
+    }
+
+    /// Records what was written since `start` as the run for `first` and `second`.
+    func endRun(_ run: inout EncodedRuns.Run, from start: Int, _ first: String?, _ second: String?) {
+        run = EncodedRuns.Run(first: first, second: second, bytes: Array(UnsafeBufferPointer(start: base + start, count: count - start)))
+    }
     mutating func close() { put(UInt8(ascii: "}")); needsComma = true }
 
     /// A key known at compile time (ASCII, nothing to escape): copied as is.
     /// Keys are a few bytes long: word copies beat a call to memcpy, and one `reserve` covers it all.
-    @inline(never)  // called for every key of every event: one copy of it keeps the encoder's code small
+    /// Inlined: the literal's length and bytes are then constants, the branches fold away and
+    /// the copy is one or two stores of immediate words.
+    @inline(__always)
     mutating func key(_ name: StaticString) {
         let length = name.utf8CodeUnitCount
         reserve(length + 4)
@@ -173,9 +214,10 @@ struct JSONWriter {
         var runStart = 0
         var index = 0
         let n = bytes.count
+        let start = bytes.baseAddress.map(UnsafeRawPointer.init)
         while index < n {
             // Eight plain bytes at a time; the byte loop below only sees words that may need escaping.
-            while index + 8 <= n, !Self.mayNeedEscape(UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)) {
+            while index + 8 <= n, !Self.mayNeedEscape(start!.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
                 index += 8
             }
             guard index < n else { break }

@@ -83,8 +83,14 @@ public struct EventView {
         self.serviceName = serviceName
     }
 
-    /// Straight-line code with begin/end pairs: closures here would copy the whole event.
     public func encode(into out: OutputBuffer) {
+        var none = EncodedRuns(enabled: false)
+        encode(into: out, runs: &none)
+    }
+
+    /// Straight-line code with begin/end pairs: closures here would copy the whole event.
+    /// `runs` keeps the service/host and file objects of the events of one file (see `EncodedRuns`).
+    public func encode(into out: OutputBuffer, runs: inout EncodedRuns) {
         var w = JSONWriter(out)
         defer { w.finish() }
         w.open()
@@ -92,13 +98,21 @@ public struct EventView {
         let facts = factsBox
         w.field("@timestamp", timestamp)
         w.key("message"); w.string(bytes: message)
-        w.begin("service"); w.field("name", serviceName); w.close()
-        if let hostName { w.begin("host"); w.field("name", hostName); w.close() }
+        if !runs.enabled || !w.replay(runs.source, serviceName, hostName) {
+            let start = w.startRun()
+            w.begin("service"); w.field("name", serviceName); w.close()
+            if let hostName { w.begin("host"); w.field("name", hostName); w.close() }
+            if runs.enabled { w.endRun(&runs.source, from: start, serviceName, hostName) }
+        }
         if level != nil || logger != nil || filePath != nil || fileOffset != nil || facts != nil {
             w.begin("log")
             if let level { w.field("level", level.rawValue) }
             if let logger { w.key("logger"); w.string(bytes: logger) }
-            if let filePath { w.begin("file"); w.field("path", filePath); w.close() }
+            if let filePath, !runs.enabled || !w.replay(runs.file, filePath, nil) {
+                let start = w.startRun()
+                w.begin("file"); w.field("path", filePath); w.close()
+                if runs.enabled { w.endRun(&runs.file, from: start, filePath, nil) }
+            }
             if let fileOffset { w.field("offset", fileOffset) }
             if let facts { Self.encodeLogFacts(facts.value, &w) }
             w.close()

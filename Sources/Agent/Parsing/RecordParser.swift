@@ -222,6 +222,13 @@ public struct RecordParser: Sendable {
     /// The event of a one-line Python `logging` record, as `parse(bytes:)` makes it, with the
     /// message and logger borrowed from `line`. Nil when the line is not in the format.
     func pythonView(_ line: UnsafeBufferPointer<UInt8>, nowMillis: Int64) -> EventView? {
+        withPythonView(line, nowMillis: nowMillis) { $0 }
+    }
+
+    /// `pythonView` handed to `body` in place (an `EventView` is large: each copy retains and
+    /// releases its texts and arrays). Nil when the line is not in the format.
+    @inline(__always)
+    func withPythonView<R>(_ line: UnsafeBufferPointer<UInt8>, nowMillis: Int64, _ body: (inout EventView) -> R) -> R? {
         guard let parts = pythonLine(line) else { return nil }
         var view = EventView(timestamp: parts.timestamp ?? Timestamps.text(epochMillis: nowMillis),
                              message: UnsafeBufferPointer(rebasing: line[parts.fields.message]), serviceName: service)
@@ -229,9 +236,9 @@ public struct RecordParser: Sendable {
         view.timestampMillis = parts.timestamp == nil ? nowMillis : parts.millis
         view.level = parts.level
         if !parts.fields.name.isEmpty { view.logger = UnsafeBufferPointer(rebasing: line[parts.fields.name]) }
-        apply(parts.extracted, to: &view)
+        view.take(parts.extracted)
         view.labels = staticFields
-        return view
+        return body(&view)
     }
 
     func parseJSON(_ text: String) -> LogEvent? {
