@@ -22,7 +22,7 @@ public enum AgentPreview {
     /// `explain`, when given, hears of every record a masking rule changed.
     public static func run(configuration: LogshipConfiguration, service: String?, path: String, overrides: Overrides = Overrides(),
                            explain: ((Record, [SecretMasker.Match], [UInt8]) -> Void)? = nil,
-                           emit: (_ key: InlineText, _ event: UnsafeRawBufferPointer) -> Void) throws -> AgentStats.Counters {
+                           emit: (_ key: UnsafeBufferPointer<UInt8>, _ event: UnsafeRawBufferPointer) -> Void) throws -> AgentStats.Counters {
         let inputs = configuration.agent.inputs
         var input: LogshipConfiguration.Input
         // Globs are usually absolute; FILE may be given relative to here.
@@ -71,7 +71,7 @@ public enum AgentPreview {
             switch pipeline.process(record, fileIdentity: identity, filePath: path, nowMillis: now, stats: stats, into: output,
                                     scratch: &pipelineScratch, explain: explain) {
             case .drop(let reason): stats.add(reason, 1, service: pipeline.service)
-            case .ship(let key): emit(key, output.bytes); stats.add(\.eventsSent, 1, service: pipeline.service)
+            case .ship(let key): key.withUTF8 { emit($0, output.bytes) }; stats.add(\.eventsSent, 1, service: pipeline.service)
             }
         }
         while tailer.poll(now: now, registry: registry, stats: stats, sink: sink) {}

@@ -39,7 +39,7 @@ final class InputPipeline: Sendable {
         /// The id hash state of the file last seen.
         var idPrefix: EventID.Prefix?
         /// The Kafka key of events without a trace id, for the file last seen.
-        var fileKey: InlineText = ""
+        var fileKey = ""
         /// Kubernetes metadata of the file last seen (from its path under /var/log/containers or /var/log/pods).
         var kubernetes: SourceFacts?
         /// Tested per record instead of `kubernetes` itself (reading the optional copies the struct).
@@ -95,8 +95,21 @@ final class InputPipeline: Sendable {
 
     enum Outcome {
         /// The event is in the caller's buffer; `key` is its Kafka key.
-        case ship(key: InlineText)
+        case ship(key: Key)
         case drop(reason: WritableKeyPath<AgentStats.Counters, Int64>)
+
+        /// A shipped event's Kafka key: its trace id, or, without one, its file's `host|identity`.
+        enum Key {
+            case trace(InlineText)
+            case file(String)
+
+            func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+                switch self {
+                case .trace(let id): return id.withUTF8(body)
+                case .file(var key): return key.withUTF8(body)
+                }
+            }
+        }
     }
 
     /// `process` with a scratch of its own, for one-off records (tests).
@@ -133,13 +146,13 @@ final class InputPipeline: Sendable {
     }
 
     /// RFC 3339 UTC texts of one layout order as their bytes do (a byte compare; String's `>` is Unicode-aware).
-    static func isLater(_ a: InlineText, than b: InlineText) -> Bool {
-        a.withUTF8 { x in b.withUTF8 { y in
+    static func isLater(_ x: UnsafeBufferPointer<UInt8>, than b: InlineText) -> Bool {
+        b.withUTF8 { y in
             let common = min(x.count, y.count)
             guard common > 0 else { return x.count > y.count }
             let order = memcmp(x.baseAddress!, y.baseAddress!, common)
             return order > 0 || (order == 0 && x.count > y.count)
-        } }
+        }
     }
 
     /// The DEBUG policy, enrichment with the file's facts and the event id, and the encoding.
@@ -151,7 +164,7 @@ final class InputPipeline: Sendable {
         event.fileOffset = record.offset
         if scratch.idPrefix?.fileIdentity != fileIdentity {
             scratch.idPrefix = EventID.Prefix(host: host, fileIdentity: fileIdentity)
-            scratch.fileKey = InlineText("\(host)|\(fileIdentity)")
+            scratch.fileKey = "\(host)|\(fileIdentity)"
             scratch.kubernetes = SourceFormats.kubernetesFacts(path: filePath)
             scratch.hasKubernetes = scratch.kubernetes != nil
         }
@@ -170,19 +183,19 @@ final class InputPipeline: Sendable {
                 scratch.futureBound = Timestamps.text(epochMillis: nowMillis + futureLimitMs)
                 scratch.futureBoundAt = nowMillis
             }
-            future = Self.isLater(event.timestamp, than: scratch.futureBound)
+            future = event.withTimestampBytes { Self.isLater($0, than: scratch.futureBound) }
         }
         if future {
             var facts = event.facts ?? SourceFacts()
-            facts.created = event.timestamp.description
+            facts.created = event.timestampText
             event.facts = facts
-            event.timestamp = Timestamps.text(epochMillis: nowMillis)
+            event.setTimestamp(Timestamps.text(epochMillis: nowMillis))
             event.tags.append("future_timestamp")
             stats.add(\.futureTimestamps, 1, service: service)
         }
         if !event.tags.isEmpty, event.tags.contains("unparsed") { stats.add(\.unparsedRecords, 1, service: service) }
         event.tags = event.tags.isEmpty ? record.tags : record.tags + event.tags
         event.encode(into: output, runs: &scratch.runs)
-        return .ship(key: event.traceID ?? scratch.fileKey)
+        return .ship(key: event.traceID.map { .trace($0) } ?? .file(scratch.fileKey))
     }
 }

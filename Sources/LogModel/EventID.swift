@@ -75,7 +75,7 @@ public enum EventID {
     static func hex(_ value: UInt64) -> String {
         var out = [UInt8](repeating: 48, count: 16)
         var v = value
-        for index in stride(from: 15, through: 0, by: -1) {
+        for index in (0..<16).reversed() {
             out[index] = hexDigit(v)
             v >>= 4
         }

@@ -1,24 +1,26 @@
 /// A short UTF-8 text held inside the value itself: the agent's per-line texts (the formatted
-/// `@timestamp`, the trace id, the event id: 24–32 bytes) without a heap allocation, a
-/// reference count or a release each. Swift's `String` keeps only up to 15 bytes inline.
-/// Longer texts (a `host|file` key, an odd timestamp of a parsed record) are kept as a `String`.
+/// `@timestamp`, the trace and span ids, the event id: 16–32 bytes) without a heap allocation,
+/// a reference count or a release each; a plain value, copied as bytes. Swift's `String` keeps
+/// only up to 15 bytes inline.
 public struct InlineText: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
-    /// Bytes held inline.
+    /// Bytes held at most.
     public static let capacity = 32
     private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var length = 0
-    private var long: String?
 
-    public init(_ text: String) {
+    /// Nil when `text` is longer than `capacity` bytes.
+    public init?(_ text: String) {
         let count = text.utf8.count
-        guard count <= Self.capacity else { long = text; length = count; return }
+        guard count <= Self.capacity else { return nil }
         var text = text
-        text.withUTF8 { bytes in
-            self = InlineText(count: count) { out in out.update(from: bytes.baseAddress!, count: count) }
-        }
+        self = text.withUTF8 { bytes in InlineText(count: count) { out in out.update(from: bytes.baseAddress!, count: count) } }
     }
 
-    public init(stringLiteral value: String) { self.init(value) }
+    /// A literal (at most `capacity` bytes).
+    public init(stringLiteral value: String) {
+        guard let text = InlineText(value) else { preconditionFailure("InlineText literal longer than \(Self.capacity) bytes") }
+        self = text
+    }
 
     /// `count` (≤ `capacity`) bytes written by `body`.
     @inline(__always)
@@ -32,7 +34,6 @@ public struct InlineText: Sendable, Hashable, CustomStringConvertible, Expressib
 
     @inline(__always)
     public func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        if var long { return try long.withUTF8(body) }
         var words = self.words
         let count = length
         return try withUnsafeBytes(of: &words) { raw in
@@ -40,10 +41,7 @@ public struct InlineText: Sendable, Hashable, CustomStringConvertible, Expressib
         }
     }
 
-    public var description: String {
-        if let long { return long }
-        return withUTF8 { String(decoding: $0, as: UTF8.self) }
-    }
+    public var description: String { withUTF8 { String(decoding: $0, as: UTF8.self) } }
 
     public static func == (a: InlineText, b: InlineText) -> Bool {
         a.withUTF8 { x in b.withUTF8 { y in x.elementsEqual(y) } }

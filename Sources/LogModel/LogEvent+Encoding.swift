@@ -18,14 +18,18 @@ extension LogEvent {
         var logger = self.logger ?? ""
         return message.withUTF8 { message in
             logger.withUTF8 { loggerBytes in
-                var view = EventView(timestamp: InlineText(timestamp), message: message, serviceName: serviceName)
+                var view = EventView(timestamp: InlineText(timestamp) ?? "", message: message, serviceName: serviceName)
+                // Texts longer than an InlineText (logship's parsers make none: times are 24
+                // bytes, ids 16 or 32) are written from the strings themselves.
+                let long = EventView.LongTexts(timestamp: timestamp, traceID: traceID, spanID: spanID, eventID: eventID)
+                if long.any { view.longTexts = long }
                 view.hostName = hostName
                 view.level = level
                 view.logger = self.logger == nil ? nil : loggerBytes
                 view.filePath = filePath
                 view.fileOffset = fileOffset
-                view.traceID = traceID.map { InlineText($0) }
-                view.spanID = spanID.map { InlineText($0) }
+                view.traceID = traceID.flatMap { InlineText($0) }
+                view.spanID = spanID.flatMap { InlineText($0) }
                 view.errorType = errorType
                 view.errorMessage = errorMessage
                 view.stackTrace = stackTrace
@@ -33,7 +37,7 @@ extension LogEvent {
                 view.httpStatus = httpStatus
                 view.urlPath = urlPath
                 view.durationNs = durationNs
-                view.eventID = eventID.map { InlineText($0) }
+                view.eventID = eventID.flatMap { InlineText($0) }
                 view.original = original
                 view.labels = labels
                 view.tags = tags
@@ -66,6 +70,32 @@ public struct EventView {
     public var urlPath: String?
     public var durationNs: Int64?
     public var eventID: InlineText?
+    /// Those of the four texts above that are longer than an InlineText holds (the field
+    /// itself is then empty or nil); nil when none is.
+    var longTexts: LongTexts?
+    final class LongTexts {
+        var timestamp: String?, traceID: String?, spanID: String?, eventID: String?
+        init(timestamp: String, traceID: String?, spanID: String?, eventID: String?) {
+            func long(_ text: String?) -> String? { text.flatMap { $0.utf8.count > InlineText.capacity ? $0 : nil } }
+            (self.timestamp, self.traceID, self.spanID, self.eventID) = (long(timestamp), long(traceID), long(spanID), long(eventID))
+        }
+        var any: Bool { timestamp != nil || traceID != nil || spanID != nil || eventID != nil }
+    }
+
+    /// `@timestamp` as a String.
+    public var timestampText: String { longTexts?.timestamp ?? timestamp.description }
+
+    /// `@timestamp`'s bytes.
+    public func withTimestampBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if var long = longTexts?.timestamp { return long.withUTF8(body) }
+        return timestamp.withUTF8(body)
+    }
+
+    /// Replaces `@timestamp`.
+    public mutating func setTimestamp(_ text: InlineText) {
+        timestamp = text
+        longTexts?.timestamp = nil
+    }
     public var original: String?
     public var labels: [(String, String)] = []
     public var tags: [String] = []
@@ -96,7 +126,8 @@ public struct EventView {
         w.open()
         // Read through the box (a reference): copying the struct out would cost every event.
         let facts = factsBox
-        w.field("@timestamp", timestamp)
+        let long = longTexts
+        if let text = long?.timestamp { w.field("@timestamp", text) } else { w.field("@timestamp", timestamp) }
         w.key("message"); w.string(bytes: message)
         if !runs.enabled || !w.replay(runs.source, serviceName, hostName) {
             let start = w.startRun()
@@ -117,7 +148,9 @@ public struct EventView {
             if let facts { Self.encodeLogFacts(facts.value, &w) }
             w.close()
         }
+        if let text = long?.traceID { w.begin("trace"); w.field("id", text); w.close() }
         if let traceID { w.begin("trace"); w.field("id", traceID); w.close() }
+        if let text = long?.spanID { w.begin("span"); w.field("id", text); w.close() }
         if let spanID { w.begin("span"); w.field("id", spanID); w.close() }
         if errorType != nil || errorMessage != nil || stackTrace != nil {
             w.begin("error")
@@ -152,8 +185,9 @@ public struct EventView {
             w.close()
         }
         let created = facts?.value.created
-        if eventID != nil || durationNs != nil || original != nil || created != nil {
+        if eventID != nil || long?.eventID != nil || durationNs != nil || original != nil || created != nil {
             w.begin("event")
+            if let text = long?.eventID { w.field("id", text) }
             if let eventID { w.field("id", eventID) }
             if let durationNs { w.field("duration", durationNs) }
             if let original { w.field("original", original) }

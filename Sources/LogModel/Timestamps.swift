@@ -88,9 +88,10 @@ public enum Timestamps {
         return InlineText(count: 24) { out in
             var i = 0
             func put(_ value: Int, _ width: Int, then separator: UInt8) {
-                var v = value
-                for k in stride(from: width - 1, through: 0, by: -1) {
-                    out[i + k] = UInt8(48 + v % 10)
+                var v = value, k = width
+                while k > 0 {  // (a `stride` here was not specialised: a value-witness call a digit)
+                    k -= 1
+                    out[i + k] = UInt8(truncatingIfNeeded: 48 + v % 10)
                     v /= 10
                 }
                 out[i + width] = separator

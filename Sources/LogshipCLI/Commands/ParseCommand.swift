@@ -58,12 +58,15 @@ struct ParseCommand: AsyncParsableCommand {
             }
         }
         let counters: AgentStats.Counters
+        // Read once: a flag's wrapped value costs hundreds of instructions a read, and `--count`
+        // is how the pipeline's instructions per line are measured (bench/agent.sh).
+        let printEvents = !count && !explain, printKeys = keys
         do {
             counters = try AgentPreview.run(configuration: config, service: service, path: file,
                                             overrides: .init(format: format, timezone: timezone), explain: explainSink) { key, event in
-                guard !count, !explain else { return }
-                if keys {
-                    key.withUTF8 { out.append(contentsOf: $0) }
+                guard printEvents else { return }
+                if printKeys {
+                    out.append(contentsOf: key)
                     out.append(9)
                 }
                 out.append(contentsOf: event)

@@ -1,0 +1,29 @@
+import Foundation
+import LogModel
+import Testing
+
+/// The agent's per-line texts are held inline (no allocation per line); an event whose texts do
+/// not fit is still encoded whole.
+struct InlineTextTests {
+    @Test func aTextUpToThirtyTwoBytesIsHeldAndReadBackLongerIsRefused() {
+        let id = "a6cecc1b78e510617311d8a3c2ce6f44"
+        #expect(InlineText(id)?.description == id)
+        #expect(InlineText(id)?.utf8Count == 32)
+        #expect(InlineText("") == "")
+        #expect(InlineText(id + "0") == nil)
+        #expect(InlineText("2026-11-25T10:00:00.000Z") == Timestamps.text(epochMillis: 1_795_600_800_000))
+        #expect(Timestamps.format(epochMillis: 1_795_600_800_000) == "2026-11-25T10:00:00.000Z")
+    }
+
+    @Test func anEventWithTextsLongerThanAnInlineTextIsEncodedWhole() throws {
+        var event = LogEvent(timestamp: "2026-11-25T10:00:00.123456789+05:30", message: "m", serviceName: "s")
+        event.eventID = String(repeating: "e", count: 40)
+        event.traceID = String(repeating: "t", count: 33)
+        event.spanID = "0123456789abcdef"
+        let json = try #require(JSONSerialization.jsonObject(with: Data(event.encoded())) as? [String: Any])
+        #expect(json["@timestamp"] as? String == "2026-11-25T10:00:00.123456789+05:30")
+        #expect((json["event"] as? [String: Any])?["id"] as? String == String(repeating: "e", count: 40))
+        #expect((json["trace"] as? [String: Any])?["id"] as? String == String(repeating: "t", count: 33))
+        #expect((json["span"] as? [String: Any])?["id"] as? String == "0123456789abcdef")
+    }
+}
