@@ -29,8 +29,10 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
 
-        // Pure Swift: events, naming rules, retry classification. No I/O.
-        .target(name: "LogModel"),
+        // SSE2 byte scans for the agent's per-line work (JSON escaping, field marks).
+        .target(name: "CByteScan"),
+        // Events, naming rules, retry classification. No I/O.
+        .target(name: "LogModel", dependencies: ["CByteScan"]),
         .target(name: "LogshipConfig", dependencies: [
             "LogModel",
             .product(name: "Yams", package: "Yams"),
@@ -56,7 +58,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "Agent", dependencies: [
-            "LogModel", "LogshipConfig", "KafkaClient", "Telemetry",
+            "CByteScan", "LogModel", "LogshipConfig", "KafkaClient", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Indexer", dependencies: [

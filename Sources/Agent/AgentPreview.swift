@@ -67,15 +67,17 @@ public enum AgentPreview {
         let output = OutputBuffer(capacity: 4096)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var pipelineScratch = InputPipeline.Scratch()
+        var shipped: Int64 = 0  // counted here and added once, as the agent adds its acknowledgements by batch
         let sink: RecordSink = { record, identity, _ in
             switch pipeline.process(record, fileIdentity: identity, filePath: path, nowMillis: now, stats: stats, into: output,
                                     scratch: &pipelineScratch, explain: explain) {
             case .drop(let reason): stats.add(reason, 1, service: pipeline.service)
-            case .ship(let key): key.withUTF8 { emit($0, output.bytes) }; stats.add(\.eventsSent, 1, service: pipeline.service)
+            case .ship(let key): key.withUTF8 { emit($0, output.bytes) }; shipped += 1
             }
         }
         while tailer.poll(now: now, registry: registry, stats: stats, sink: sink) {}
         tailer.finish(now: now, stats: stats, sink: sink)
+        stats.add(\.eventsSent, shipped, service: pipeline.service)
         return stats.snapshot
     }
 }

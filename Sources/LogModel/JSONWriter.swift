@@ -1,3 +1,5 @@
+import CByteScan
+
 /// A growable byte buffer written through a pointer: the encoder's output, reused from event
 /// to event by the agent (no allocation per event once it has grown).
 public final class OutputBuffer {
@@ -88,21 +90,25 @@ struct JSONWriter {
         count += bytes.count
     }
 
+    /// Bytes known at compile time, copied as they are.
+    @inline(__always) mutating func put(_ literal: StaticString) {
+        put(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// Divisions by the constant 10 only (multiplications once compiled).
     mutating func put(decimal value: Int64) {
-        if value < 0 {
-            put(UInt8(ascii: "-"))
-            if value == .min { for byte in "9223372036854775808".utf8 { put(byte) }; return }
-        }
+        reserve(21)
+        if value < 0 { base[count] = UInt8(ascii: "-"); count += 1 }
         var magnitude = value.magnitude
-        var divisor: UInt64 = 1
-        while divisor <= magnitude / 10 { divisor *= 10 }
-        reserve(20)
-        while divisor > 0 {
-            base[count] = UInt8(48 + magnitude / divisor)
-            count += 1
-            magnitude %= divisor
-            divisor /= 10
-        }
+        var digits = 1, rest = magnitude
+        while rest >= 10 { rest /= 10; digits += 1 }
+        var at = count + digits
+        repeat {
+            at -= 1
+            base[at] = UInt8(truncatingIfNeeded: 48 &+ magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        count += digits
     }
 
     mutating func open() { put(UInt8(ascii: "{")); needsComma = false }
@@ -189,16 +195,6 @@ struct JSONWriter {
         put(decimal: value)
     }
 
-    /// Whether a word of 8 bytes may hold a control character, `"` or `\\` (bit tricks from
-    /// "Bit Twiddling Hacks": haszero/hasless; false positives only, checked byte by byte).
-    @inline(__always) static func mayNeedEscape(_ w: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        let control = (w &- 0x2020_2020_2020_2020) & ~w & highs
-        let q = w ^ 0x2222_2222_2222_2222, quote = (q &- ones) & ~q & highs
-        let b = w ^ 0x5C5C_5C5C_5C5C_5C5C, backslash = (b &- ones) & ~b & highs
-        return (control | quote | backslash) != 0
-    }
-
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     mutating func string(_ value: String) {
@@ -206,26 +202,21 @@ struct JSONWriter {
         copy.withUTF8 { string(bytes: $0) }
     }
 
-    /// A JSON string literal: runs of plain bytes are copied whole; quotes, backslashes and
-    /// control characters are escaped.
+    /// A JSON string literal: runs of plain bytes (found sixteen at a time) are copied whole;
+    /// quotes, backslashes and control characters are escaped.
     mutating func string(bytes: UnsafeBufferPointer<UInt8>) {
         reserve(bytes.count + 2)
         put(UInt8(ascii: "\""))
-        var runStart = 0
-        var index = 0
+        guard let start = bytes.baseAddress else { put(UInt8(ascii: "\"")); return }
         let n = bytes.count
-        let start = bytes.baseAddress.map(UnsafeRawPointer.init)
-        while index < n {
-            // Eight plain bytes at a time; the byte loop below only sees words that may need escaping.
-            while index + 8 <= n, !Self.mayNeedEscape(start!.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
-                index += 8
-            }
+        var index = 0
+        while true {
+            let plain = logship_json_plain_prefix(start + index, n - index)
+            put(UnsafeBufferPointer(start: start + index, count: plain))
+            index += plain
             guard index < n else { break }
-            let byte = bytes[index]
+            let byte = start[index]
             index += 1
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            let escapeAt = index - 1
-            put(UnsafeBufferPointer(rebasing: bytes[runStart..<escapeAt]))
             put(92)
             switch byte {
             case UInt8(ascii: "\""): put(34)
@@ -237,9 +228,7 @@ struct JSONWriter {
                 put(UInt8(ascii: "u")); put(48); put(48)
                 put(Self.hex[Int(byte >> 4)]); put(Self.hex[Int(byte & 15)])
             }
-            runStart = index
         }
-        put(UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
         put(UInt8(ascii: "\""))
     }
 }

@@ -137,7 +137,7 @@ public struct EventView {
         }
         if level != nil || logger != nil || filePath != nil || fileOffset != nil || facts != nil {
             w.begin("log")
-            if let level { w.field("level", level.rawValue) }
+            if let level { w.key("level"); w.put(level.jsonString) }
             if let logger { w.key("logger"); w.string(bytes: logger) }
             if let filePath, !runs.enabled || !w.replay(runs.file, filePath, nil) {
                 let start = w.startRun()

@@ -99,6 +99,17 @@ public struct SourceFacts: Sendable, Equatable {
 public enum Level: String, Sendable, CaseIterable, Comparable {
     case debug = "DEBUG", info = "INFO", warn = "WARN", error = "ERROR", critical = "CRITICAL"
 
+    /// The name as a JSON string, quotes included (the encoder copies it; no String per event).
+    var jsonString: StaticString {
+        switch self {
+        case .debug: "\"DEBUG\""
+        case .info: "\"INFO\""
+        case .warn: "\"WARN\""
+        case .error: "\"ERROR\""
+        case .critical: "\"CRITICAL\""
+        }
+    }
+
     /// Normalises the spellings of Python, structlog, OpenTelemetry, Java and syslog.
     public init?(normalising text: some StringProtocol) {
         var copy = String(text)

@@ -26,4 +26,14 @@ struct InlineTextTests {
         #expect((json["trace"] as? [String: Any])?["id"] as? String == String(repeating: "t", count: 33))
         #expect((json["span"] as? [String: Any])?["id"] as? String == "0123456789abcdef")
     }
+
+    @Test(arguments: [Int64.min, -1234, -1, 0, 7, 10, 99, 1_015_000_000, Int64.max])
+    func decimalsAreWrittenAsTheyAre(value: Int64) throws {
+        var event = LogEvent(timestamp: "2026-11-25T10:00:00.000Z", message: "m", serviceName: "s")
+        event.durationNs = value
+        event.level = .warn
+        let text = String(decoding: event.encoded(), as: UTF8.self)
+        #expect(text.contains(#""duration":\#(value)}"#), "\(text)")
+        #expect(text.contains(#""log":{"level":"WARN"}"#), "\(text)")
+    }
 }

@@ -1,0 +1,38 @@
+#include "byte_scan.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+static inline int needs_escape(uint8_t c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+size_t logship_json_plain_prefix(const uint8_t *p, size_t n) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        // Unsigned v < 0x20 as a signed compare of both sides with the top bit flipped.
+        __m128i control = _mm_cmplt_epi8(_mm_xor_si128(v, flip), _mm_xor_si128(space, flip));
+        __m128i special = _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+        int mask = _mm_movemask_epi8(special);
+        if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
+    }
+#endif
+    while (i < n && !needs_escape(p[i])) i++;
+    return i;
+}
+
+size_t logship_find_either(const uint8_t *p, size_t n, uint8_t a, uint8_t b) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)));
+        if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
+    }
+#endif
+    while (i < n && p[i] != a && p[i] != b) i++;
+    return i;
+}

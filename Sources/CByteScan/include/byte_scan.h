@@ -1,0 +1,15 @@
+// Byte scans of the agent's per-line work, sixteen bytes at a time with SSE2 (every x86-64 CPU
+// has it; other CPUs take the plain loop). Swift's SIMD types compiled to slower code here.
+#ifndef LOGSHIP_BYTE_SCAN_H
+#define LOGSHIP_BYTE_SCAN_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// The number of leading bytes of p[0..<n] that a JSON string holds as they are (no control
+/// character, no `"`, no `\`).
+size_t logship_json_plain_prefix(const uint8_t *p, size_t n);
+
+/// The index of the first `a` or `b` in p[0..<n]; n when there is none.
+size_t logship_find_either(const uint8_t *p, size_t n, uint8_t a, uint8_t b);
+
+#endif
