@@ -48,6 +48,14 @@ public final class KafkaMockCluster: @unchecked Sendable {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "mock cluster: move leader of \(topic)[\(partition)]") }
     }
 
+    /// The next `errors.count` requests of API `apiKey` (any broker, any client) are answered
+    /// with these Kafka error codes, in order: what a broker answers in a fault (for example
+    /// ILLEGAL_GENERATION, 22, to a TxnOffsetCommit, 28, of a member whose generation is gone).
+    public func pushRequestErrors(apiKey: Int16, _ errors: [Int32]) {
+        let codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
+        codes.withUnsafeBufferPointer { rd_kafka_mock_push_request_errors_array(cluster, apiKey, codes.count, $0.baseAddress) }
+    }
+
     /// Adds round-trip delay to one broker, in milliseconds.
     public func setBrokerRTT(_ id: Int32, ms: Int) throws {
         let err = rd_kafka_mock_broker_set_rtt(cluster, id, Int32(ms))

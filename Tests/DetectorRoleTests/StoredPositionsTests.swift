@@ -69,4 +69,45 @@ import TestSupport
         #expect(try consumer.committed([p0]) == [p0: 30])
         consumer.closeBlocking()
     }
+
+    /// A zombie's late step: the group coordinator refuses the positions of a member whose
+    /// generation is gone (Kafka answers its TxnOffsetCommit ILLEGAL_GENERATION — injected here
+    /// on the mock cluster, whose coordinator does not check generations itself). The step
+    /// fails, its transaction is aborted, the group's position does not move and nothing is
+    /// stored for a next owner; the producer goes on with the next step. (That Kafka then hides
+    /// the aborted records from read_committed readers is Kafka's part: the mock writes no abort
+    /// markers.)
+    @Test func aStepFencedAsAZombieMovesNoPositionAndTheNextStepCommits() throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        for (topic, partitions) in [("logs.pay", 1), ("logship.alerts", 1), ("logship.detector.state", 1), ("logship.health", 1)] {
+            try cluster.createTopic(topic, partitions: partitions, replicationFactor: 1)
+        }
+        let brokers = cluster.bootstrapServers
+        let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: KafkaConfiguration(brokers: [brokers], properties: ["log_level": "0"])))
+        for index in 0..<10 { try producer.enqueue(topic: "logs.pay", key: nil, value: Array("e\(index)".utf8)) { _ in } }
+        #expect(producer.flushBlocking(timeoutMs: 10_000))
+        let config = try ConfigurationLoader.parse(#"kafka: {brokers: ["\#(brokers)"], properties: {log_level: "0"}}"#)
+        let service = try DetectorService(configuration: config, logger: .init(label: "test"))
+        let stage = try service.stageProducer("zombie")
+        try stage.initTransactions()
+        let consumer = try service.stageConsumer(group: "logship-detector", stage: "counter", changes: AssignmentChanges())
+        try consumer.subscribe(["^logs\\..*"])
+        var first: [KafkaMessage] = []
+        try waitUntil(timeout: 30, interval: 0, "the assignment and a first record") {
+            first += try consumer.pollBatch(maxMessages: 1, timeoutMs: 100)
+            return !first.isEmpty
+        }
+        let p0 = TopicPartition("logs.pay", 0)
+        try consumer.commitBlocking([p0: 2])
+        let alert = (topic: "logship.alerts", key: "pay", value: Array(#"{"rule":"error_surge"}"#.utf8))
+        cluster.pushRequestErrors(apiKey: 28, [22])  // TxnOffsetCommit: ILLEGAL_GENERATION
+        let refused = #expect(throws: DetectorRoleError.self) { try service.commit([alert], offsets: [p0: 5], consumer: consumer, producer: stage) }
+        #expect("\(refused.map { "\($0)" } ?? "")".contains("generation"), "\(String(describing: refused))")
+        #expect(try consumer.committed([p0]) == [p0: 2])
+        #expect(StoredPositions.reclaim([p0], service: service, consumer: consumer, producer: stage).isEmpty)
+        // The aborted transaction leaves the producer usable: the next step commits.
+        try service.commit([alert], offsets: [p0: 5], consumer: consumer, producer: stage)
+        #expect(try consumer.committed([p0]) == [p0: 5])
+        consumer.closeBlocking()
+    }
 }
