@@ -14,6 +14,18 @@ public struct PythonLogFormat: Sendable {
 
     enum FieldKind: Sendable { case literal, message, asctime, levelname, name, other }
 
+    /// The tokens flattened for the per-line match: plain values, the literals' bytes in one
+    /// array (no enum payload to retain, no nested array per token).
+    struct Step: Sendable {
+        var kind: FieldKind
+        /// A literal's bytes in `literalBytes`.
+        var literal: Range<Int>
+        /// Where an `other` field stops: the first byte of the literal after it (a space if none).
+        var stop: UInt8
+    }
+    let steps: [Step]
+    let literalBytes: [UInt8]
+
     /// Where the fields the parser uses lie in a matched line; empty when absent.
     struct Fields {
         var message = 0..<0
@@ -53,6 +65,20 @@ public struct PythonLogFormat: Sendable {
             default: return .other
             }
         }
+        var bytes: [UInt8] = []
+        var steps: [Step] = []
+        for (index, token) in tokens.enumerated() {
+            var step = Step(kind: kinds[index], literal: 0..<0, stop: 32)
+            if case .literal(let literal) = token {
+                step.literal = bytes.count..<(bytes.count + literal.count)
+                bytes += literal
+            } else if index + 1 < tokens.count, case .literal(let next) = tokens[index + 1], let first = next.first {
+                step.stop = first
+            }
+            steps.append(step)
+        }
+        self.steps = steps
+        literalBytes = bytes
     }
 
     /// The byte ranges of the fields of one line, or nil when the line is not in this format.
@@ -64,44 +90,53 @@ public struct PythonLogFormat: Sendable {
 
     /// Matches one line (bytes, no newline); `each` gets every field's name and range.
     func matchRanges(_ bytes: UnsafeBufferPointer<UInt8>, each: ((String, Range<Int>) -> Void)? = nil) -> Fields? {
-        var message = 0..<0, asctime = 0..<0, levelname = 0..<0, name = 0..<0
+        var fields = Fields()
+        let matched = steps.withUnsafeBufferPointer { steps in
+            literalBytes.withUnsafeBufferPointer { literals in
+                match(bytes, steps, literals, into: &fields, each: each)
+            }
+        }
+        return matched ? fields : nil
+    }
+
+    private func match(_ bytes: UnsafeBufferPointer<UInt8>, _ steps: UnsafeBufferPointer<Step>, _ literals: UnsafeBufferPointer<UInt8>,
+                       into fields: inout Fields, each: ((String, Range<Int>) -> Void)?) -> Bool {
         var pos = 0
-        for (index, token) in tokens.enumerated() {
-            switch token {
-            case .literal(let literal):
-                for byte in literal {
+        let n = bytes.count
+        for index in 0..<steps.count {
+            let step = steps[index]
+            let start = pos
+            switch step.kind {
+            case .literal:
+                for k in step.literal {
+                    let byte = literals[k]
                     if byte == 32 {
-                        guard pos < bytes.count, bytes[pos] == 32 else { return nil }
-                        while pos < bytes.count, bytes[pos] == 32 { pos += 1 }
+                        guard pos < n, bytes[pos] == 32 else { return false }
+                        while pos < n, bytes[pos] == 32 { pos += 1 }
                     } else {
-                        guard pos < bytes.count, bytes[pos] == byte else { return nil }
+                        guard pos < n, bytes[pos] == byte else { return false }
                         pos += 1
                     }
                 }
-            case .field(let fieldName):
-                let start = pos
-                let kind = kinds[index]
-                if kind == .message {
-                    pos = bytes.count
-                    message = start..<pos
-                } else if kind == .asctime {
-                    guard let end = Self.timestampEnd(bytes, from: pos) else { return nil }
-                    pos = end
-                    asctime = start..<pos
-                } else if kind == .levelname {
-                    while pos < bytes.count, Self.isLetter(bytes[pos]) { pos += 1 }
-                    guard pos > start else { return nil }
-                    levelname = start..<pos
-                } else {
-                    var stop: UInt8 = 32
-                    if index + 1 < tokens.count, case .literal(let next) = tokens[index + 1], let first = next.first { stop = first }
-                    while pos < bytes.count, bytes[pos] != stop { pos += 1 }
-                    if kind == .name { name = start..<pos }
-                }
-                each?(fieldName, start..<pos)
+                continue
+            case .message:
+                pos = n
+                fields.message = start..<pos
+            case .asctime:
+                guard let end = Self.timestampEnd(bytes, from: pos) else { return false }
+                pos = end
+                fields.asctime = start..<pos
+            case .levelname:
+                while pos < n, Self.isLetter(bytes[pos]) { pos += 1 }
+                guard pos > start else { return false }
+                fields.levelname = start..<pos
+            case .name, .other:
+                while pos < n, bytes[pos] != step.stop { pos += 1 }
+                if step.kind == .name { fields.name = start..<pos }
             }
+            if let each, case .field(let name) = tokens[index] { each(name, start..<pos) }
         }
-        return Fields(message: message, asctime: asctime, levelname: levelname, name: name)
+        return true
     }
 
     static func isLetter(_ byte: UInt8) -> Bool { (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) }

@@ -163,7 +163,7 @@ public struct RecordParser: Sendable {
                 if name.count >= 4, name == name.uppercased(), let level = Level(normalising: name) { event.level = level; break }
             }
         }
-        apply(FieldExtraction.scan(bytes: Array(parts.message.utf8)[...]), to: &event)
+        event.take(FieldExtraction.scan(bytes: Array(parts.message.utf8)[...]))
         return event
     }
 
@@ -206,7 +206,7 @@ public struct RecordParser: Sendable {
                 event.errorType = type
                 event.errorMessage = errorMessage
             }
-            apply(parts.extracted, to: &event)
+            event.take(parts.extracted)
             return event
         }
     }
@@ -308,10 +308,6 @@ public struct RecordParser: Sendable {
         return event
     }
 
-    func apply<Event: RequestFacts>(_ fields: ExtractedFields, to event: inout Event) {
-        event.take(fields)
-    }
-
     static func flatten(_ object: [String: Any], prefix: String, into flat: inout [String: Any]) {
         for (key, value) in object {
             let path = prefix.isEmpty ? key : "\(prefix).\(key)"
@@ -366,12 +362,8 @@ extension String {
     var nilIfEmpty: String? { isEmpty ? nil : self }
 }
 
-/// The request facts `FieldExtraction` finds, as both event forms hold them.
-protocol RequestFacts {
-    mutating func take(_ fields: ExtractedFields)
-}
-
-extension LogEvent: RequestFacts {
+/// The request facts `FieldExtraction` finds, taken into either event form.
+extension LogEvent {
     mutating func take(_ fields: ExtractedFields) {
         traceID = fields.traceID?.description
         spanID = fields.spanID?.description
@@ -382,7 +374,7 @@ extension LogEvent: RequestFacts {
     }
 }
 
-extension EventView: RequestFacts {
+extension EventView {
     /// The ids stay inline: no allocation per line.
     mutating func take(_ fields: ExtractedFields) {
         traceID = fields.traceID
