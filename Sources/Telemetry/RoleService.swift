@@ -94,5 +94,7 @@ public func makeRoleGroup(role: any BlockingRole, name: String, servers: [any Se
 /// Runs the role's group until every service has returned; the role's error, if any, is rethrown.
 public func runRoleGroup(role: any BlockingRole, name: String, servers: [any Service] = [],
                          reload: (@Sendable () throws -> Void)? = nil, deadline: Duration, logger: Logger) async throws {
-    try await makeRoleGroup(role: role, name: name, servers: servers, reload: reload, deadline: deadline, logger: logger).run()
+    let group = makeRoleGroup(role: role, name: name, servers: servers, reload: reload, deadline: deadline, logger: logger)
+    await EarlyStop.attach(group)
+    try await group.run()
 }

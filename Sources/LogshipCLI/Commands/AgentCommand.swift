@@ -26,6 +26,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics on host:port (overrides agent.metrics_listen).") var metricsListen: String?
 
     func run() async throws {
+        EarlyStop.trap()  // a SIGTERM during set-up stops the role gracefully once it runs
         let config = try cluster.load()
         let logger = makeLogger("logship.agent", level: logLevel)
         let agent: LogAgent

@@ -28,6 +28,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warn (or warning), error, critical.") var logLevel: LogLevelOption = .info
 
     func run() async throws {
+        EarlyStop.trap()  // a SIGTERM during set-up stops the role gracefully once it runs
         let config = try cluster.load()
         let logger = makeLogger("logship.coordinator", level: logLevel)
         let service = try CoordinatorService(configuration: config, logger: logger)

@@ -39,6 +39,7 @@ struct DetectorCommand: AsyncParsableCommand {
     var instanceID: String?
 
     func run() async throws {
+        EarlyStop.trap()  // a SIGTERM during set-up stops the role gracefully once it runs
         let config = try cluster.load()
         let logger = makeLogger("logship.detector", level: logLevel)
         let service = try DetectorService(configuration: config, instanceID: instanceID, logger: logger)
@@ -101,6 +102,7 @@ struct NotifierCommand: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics on host:port.") var metricsListen: String?
 
     func run() async throws {
+        EarlyStop.trap()  // a SIGTERM during set-up stops the role gracefully once it runs
         let config = try cluster.load()
         guard !config.detector.notify.isEmpty else {
             throw CLIError("no destinations: add detector.notify to the configuration (see --help)", status: ExitStatus.usage)

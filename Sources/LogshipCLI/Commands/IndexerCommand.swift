@@ -28,6 +28,7 @@ struct IndexerCommand: AsyncParsableCommand {
     var instanceID: String?
 
     func run() async throws {
+        EarlyStop.trap()  // a SIGTERM during set-up stops the role gracefully once it runs
         let config = try cluster.load()
         let logger = makeLogger("logship.indexer", level: logLevel)
         let indexer = try IndexerService(configuration: config, componentID: componentID, instanceID: instanceID, logger: logger)

@@ -40,6 +40,7 @@ struct ReindexCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        EarlyStop.trap()  // a SIGTERM during set-up stops the role gracefully once it runs
         let config = try cluster.load()
         var options = Reindexer.Options(service: service, suffix: suffix)
         options.fromMs = try from.map { try parseTime($0, "--from") }
