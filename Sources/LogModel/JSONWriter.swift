@@ -195,8 +195,6 @@ struct JSONWriter {
         put(decimal: value)
     }
 
-    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     mutating func string(_ value: String) {
         var copy = value
         copy.withUTF8 { string(bytes: $0) }
@@ -226,7 +224,7 @@ struct JSONWriter {
             case 0x09: put(UInt8(ascii: "t"))
             default:
                 put(UInt8(ascii: "u")); put(48); put(48)
-                put(Self.hex[Int(byte >> 4)]); put(Self.hex[Int(byte & 15)])
+                put(EventID.hexDigit(UInt64(byte >> 4))); put(EventID.hexDigit(UInt64(byte)))
             }
         }
         put(UInt8(ascii: "\""))

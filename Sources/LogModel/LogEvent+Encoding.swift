@@ -21,8 +21,7 @@ extension LogEvent {
                 var view = EventView(timestamp: InlineText(timestamp) ?? "", message: message, serviceName: serviceName)
                 // Texts longer than an InlineText (logship's parsers make none: times are 24
                 // bytes, ids 16 or 32) are written from the strings themselves.
-                let long = EventView.LongTexts(timestamp: timestamp, traceID: traceID, spanID: spanID, eventID: eventID)
-                if long.any { view.longTexts = long }
+                view.longTexts = EventView.LongTexts.ifAny(timestamp: timestamp, traceID: traceID, spanID: spanID, eventID: eventID)
                 view.hostName = hostName
                 view.level = level
                 view.logger = self.logger == nil ? nil : loggerBytes
@@ -75,11 +74,14 @@ public struct EventView {
     var longTexts: LongTexts?
     final class LongTexts {
         var timestamp: String?, traceID: String?, spanID: String?, eventID: String?
-        init(timestamp: String, traceID: String?, spanID: String?, eventID: String?) {
-            func long(_ text: String?) -> String? { text.flatMap { $0.utf8.count > InlineText.capacity ? $0 : nil } }
-            (self.timestamp, self.traceID, self.spanID, self.eventID) = (long(timestamp), long(traceID), long(spanID), long(eventID))
+        private init(_ texts: [String?]) { (timestamp, traceID, spanID, eventID) = (texts[0], texts[1], texts[2], texts[3]) }
+
+        /// The texts that do not fit; nil (nothing allocated) when all do, as logship's own do.
+        static func ifAny(timestamp: String, traceID: String?, spanID: String?, eventID: String?) -> LongTexts? {
+            func fits(_ text: String?) -> Bool { (text?.utf8.count ?? 0) <= InlineText.capacity }
+            guard !(fits(timestamp) && fits(traceID) && fits(spanID) && fits(eventID)) else { return nil }
+            return LongTexts([timestamp, traceID, spanID, eventID].map { text in fits(text) ? nil : text })
         }
-        var any: Bool { timestamp != nil || traceID != nil || spanID != nil || eventID != nil }
     }
 
     /// `@timestamp` as a String.

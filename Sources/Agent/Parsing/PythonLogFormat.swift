@@ -9,14 +9,13 @@ public struct PythonLogFormat: Sendable {
 
     public static let standard = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
     let tokens: [Token]
-    /// Per token, how its field is matched (precomputed: no string comparison per line).
-    let kinds: [FieldKind]
 
     enum FieldKind: Sendable { case literal, message, asctime, levelname, name, other }
 
     /// The tokens flattened for the per-line match: plain values, the literals' bytes in one
-    /// array (no enum payload to retain, no nested array per token).
+    /// array (no enum payload to retain, no nested array per token, no field name compared).
     struct Step: Sendable {
+        /// How the token is matched.
         var kind: FieldKind
         /// A literal's bytes in `literalBytes`.
         var literal: Range<Int>
@@ -55,25 +54,23 @@ public struct PythonLogFormat: Sendable {
         }
         if !literal.isEmpty { tokens.append(.literal(literal)) }
         self.tokens = tokens
-        kinds = tokens.map { token in
-            guard case .field(let name) = token else { return .literal }
-            switch name {
-            case "message": return .message
-            case "asctime": return .asctime
-            case "levelname": return .levelname
-            case "name": return .name
-            default: return .other
-            }
-        }
         var bytes: [UInt8] = []
         var steps: [Step] = []
         for (index, token) in tokens.enumerated() {
-            var step = Step(kind: kinds[index], literal: 0..<0, stop: 32)
-            if case .literal(let literal) = token {
+            var step = Step(kind: .literal, literal: 0..<0, stop: 32)
+            switch token {
+            case .literal(let literal):
                 step.literal = bytes.count..<(bytes.count + literal.count)
                 bytes += literal
-            } else if index + 1 < tokens.count, case .literal(let next) = tokens[index + 1], let first = next.first {
-                step.stop = first
+            case .field(let name):
+                switch name {
+                case "message": step.kind = .message
+                case "asctime": step.kind = .asctime
+                case "levelname": step.kind = .levelname
+                case "name": step.kind = .name
+                default: step.kind = .other
+                }
+                if index + 1 < tokens.count, case .literal(let next) = tokens[index + 1], let first = next.first { step.stop = first }
             }
             steps.append(step)
         }
