@@ -11,27 +11,9 @@ import TestSupport
 /// group's, deletes them, and leaves alone a record that is behind or too old.
 @Suite struct StoredPositionsTests {
     @Test func aPartitionsNextOwnerResumesFromTheStoredPositionOnce() throws {
-        let cluster = try KafkaMockCluster(brokers: 1)
-        for (topic, partitions) in [("logs.pay", 1), ("logs.ship", 1), ("logship.detector.state", 1), ("logship.health", 1)] {
-            try cluster.createTopic(topic, partitions: partitions, replicationFactor: 1)
-        }
-        let brokers = cluster.bootstrapServers
-        let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: KafkaConfiguration(brokers: [brokers], properties: ["log_level": "0"])))
-        for index in 0..<100 { try producer.enqueue(topic: "logs.pay", key: nil, value: Array("e\(index)".utf8)) { _ in } }
-        for index in 0..<30 { try producer.enqueue(topic: "logs.ship", key: nil, value: Array("s\(index)".utf8)) { _ in } }
-        #expect(producer.flushBlocking(timeoutMs: 10_000))
-        let config = try ConfigurationLoader.parse(#"kafka: {brokers: ["\#(brokers)"], properties: {log_level: "0"}}"#)
-        let service = try DetectorService(configuration: config, logger: .init(label: "test"))
-        let stage = try service.stageProducer("test")
-        try stage.initTransactions()
-        let changes = AssignmentChanges()
-        let consumer = try service.stageConsumer(group: "logship-detector", stage: "counter", changes: changes)
-        try consumer.subscribe(["^logs\\..*"])
-        var first: [KafkaMessage] = []
-        try waitUntil(timeout: 30, interval: 0, "the assignment and a first record") {
-            first += try consumer.pollBatch(maxMessages: 1, timeoutMs: 100)
-            return !first.isEmpty
-        }
+        let member = try Member(records: ["logs.pay": 100, "logs.ship": 30], topics: ["logship.detector.state"], stage: "test")
+        let (service, stage, consumer, producer, first) = (member.service, member.stage, member.consumer, member.producer, member.first)
+        defer { withExtendedLifetime(member) {} }  // the mock cluster lives as long as the test
         let p0 = TopicPartition("logs.pay", 0), p1 = TopicPartition("logs.ship", 0)
         // A step's positions whose plain commit failed: p0 at 30, and p1 at 10 with the group
         // already at 20 (behind: nothing to do for it).
@@ -78,25 +60,9 @@ import TestSupport
     /// the aborted records from read_committed readers is Kafka's part: the mock writes no abort
     /// markers.)
     @Test func aStepFencedAsAZombieMovesNoPositionAndTheNextStepCommits() throws {
-        let cluster = try KafkaMockCluster(brokers: 1)
-        for (topic, partitions) in [("logs.pay", 1), ("logship.alerts", 1), ("logship.detector.state", 1), ("logship.health", 1)] {
-            try cluster.createTopic(topic, partitions: partitions, replicationFactor: 1)
-        }
-        let brokers = cluster.bootstrapServers
-        let producer = try KafkaProducer(KafkaProducerConfiguration(kafka: KafkaConfiguration(brokers: [brokers], properties: ["log_level": "0"])))
-        for index in 0..<10 { try producer.enqueue(topic: "logs.pay", key: nil, value: Array("e\(index)".utf8)) { _ in } }
-        #expect(producer.flushBlocking(timeoutMs: 10_000))
-        let config = try ConfigurationLoader.parse(#"kafka: {brokers: ["\#(brokers)"], properties: {log_level: "0"}}"#)
-        let service = try DetectorService(configuration: config, logger: .init(label: "test"))
-        let stage = try service.stageProducer("zombie")
-        try stage.initTransactions()
-        let consumer = try service.stageConsumer(group: "logship-detector", stage: "counter", changes: AssignmentChanges())
-        try consumer.subscribe(["^logs\\..*"])
-        var first: [KafkaMessage] = []
-        try waitUntil(timeout: 30, interval: 0, "the assignment and a first record") {
-            first += try consumer.pollBatch(maxMessages: 1, timeoutMs: 100)
-            return !first.isEmpty
-        }
+        let member = try Member(records: ["logs.pay": 10], topics: ["logship.alerts", "logship.detector.state"], stage: "zombie")
+        let (cluster, service, stage, consumer) = (member.cluster, member.service, member.stage, member.consumer)
+        defer { withExtendedLifetime(member) {} }
         let p0 = TopicPartition("logs.pay", 0)
         try consumer.commitBlocking([p0: 2])
         let alert = (topic: "logship.alerts", key: "pay", value: Array(#"{"rule":"error_surge"}"#.utf8))
@@ -109,5 +75,42 @@ import TestSupport
         try service.commit([alert], offsets: [p0: 5], consumer: consumer, producer: stage)
         #expect(try consumer.committed([p0]) == [p0: 5])
         consumer.closeBlocking()
+    }
+}
+
+/// A counter-stage member on a fresh one-broker mock cluster: `records` (topic: count, one
+/// partition each, values "e0"…, "s0"… by the topic's initial) produced, `topics` created, a
+/// transactional stage producer, the consumer subscribed to `logs.*` and its first record polled.
+private struct Member {
+    let cluster: KafkaMockCluster
+    let producer: KafkaProducer
+    let service: DetectorService
+    let stage: KafkaProducer
+    let consumer: KafkaConsumer
+    let first: [KafkaMessage]
+
+    init(records: KeyValuePairs<String, Int>, topics: [String], stage name: String) throws {
+        cluster = try KafkaMockCluster(brokers: 1)
+        for topic in records.map(\.key) + topics + ["logship.health"] { try cluster.createTopic(topic, partitions: 1, replicationFactor: 1) }
+        let brokers = cluster.bootstrapServers
+        producer = try KafkaProducer(KafkaProducerConfiguration(kafka: KafkaConfiguration(brokers: [brokers], properties: ["log_level": "0"])))
+        for (topic, count) in records {
+            let initial = topic == "logs.ship" ? "s" : "e"
+            for index in 0..<count { try producer.enqueue(topic: topic, key: nil, value: Array("\(initial)\(index)".utf8)) { _ in } }
+        }
+        #expect(producer.flushBlocking(timeoutMs: 10_000))
+        let config = try ConfigurationLoader.parse(#"kafka: {brokers: ["\#(brokers)"], properties: {log_level: "0"}}"#)
+        service = try DetectorService(configuration: config, logger: .init(label: "test"))
+        stage = try service.stageProducer(name)
+        try stage.initTransactions()
+        consumer = try service.stageConsumer(group: "logship-detector", stage: "counter", changes: AssignmentChanges())
+        try consumer.subscribe(["^logs\\..*"])
+        var polled: [KafkaMessage] = []
+        let consumer = consumer
+        try waitUntil(timeout: 30, interval: 0, "the assignment and a first record") {
+            polled += try consumer.pollBatch(maxMessages: 1, timeoutMs: 100)
+            return !polled.isEmpty
+        }
+        first = polled
     }
 }
