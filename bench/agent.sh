@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Agent throughput benchmark (issues 3 and 24): ships the same file of Python logging lines with
-#   - logship agent (release build; parses, masks, enriches),
+#   - logship agent (logship-agent, release build; parses, masks, enriches),
 #   - kcat -P shipping the agent's own events (keyed, same producer settings): the ceiling for
 #     shipping those events, whoever makes them (target: agent >= 0.8x),
 #   - like-for-like peers, each parsing every line into the same JSON fields (time, level, logger,

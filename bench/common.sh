@@ -1,10 +1,13 @@
 # Shared set-up of the benchmarks (sourced): a release build of logship and a fresh noida-db
 # on free loopback ports, stopped with the work directory when the script exits.
-# Sets LOGSHIP, BROKER, ES, NOIDA_PID; needs WORK.
+# Sets LOGSHIP, LOGSHIP_AGENT, BROKER, ES, NOIDA_PID; needs WORK.
 cluster/bootstrap >/dev/null
 # Statically linked Swift runtime and Foundation: the single binary an edge host would get.
 swift build -c release --product logship --static-swift-stdlib >/dev/null
+swift build -c release --product logship-agent --static-swift-stdlib >/dev/null
 LOGSHIP=$(swift build -c release --static-swift-stdlib --show-bin-path)/logship
+# The agent as the packages run it: its own binary (the same role as `logship agent`).
+LOGSHIP_AGENT=${LOGSHIP}-agent
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 bench_cleanup() { [ -n "${NOIDA_PID:-}" ] && kill "$NOIDA_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap bench_cleanup EXIT
@@ -28,7 +31,7 @@ proc_rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 run_agent() {
   local start end agent
   start=$(date +%s.%N)
-  "$LOGSHIP" agent --config "$1" --log-level warning &
+  "$LOGSHIP_AGENT" --config "$1" --log-level warning &
   agent=$!
   until curl -sf "http://127.0.0.1:$2/metrics" 2>/dev/null | grep -q "^logship_agent_events_sent_total{service=\"bench\"} $3\$"; do
     kill -0 $agent 2>/dev/null || { echo "agent died"; exit 1; }

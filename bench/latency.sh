@@ -27,7 +27,7 @@ agent:
     - {service: probe, paths: ["$WORK/probe-$rate.log"], format: python}
 ${LATENCY_EXTRA_YAML:-}
 YAML
-  "$LOGSHIP" agent --config "$WORK/logship-$rate.yml" --log-level warning --metrics-listen "127.0.0.1:$(free_port)" &
+  "$LOGSHIP_AGENT" --config "$WORK/logship-$rate.yml" --log-level warning --metrics-listen "127.0.0.1:$(free_port)" &
   local agent=$!
   local iport; iport=$(free_port)
   "$LOGSHIP" indexer --config "$WORK/logship-$rate.yml" --log-level "${LATENCY_INDEXER_LOG:-warning}" --metrics-listen "127.0.0.1:$iport" &

@@ -1,16 +1,9 @@
+import AgentCLI
 import ArgumentParser
 import Foundation
 
-/// Exit codes (DESIGN.md): 0 ok, 1 runtime failure, 2 usage/config error, 3 check failed.
-public enum ExitStatus {
-    public static let ok: Int32 = 0
-    public static let failure: Int32 = 1
-    public static let usage: Int32 = 2
-    public static let checkFailed: Int32 = 3
-}
-
 public struct LogshipCommand: AsyncParsableCommand {
-    public static let version = "0.1.0"
+    public static let version = logshipVersion
 
     public static let configuration = CommandConfiguration(
         commandName: "logship",
@@ -25,41 +18,9 @@ public struct LogshipCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// Parses and runs, mapping every failure to the exit codes above; returns the exit status.
-    /// Every role has finished its own shutdown (flushed, committed, left its group, closed its
-    /// clients) before this returns.
+    /// Parses and runs, mapping every failure to the exit codes (`ExitStatus`); returns the exit
+    /// status once every role has finished its own shutdown.
     public static func runMain(_ arguments: [String]? = nil) async -> Int32 {
-        do {
-            var command = try parseAsRoot(arguments)
-            if var async = command as? AsyncParsableCommand {
-                try await async.run()
-            } else {
-                try command.run()
-            }
-            return ExitStatus.ok
-        } catch let error as CLIError {
-            FileHandle.standardError.write(Data("logship: \(error.message)\n".utf8))
-            return error.status
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                return ExitStatus.ok
-            }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            return code == .validationFailure ? ExitStatus.usage : (code.rawValue == 0 ? 0 : code == .failure ? ExitStatus.failure : code.rawValue)
-        }
-    }
-}
-
-/// An error the CLI reports as one line and a chosen exit status.
-public struct CLIError: Error, CustomStringConvertible {
-    public var description: String { message }
-    public var message: String
-    public var status: Int32
-
-    public init(_ message: String, status: Int32 = ExitStatus.failure) {
-        self.message = message
-        self.status = status
+        await runCommand(LogshipCommand.self, arguments)
     }
 }

@@ -6,22 +6,25 @@ import Synchronization
 public final class RoleProcess: Sendable {
     public let arguments: [String]
     public let logURL: URL
+    /// The executable: `logship` unless given (`logship-agent`, say).
+    private let executable: String?
     private let running = Mutex<Process?>(nil)
     private var process: Process? { running.withLock { $0 } }
 
     /// Takes the running process out (terminate and kill9 end it).
     private func take() -> Process? { running.withLock { slot in defer { slot = nil }; return slot } }
 
-    public init(_ arguments: [String], log: URL) {
+    public init(_ arguments: [String], log: URL, executable: String? = nil) {
         self.arguments = arguments
         logURL = log
+        self.executable = executable
     }
 
     public var pid: Int32? { process?.processIdentifier }
     public var isRunning: Bool { process?.isRunning ?? false }
 
     public func start(environment: [String: String] = [:]) throws {
-        let process = try SignalReset.launch(try LogshipBinary.path(), arguments, environment: environment, log: logURL)
+        let process = try SignalReset.launch(try executable ?? LogshipBinary.path(), arguments, environment: environment, log: logURL)
         running.withLock { $0 = process }
     }
 

@@ -86,7 +86,9 @@ import TestSupport
         }
         let firstInput = #"    - {service: first, paths: ["\#(first)"], format: json}"#
         try write(inputs: firstInput)
-        let agent = RoleProcess(["agent", "--config", config.path], log: dir.appendingPathComponent("agent.log"))
+        // `logship-agent`, the binary the packages and manifests run, reloads as `logship agent` does.
+        let agent = RoleProcess(["--config", config.path], log: dir.appendingPathComponent("agent.log"),
+                                executable: try LogshipBinary.agentPath())
         try agent.start()
         defer { agent.kill9() }
         try waitUntil(timeout: 60, "first's 100 lines") { (try? Self.messages(server, "first").count) == 100 }

@@ -61,6 +61,44 @@ import TestSupport
         #expect(result.stdout.contains("http://127.0.0.1:\(esPort)"))
     }
 
+    /// `logship-agent` is the agent role of `logship agent` alone: same version, same options, the
+    /// same usage errors (exit 2, every config problem named), and none of the other roles' libraries
+    /// (libcurl and its TLS stack) among the ones it loads.
+    @Test func logshipAgentIsTheAgentAloneWithoutLibcurl() throws {
+        let agent = try LogshipBinary.agentPath()
+        let version = try Subprocess.run(agent, ["--version"])
+        let fullVersion = try LogshipBinary.run(["--version"])
+        #expect(version.status == 0 && version.stdout == fullVersion.stdout)
+        let help = try Subprocess.run(agent, ["--help"])
+        let fullHelp = try LogshipBinary.run(["agent", "--help"])
+        for option in ["--config", "--brokers", "--log-level", "--metrics-listen"] {
+            #expect(help.stdout.contains(option) && fullHelp.stdout.contains(option), "\(option)")
+        }
+        #expect(help.stdout.contains("USAGE: logship-agent"))
+        let unknown = try Subprocess.run(agent, ["index"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("index"))
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("agent-bad-\(UUID().uuidString).yml")
+        try """
+        kafka: {brokers: ["127.0.0.1"]}
+        agent:
+          inputs: [{service: payment, paths: ["/var/log/payment/*.log"], format: xml}]
+        """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let bad = try Subprocess.run(agent, ["--config", file.path])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.hasPrefix("logship-agent: ") && bad.stderr.contains("2 problems"), "\(bad.stderr)")
+        for path in ["kafka.brokers[0]", "agent.inputs[0].format"] { #expect(bad.stderr.contains(path), "\(path): \(bad.stderr)") }
+
+        func needed(_ binary: String) throws -> [String] {
+            try Subprocess.run("readelf", ["-d", binary]).stdout.split(separator: "\n")
+                .filter { $0.contains("(NEEDED)") }.compactMap { $0.split(separator: "[").last?.split(separator: "]").first.map(String.init) }
+        }
+        let agentLibraries = try needed(agent), fullLibraries = try needed(try LogshipBinary.path())
+        #expect(agentLibraries.contains { $0.hasPrefix("librdkafka") } && fullLibraries.contains { $0.hasPrefix("libcurl") })
+        #expect(!agentLibraries.contains { $0.hasPrefix("libcurl") }, "\(agentLibraries)")
+    }
+
     /// `parse --keys` prints the Kafka key the agent would use before each event: `trace.id`
     /// when present, else host and file identity; the event after the tab is unchanged.
     @Test func parseKeysPrefixesEachEventWithTheAgentsKafkaKey() throws {

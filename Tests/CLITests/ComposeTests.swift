@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import LogshipCLI
 import LogshipConfig
@@ -36,8 +37,12 @@ import Yams
                 #expect(FileManager.default.fileExists(atPath: compose.appendingPathComponent(source).path), "\(name): \(source)")
             }
             // Every logship command line parses as the CLI would parse it.
+            // (The agent's entrypoint is its own binary, logship-agent.)
             if let command = service["command"] as? [String], ["demo", "agent", "indexer", "detector", "coordinator"].contains(name) {
-                #expect(throws: Never.self, "\(name): \(command)") { _ = try LogshipCommand.parseAsRoot(command) }
+                let entrypoint = service["entrypoint"] as? [String]
+                #expect(entrypoint == (name == "agent" ? ["/usr/local/bin/logship-agent"] : nil), "\(name): entrypoint")
+                let root: ParsableCommand.Type = name == "agent" ? AgentBinaryCommand.self : LogshipCommand.self
+                #expect(throws: Never.self, "\(name): \(command)") { _ = try root.parseAsRoot(command) }
             }
         }
         for file in ["kibana/setup.sh", "kibana/saved-objects.ndjson", "logship.yml"] {

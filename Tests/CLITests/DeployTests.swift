@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import LogshipCLI
 import Testing
@@ -52,9 +53,12 @@ import Yams
             if role != "agent" {
                 #expect((pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true, "\(role): non-root")
             }
-            // The container's command line is one the CLI accepts.
+            // The container's command line is one the CLI accepts: the agent runs its own binary.
             let args = try #require(container["args"] as? [String])
-            #expect(throws: Never.self, "\(role): \(args)") { _ = try LogshipCommand.parseAsRoot(args.map { $0 == "$(POD_NAME)" ? "logship-indexer-0" : $0 }) }
+            let command = container["command"] as? [String]
+            #expect(command == (role == "agent" ? ["/usr/local/bin/logship-agent"] : nil), "\(role): command \(command ?? [])")
+            let root: ParsableCommand.Type = role == "agent" ? AgentBinaryCommand.self : LogshipCommand.self
+            #expect(throws: Never.self, "\(role): \(args)") { _ = try root.parseAsRoot(args.map { $0 == "$(POD_NAME)" ? "logship-indexer-0" : $0 }) }
             // Every hostPath mount is read-only but the agent's registry.
             let volumes = pod["volumes"] as? [[String: Any]] ?? []
             let hostPaths = Set(volumes.filter { $0["hostPath"] != nil }.compactMap { $0["name"] as? String })
@@ -109,14 +113,19 @@ import Yams
             // SIGHUP reloads where the role reloads; elsewhere it would end the process.
             #expect((value("ExecReload") != nil) == ["agent", "detector"].contains(role), "\(name): ExecReload")
             let start = try #require(value("ExecStart"))
-            var args = start.split(separator: " ").map(String.init).dropFirst().map { $0 == "%i" ? "1" : $0 }
+            let words = start.split(separator: " ").map(String.init)
+            let args = words.dropFirst().map { $0 == "%i" ? "1" : $0 }
             if role == "indexer" { #expect(args.suffix(2) == ["--instance-id", "1"]) }
-            args = args.map { $0 }
-            #expect(throws: Never.self, "\(name): \(start)") { _ = try LogshipCommand.parseAsRoot(args) }
+            // The agent runs its own binary; every other role `logship ROLE`.
+            let executable = role == "agent" ? "/usr/bin/logship-agent" : "/usr/bin/logship"
+            #expect(words.first == executable, "\(name): \(start)")
+            let root: ParsableCommand.Type = role == "agent" ? AgentBinaryCommand.self : LogshipCommand.self
+            #expect(throws: Never.self, "\(name): \(start)") { _ = try root.parseAsRoot(args) }
             // systemd's own check, with ExecStart pointing at the built binary (the package puts it
-            // at /usr/bin/logship).
+            // at /usr/bin/logship, or /usr/bin/logship-agent).
             let copy = dir.appendingPathComponent(name == "logship-indexer@.service" ? "logship-indexer@1.service" : name)
-            try text.replacingOccurrences(of: "/usr/bin/logship", with: binary).write(to: copy, atomically: true, encoding: .utf8)
+            let built = role == "agent" ? try LogshipBinary.agentPath() : binary
+            try text.replacingOccurrences(of: executable + " ", with: built + " ").write(to: copy, atomically: true, encoding: .utf8)
             let verify = try Subprocess.run("systemd-analyze", ["verify", copy.path])
             #expect(verify.status == 0 && verify.stdout.isEmpty && verify.stderr.isEmpty, "\(name): \(verify.stdout)\(verify.stderr)")
         }

@@ -3,7 +3,7 @@
 /// of a paragraph are joined with spaces. A blank line separates paragraphs; a line that starts
 /// with spaces (an example) or follows one ending in `:` stays on a line of its own, and so does
 /// one that starts with `-` (an option, a list item) after a finished sentence.
-func helpText(_ text: String) -> String {
+public func helpText(_ text: String) -> String {
     var out = ""
     var previous: Substring?
     for line in text.split(separator: "\n", omittingEmptySubsequences: false) {

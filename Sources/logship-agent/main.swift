@@ -1,0 +1,4 @@
+import AgentCLI
+import Foundation
+
+exit(await runCommand(AgentBinaryCommand.self))
