@@ -113,7 +113,12 @@ public struct MultilineAggregator: Sendable {
         guard lineCount > 0 else { return nil }
         var end = pending.count
         while end > 0 && pending[end - 1] == 10 { end -= 1 }
-        let record = Record(bytes: Array(pending[..<end]), offset: startOffset, endOffset: endOffset, tags: tags)
+        // A copy of exactly the record's bytes: `Array(pending[..<end])` would hand over pending's
+        // whole buffer when the slice spans it (every record then kept the capacity of the longest
+        // record seen — a traceback's kilobytes for a 160-byte line), and `removeAll` below would
+        // allocate that capacity again for the next one.
+        let bytes = pending.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[..<end])) }
+        let record = Record(bytes: bytes, offset: startOffset, endOffset: endOffset, tags: tags)
         pending.removeAll(keepingCapacity: true)
         lineCount = 0
         tags = []
