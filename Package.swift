@@ -40,6 +40,8 @@ let package = Package(
 
         // SSE2 byte scans for the agent's per-line work (JSON escaping, field marks).
         .target(name: "CByteScan"),
+        // glibc's malloc_trim: the idle agent hands back the heap of its last burst.
+        .target(name: "CHeap"),
         // Events, naming rules, retry classification. No I/O.
         .target(name: "LogModel", dependencies: ["CByteScan"]),
         .target(name: "LogshipConfig", dependencies: [
@@ -67,7 +69,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "Agent", dependencies: [
-            "CByteScan", "LogModel", "LogshipConfig", "KafkaClient", "Telemetry",
+            "CByteScan", "CHeap", "LogModel", "LogshipConfig", "KafkaClient", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Indexer", dependencies: [

@@ -164,6 +164,8 @@ final class AgentReader {
     var lastScan: Int64 = 0
     var lastSave: Int64 = 0
     var recovered = false
+    /// Hands the heap a burst freed back to the system once the agent is quiet.
+    lazy var idleTrim = IdleTrim(now: agent.clock())
     /// The batch being filled, and the source of its last record.
     var batch: [LogAgent.Shipment] = []
     var lastSource: LogAgent.Source?
@@ -201,6 +203,7 @@ final class AgentReader {
                 try saveRegistry()
                 lastSave = now
             }
+            if idleTrim.shouldTrim(now: now, didRead: didRead, inFlight: agent.producerInFlight) { IdleTrim.trimHeap() }
             if !didRead { stopSignal.wait(seconds: 0.05) }
         }
     }

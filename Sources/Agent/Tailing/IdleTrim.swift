@@ -1,0 +1,31 @@
+import CHeap
+
+/// When the agent goes quiet — nothing read for `quietMs` and nothing waiting for Kafka — the
+/// heap that the last burst freed (in-flight messages, batches, records) goes back to the system
+/// once, instead of staying in glibc's arenas until the next burst: the idle agent's resident
+/// set is what it holds, not the peak of the last burst (README, "Pipeline speed", memory).
+struct IdleTrim {
+    let quietMs: Int64
+    private var lastActivity: Int64
+    private var trimmed = false
+
+    init(quietMs: Int64 = 2_000, now: Int64) {
+        self.quietMs = quietMs
+        lastActivity = now
+    }
+
+    /// One reading-loop turn; true when this turn should trim (once per quiet spell).
+    mutating func shouldTrim(now: Int64, didRead: Bool, inFlight: Int) -> Bool {
+        if didRead || inFlight > 0 {
+            lastActivity = now
+            trimmed = false
+            return false
+        }
+        guard !trimmed, now - lastActivity >= quietMs else { return false }
+        trimmed = true
+        return true
+    }
+
+    /// Returns free heap pages to the system (glibc's `malloc_trim`).
+    static func trimHeap() { _ = logship_trim_heap() }
+}
