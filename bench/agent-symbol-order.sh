@@ -16,14 +16,7 @@ command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 "$LOGSHIP" topics create logs.bench --partitions 6 --brokers "$BROKER" >/dev/null
 python3 bench/gen_python_log.py "$WORK/app.log" "$LINES"
 MPORT=$(free_port)
-cat >"$WORK/logship.yml" <<YAML
-kafka: {brokers: ["$BROKER"], partitions: 6}
-agent:
-  data_dir: $WORK/agent
-  metrics_listen: 127.0.0.1:$MPORT
-  inputs:
-    - {service: bench, paths: ["$WORK/app.log"], format: python}
-YAML
+bench_agent_config "$WORK/logship.yml" "$MPORT"
 # valgrind gives up on the static binary's debug information: a copy without it.
 strip --strip-debug -o "$WORK/logship-agent" "$LOGSHIP_AGENT"
 valgrind --tool=callgrind --demangle=no --compress-strings=no --callgrind-out-file="$WORK/agent.cg" \

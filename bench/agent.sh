@@ -58,14 +58,7 @@ record "kcat -P" "$(echo "$end - $start" | bc)" "$(echo "$u + $s" | bc)" "$m"
 # endpoint every 50 ms), then SIGTERM.
 fresh_broker logs.bench
 MPORT=$(free_port)
-cat >"$WORK/logship.yml" <<YAML
-kafka: {brokers: ["$BROKER"], partitions: 6}
-agent:
-  data_dir: $WORK/agent
-  metrics_listen: 127.0.0.1:$MPORT
-  inputs:
-    - {service: bench, paths: ["$WORK/app.log"], format: python}
-YAML
+bench_agent_config "$WORK/logship.yml" "$MPORT"
 AGENT_IDLE_WAIT=5 run_agent "$WORK/logship.yml" "$MPORT" "$LINES"
 record "logship agent" "$AGENT_SECS" "$AGENT_CPU" "$AGENT_RSS"
 

@@ -25,6 +25,18 @@ fresh_noida() {
 }
 proc_cpu() { awk '{print ($14+$15)/100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 proc_rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# bench_agent_config FILE METRICS_PORT: the benchmarks' agent configuration, one Python input
+# (service bench, $WORK/app.log) shipping to $BROKER, the defaults otherwise.
+bench_agent_config() {
+  cat >"$1" <<YAML
+kafka: {brokers: ["$BROKER"], partitions: 6}
+agent:
+  data_dir: $WORK/agent
+  metrics_listen: 127.0.0.1:$2
+  inputs:
+    - {service: bench, paths: ["$WORK/app.log"], format: python}
+YAML
+}
 # run_agent CONFIG METRICS_PORT LINES: runs the agent until Kafka acknowledged LINES events (its own
 # counter, read from its metrics endpoint every 50 ms), then SIGTERM. Sets AGENT_SECS, AGENT_CPU,
 # AGENT_RSS (peak, kB), and with AGENT_IDLE_WAIT=N AGENT_IDLE_RSS (kB, N s after the last ack).
