@@ -242,15 +242,23 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Moves the fetch position of an assigned partition.
+    /// A partition assigned a moment ago may not be fetched yet — librdkafka answers `_STATE`
+    /// until its fetcher starts (seen on a loaded machine right after the assignment): the seek
+    /// is tried again until the fetcher runs or `timeoutMs` has passed.
     public func seek(_ tp: TopicPartition, to offset: Int64, timeoutMs: Int32 = 10_000) throws {
-        let list = RDKafka.makeList([(tp, offset)])
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        if let error = rd_kafka_seek_partitions(handle, list, timeoutMs) {
-            throw KafkaError(rdError: error, "seek \(tp) to \(offset)")
-        }
-        rebalance.positions.withLock { $0[tp] = offset }
-        for (_, _, partErr) in RDKafka.read(list) where partErr != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(partErr, "seek \(tp) to \(offset)")
+        let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1_000)
+        while true {
+            let list = RDKafka.makeList([(tp, offset)])
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            if let error = rd_kafka_seek_partitions(handle, list, timeoutMs) {
+                throw KafkaError(rdError: error, "seek \(tp) to \(offset)")
+            }
+            guard let failed = RDKafka.read(list).first(where: { $0.2 != RD_KAFKA_RESP_ERR_NO_ERROR })?.2 else {
+                rebalance.positions.withLock { $0[tp] = offset }
+                return
+            }
+            guard failed == RD_KAFKA_RESP_ERR__STATE, Date() < deadline else { throw KafkaError(failed, "seek \(tp) to \(offset)") }
+            Thread.sleep(forTimeInterval: 0.02)
         }
     }
 
