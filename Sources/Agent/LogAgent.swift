@@ -37,7 +37,7 @@ public final class LogAgent: Sendable {
     let ledger: DeliveryLedger
     let retries: RetryQueue
 
-    public static let version = "0.1.0"
+    public static let version = logshipVersion
 
     /// From the whole file: the agent's sections, checked (agent.inputs not empty).
     public convenience init(configuration: LogshipConfiguration, logger: Logger = Logger(label: "logship.agent"),

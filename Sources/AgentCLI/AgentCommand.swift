@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import KafkaClient
 import Logging
+import LogModel
 import LogshipConfig
 import Telemetry
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LogModel
 import Logging
 import LogshipConfig
 import Telemetry
@@ -7,9 +8,6 @@ import Telemetry
 // What every logship command shares — exit codes, one-line errors, the cluster options, the
 // `--log-level` option, the metrics server — kept apart from the other roles so that the agent's
 // own binary (`logship-agent`) links only the agent (no Elasticsearch client, no libcurl).
-
-/// The version of every logship binary.
-public let logshipVersion = "0.1.0"
 
 /// Exit codes (DESIGN.md): 0 ok, 1 runtime failure, 2 usage/config error, 3 check failed.
 public enum ExitStatus {

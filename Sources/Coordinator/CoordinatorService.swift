@@ -35,7 +35,7 @@ public final class CoordinatorService: BlockingRole, Sendable {
         enum CodingKeys: String, CodingKey { case at, lag, eventsPerSecond = "events_per_second" }
     }
 
-    public static let version = "0.1.0"
+    public static let version = logshipVersion
     let configuration: CoordinatorConfiguration
     let logger: Logger
     let admin: KafkaAdmin

@@ -44,7 +44,7 @@ public final class DetectorService: BlockingRole, Sendable {
         self.instanceID = instanceID
         self.configuration = configuration
         self.logger = logger
-        let metrics = RoleMetrics(role: "detector", version: "0.1.0")
+        let metrics = RoleMetrics(role: "detector", version: logshipVersion)
         self.metrics = metrics
         transactionSeconds = metrics.histogram("logship_detector_transaction_duration_seconds",
                                                help: "Seconds per transaction (alerts produced and read positions committed).",
@@ -62,7 +62,7 @@ public final class DetectorService: BlockingRole, Sendable {
         healthProducer = try KafkaProducer(KafkaProducerConfiguration(kafka: kafka, maxInFlight: 100,
                                                                         replicationFactor: configuration.kafka.replicationFactor), logger: logger)
         heartbeat = HeartbeatPublisher(producer: healthProducer, id: instanceID.map { "detector@\(host)/\($0)" } ?? "detector@\(host)", role: "detector", host: host,
-                                       version: "0.1.0", intervalMs: configuration.coordinator.heartbeatIntervalMs, logger: logger) {
+                                       version: logshipVersion, intervalMs: configuration.coordinator.heartbeatIntervalMs, logger: logger) {
             HeartbeatPublisher.State(counters: health.counters.withLock { $0 }, lastError: health.lastError.withLock { $0 })
         }
     }

@@ -24,7 +24,7 @@ public final class Notifier: BlockingRole, Sendable {
     public let delivered = Atomic<Int>(0)
     /// Alerts not sent on their own: another alert of their incident carries them.
     public let grouped = Atomic<Int>(0)
-    public let metrics = RoleMetrics(role: "notifier", version: "0.1.0")
+    public let metrics = RoleMetrics(role: "notifier", version: logshipVersion)
 
     public func publishMetrics() {
         metrics.publish(counter: "logship_notifier_messages_delivered_total", help: "Alerts (and digests' alerts) the destinations accepted.",

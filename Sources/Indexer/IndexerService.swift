@@ -12,7 +12,7 @@ import Telemetry
 /// Elasticsearch (201, 409) or by Kafka as a dead letter. Retriable failures are retried for
 /// ever with consumption paused; nothing is dropped. Deterministic ids make re-delivery harmless.
 public final class IndexerService: BlockingRole, Sendable {
-    public static let version = "0.1.0"
+    public static let version = logshipVersion
     public let stats = IndexerStats()
     /// A partition read to its end is fetched again after this long (see README: noida-db).
     static let idleFetchBackoffMs = 100

@@ -1,4 +1,5 @@
 import Foundation
+import LogModel
 import Synchronization
 import Prometheus
 import Telemetry
@@ -37,7 +38,7 @@ public final class IndexerStats: Sendable {
     let batchSize: ValueHistogram
     let endToEnd: ValueHistogram
 
-    public init(version: String = "0.1.0") {
+    public init(version: String = logshipVersion) {
         metrics = RoleMetrics(role: "indexer", version: version)
         bulkLatency = metrics.histogram("logship_indexer_bulk_duration_seconds", help: "Seconds per bulk request.",
                                         buckets: RoleMetrics.latencyBuckets)

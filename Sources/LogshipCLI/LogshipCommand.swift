@@ -1,6 +1,6 @@
-import AgentCLI
 import ArgumentParser
 import Foundation
+import LogModel
 
 public struct LogshipCommand: AsyncParsableCommand {
     public static let version = logshipVersion
