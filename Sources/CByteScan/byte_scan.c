@@ -36,3 +36,25 @@ size_t logship_find_either(const uint8_t *p, size_t n, uint8_t a, uint8_t b) {
     while (i < n && p[i] != a && p[i] != b) i++;
     return i;
 }
+
+uint64_t logship_word_starts(const uint8_t *p, size_t n, int after_alnum) {
+    if (n > 64) n = 64;
+    uint64_t alnum = 0;
+    size_t i = 0;
+#if defined(__SSE2__)
+    // (c | 0x20) - 'a' < 26 and c - '0' < 10, unsigned, as signed compares of values moved down by 0x80.
+    const __m128i lower = _mm_set1_epi8(0x20), a = _mm_set1_epi8((char)(0x80 - 'a')), zero = _mm_set1_epi8((char)(0x80 - '0'));
+    const __m128i letters = _mm_set1_epi8((char)(0x80 + 26)), digits = _mm_set1_epi8((char)(0x80 + 10));
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, lower), a), letters);
+        __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, zero), digits);
+        alnum |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit)) << i;
+    }
+#endif
+    for (; i < n; i++) {
+        uint8_t c = p[i];
+        if ((uint8_t)((c | 0x20) - 'a') < 26 || (uint8_t)(c - '0') < 10) alnum |= (uint64_t)1 << i;
+    }
+    return alnum & ~((alnum << 1) | (after_alnum ? 1 : 0));
+}

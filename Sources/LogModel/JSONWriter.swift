@@ -1,18 +1,34 @@
 import CByteScan
 
 /// A growable byte buffer written through a pointer: the encoder's output, reused from event
-/// to event by the agent (no allocation per event once it has grown).
+/// to event by the agent (no allocation per event once it has grown). Its state sits behind a
+/// pointer, not in stored properties: every event reads and writes it, and a class's stored
+/// `var` costs a dynamic exclusivity check (a runtime call) at each access.
 public final class OutputBuffer {
-    public private(set) var base: UnsafeMutablePointer<UInt8>
-    public private(set) var capacity: Int
-    public var count = 0
+    struct State {
+        var base: UnsafeMutablePointer<UInt8>
+        var capacity: Int
+        var count: Int
+    }
+    let state: UnsafeMutablePointer<State>
 
     public init(capacity: Int = 1024) {
-        self.capacity = max(capacity, 16)
-        base = .allocate(capacity: self.capacity)
+        let capacity = max(capacity, 16)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(base: .allocate(capacity: capacity), capacity: capacity, count: 0))
     }
 
-    deinit { base.deallocate() }
+    deinit {
+        state.pointee.base.deallocate()
+        state.deallocate()
+    }
+
+    public var base: UnsafeMutablePointer<UInt8> { state.pointee.base }
+    public var capacity: Int { state.pointee.capacity }
+    public var count: Int {
+        get { state.pointee.count }
+        set { state.pointee.count = newValue }
+    }
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
@@ -20,9 +36,9 @@ public final class OutputBuffer {
         let newCapacity = max(minimum, capacity * 2)
         let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         newBase.update(from: base, count: count)
-        base.deallocate()
-        base = newBase
-        capacity = newCapacity
+        state.pointee.base.deallocate()
+        state.pointee.base = newBase
+        state.pointee.capacity = newCapacity
     }
 }
 
@@ -81,13 +97,26 @@ struct JSONWriter {
     @inline(__always) mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
-        if bytes.count <= 16 {
-            // Most values are short (names, levels, ids): a call to memcpy costs more than the copy.
-            for k in 0..<bytes.count { base[count + k] = source[k] }
-        } else {
-            (base + count).update(from: source, count: bytes.count)
-        }
+        Self.copy(base + count, source, bytes.count)
         count += bytes.count
+    }
+
+    /// Copies `count` bytes. Most are short (keys, names, levels, ids): up to 16 bytes take two
+    /// overlapping word copies (the reads stay within the source, the writes within the
+    /// reservation), as a call to memcpy costs more than such a copy.
+    @inline(__always) static func copy(_ out: UnsafeMutablePointer<UInt8>, _ source: UnsafePointer<UInt8>, _ count: Int) {
+        let to = UnsafeMutableRawPointer(out), from = UnsafeRawPointer(source)
+        if count > 16 {
+            out.update(from: source, count: count)
+        } else if count >= 8 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self), toByteOffset: count &- 8, as: UInt64.self)
+        } else if count >= 4 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self), toByteOffset: count &- 4, as: UInt32.self)
+        } else {
+            for k in 0..<count { out[k] = source[k] }
+        }
     }
 
     /// Bytes known at compile time, copied as they are.
@@ -111,6 +140,7 @@ struct JSONWriter {
         count += digits
     }
 
+    @inline(__always)
     mutating func open() { put(UInt8(ascii: "{")); needsComma = false }
 
     /// Copies `run` (keys and values recorded by `endRun`) when it was recorded for `first` and
@@ -134,6 +164,7 @@ struct JSONWriter {
     func endRun(_ run: inout EncodedRuns.Run, from start: Int, _ first: String?, _ second: String?) {
         run = EncodedRuns.Run(first: first, second: second, bytes: Array(UnsafeBufferPointer(start: base + start, count: count - start)))
     }
+    @inline(__always)
     mutating func close() { put(UInt8(ascii: "}")); needsComma = true }
 
     /// A key known at compile time (ASCII, nothing to escape): copied as is.
@@ -148,20 +179,7 @@ struct JSONWriter {
         let out = base + count
         let source = name.utf8Start
         out[0] = UInt8(ascii: "\"")
-        // Two overlapping word copies instead of a byte loop (most keys are 4–16 bytes; the
-        // reservation above covers the writes, the literal's bytes the reads).
-        let to = UnsafeMutableRawPointer(out + 1), from = UnsafeRawPointer(source)
-        if length > 16 {
-            for k in 0..<length { out[k + 1] = source[k] }
-        } else if length >= 8 {
-            to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self), toByteOffset: length - 8, as: UInt64.self)
-        } else if length >= 4 {
-            to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self), toByteOffset: length - 4, as: UInt32.self)
-        } else {
-            for k in 0..<length { out[k + 1] = source[k] }
-        }
+        Self.copy(out + 1, source, length)
         out[length + 1] = UInt8(ascii: "\"")
         out[length + 2] = UInt8(ascii: ":")
         count += length + 3
@@ -175,21 +193,25 @@ struct JSONWriter {
         needsComma = true
     }
 
+    @inline(__always)
     mutating func begin(_ name: StaticString) {
         key(name)
         open()
     }
 
+    @inline(__always)
     mutating func field(_ name: StaticString, _ value: String) {
         key(name)
         string(value)
     }
 
+    @inline(__always)
     mutating func field(_ name: StaticString, _ value: InlineText) {
         key(name)
         value.withUTF8 { string(bytes: $0) }
     }
 
+    @inline(__always)
     mutating func field(_ name: StaticString, _ value: Int64) {
         key(name)
         put(decimal: value)

@@ -30,8 +30,14 @@ extension SecretMasker {
         // Most numbers are short: a card is 13+ digits at once, or a group of exactly 4 followed by more.
         var first = start
         while first < b.count, first - start < 13, isDigit(b[first]) { first += 1 }
-        if first - start < 13 && (first - start != 4 || first + 1 >= b.count || !isDigit(b[first + 1])) { return nil }
+        // A grouped number is 4 digits, a space or a dash, and a group of 4 or 6.
+        if first - start < 13 && (first - start != 4 || !isGroupStart(b, first)) { return nil }
         return cardCandidateEnd(b, start)
+    }
+
+    @inline(__always) static func isGroupStart(_ b: UnsafeBufferPointer<UInt8>, _ separator: Int) -> Bool {
+        guard separator + 4 < b.count, b[separator] == 32 || b[separator] == 45 else { return false }
+        return isDigit(b[separator + 1]) && isDigit(b[separator + 2]) && isDigit(b[separator + 3]) && isDigit(b[separator + 4])
     }
 
     /// The full check of a digit run long enough to be a card (out of line: rarely reached).

@@ -1,3 +1,4 @@
+import CByteScan
 import Foundation
 import LogModel
 
@@ -127,6 +128,22 @@ public struct SecretMasker: Sendable {
         var nextFound = 0
         var i = 0
         let n = b.count
+        // Where words start, 64 bytes at a time (SSE2): the loop goes from word to word.
+        var blockAt = -64, blockStarts: UInt64 = 0
+        /// The first word start at or after `k`; n if none.
+        func nextWord(from k: Int) -> Int {
+            var k = k
+            while k < n {
+                if k &- blockAt >= 64 || k < blockAt {
+                    blockAt = k
+                    blockStarts = logship_word_starts(b.baseAddress! + k, n &- k, k > 0 && Self.isAlphanumeric(b[k &- 1]) ? 1 : 0)
+                }
+                let bits = blockStarts >> UInt64(k &- blockAt)
+                if bits != 0 { return min(k &+ bits.trailingZeroBitCount, n) }
+                k = blockAt &+ 64
+            }
+            return n
+        }
         // The word loop runs up to the next range found beforehand (to the end when there is
         // none, as usual), which is then replaced, and goes on after it.
         var limit = found.isEmpty ? n : found[0].range.lowerBound
@@ -143,7 +160,9 @@ public struct SecretMasker: Sendable {
                 continue
             }
             let c = b[i]
-            guard Self.isLetter(c) || Self.isDigit(c) else { i += 1; continue }
+            // Bytes between words are none of a word's business, nor of a range found beforehand
+            // unless it starts among them: land on the next word's start or on `limit`.
+            guard Self.isLetter(c) || Self.isDigit(c) else { i = min(nextWord(from: i + 1), limit); continue }
             // b[i] starts a word: every path below leaves i on a byte that is no letter or digit
             // (a replaced value ends at a separator), so no look-behind is needed.
             if Self.isLetter(c) {
@@ -181,19 +200,24 @@ public struct SecretMasker: Sendable {
                     i = replace(hit.start, hit.end, hit.rule, quoted: hit.quoted)
                     continue
                 }
-                if candidate, let kv = Self.keyValueEnd(b, i) {
+                if candidate, Self.mayStartKey(b, i), let kv = Self.keyValueEnd(b, i) {
                     let rule: Rule = kv.authorization ? .authorization : .keyValue
                     if isOn(rule) {
                         i = replace(kv.valueStart, kv.valueEnd, rule, quoted: kv.quoteMarker)
                         continue
                     }
                 }
-            } else if let hit = digitRule(b, i) {
+            } else if Self.mayStartNumber(b, i), let hit = digitRule(b, i) {
                 i = replace(i, hit.end, hit.rule)
                 continue
             }
-            i += 1
-            while i < n, Self.isLetter(b[i]) || Self.isDigit(b[i]) { i += 1 }
+            if limit == n {
+                i = nextWord(from: i + 1)
+            } else {
+                // A range found beforehand is ahead: stop at this word's end, as the rule for it expects.
+                i += 1
+                while i < n, Self.isAlphanumeric(b[i]) { i += 1 }
+            }
         }
         if count == 0 { return (nil, 0) }
         out.append(contentsOf: b[copied...])
@@ -255,6 +279,15 @@ public struct SecretMasker: Sendable {
         return nil
     }
 
+    /// Every number rule needs 4 digits at once (a card's first group, a resident id, an
+    /// 11-digit mobile number) or a `+` before (an international phone number): "10", "200" and
+    /// the parts of times and dates are turned away here.
+    @inline(__always) static func mayStartNumber(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Bool {
+        if start > 0 && b[start - 1] == 43 { return true }
+        guard start + 3 < b.count else { return false }
+        return isDigit(b[start + 1]) && isDigit(b[start + 2]) && isDigit(b[start + 3])
+    }
+
     func digitRule(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> (rule: Rule, end: Int)? {
         if isOn(.cnResidentID), let end = Self.residentIDEnd(b, i) { return (.cnResidentID, end) }
         if isOn(.cardNumber), let end = Self.cardEnd(b, i) { return (.cardNumber, end) }
@@ -274,6 +307,19 @@ public struct SecretMasker: Sendable {
     static let harmlessSuffixes: [[UInt8]] = ["s", "_count", "-count", "count", "_type", "_ttl", "_expires", "_expiry",
                                               "_expires_in", "_expires_at", "_length", "_len", "_policy", "_id", "_name",
                                               "_limit", "_used", "_changed", "_updated", "_reset"].map { Array($0.utf8) }
+
+    /// Per first letter (a–z), the second letters a key or a scheme may have (bit 0 = a): a
+    /// word whose first two letters begin none of them ("status", "trace", "api" passes) cannot
+    /// give `keyValueEnd` a match, and most words are turned away here by one table lookup.
+    static let keyPrefixes: [UInt32] = (0..<26).map { letter in
+        (keys + schemes).filter { Int($0[0]) - 97 == letter }.reduce(0) { $0 | 1 << UInt32($1[1] &- 97) }
+    }
+
+    @inline(__always) static func mayStartKey(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Bool {
+        guard start + 1 < b.count else { return false }
+        let first = (b[start] | 0x20) &- 97, second = (b[start + 1] | 0x20) &- 97
+        return first < 26 && second < 26 && keyPrefixes[Int(first)] >> UInt32(second) & 1 != 0
+    }
 
     /// `key[suffix]["'] *[=:] *["']?(scheme )?value`: where the value starts and ends.
     /// `quoteMarker`: a JSON key (`"token": 123`) with an unquoted value, replaced by `"[MASKED]"`.

@@ -34,8 +34,30 @@ public enum FieldExtraction {
         ("path", .path), ("url", .path), ("url.path", .path), ("route", .path),
     ] as [(String, Key)]).map { (Array($0.0.utf8), $0.1) }
 
-    /// The keys by their first letter (a–z): a word is compared only with the keys it could be.
-    static let keysByLetter: [[([UInt8], Key)]] = (0..<26).map { letter in keys.filter { Int($0.0[0]) - 97 == letter } }
+    /// A key's bytes (at most 16, lower case) in two words, compared in two instructions.
+    struct PackedKey {
+        var low: UInt64 = 0, high: UInt64 = 0
+        var count: Int
+        var key: Key
+
+        @inline(__always) init(_ bytes: UnsafeBufferPointer<UInt8>, _ key: Key) {
+            count = bytes.count
+            self.key = key
+            // Bytes 0–7 into `low`, 8–15 into `high`, A–Z lower-cased (keys hold `_` and `.`, not only letters).
+            @inline(__always) func lower(_ c: UInt8) -> UInt64 { UInt64(c &- 65 < 26 ? c | 0x20 : c) }
+            for k in 0..<min(count, 8) { low |= lower(bytes[k]) &<< UInt64(8 &* k) }
+            if count > 8 { for k in 8..<min(count, 16) { high |= lower(bytes[k]) &<< UInt64(8 &* (k &- 8)) } }
+        }
+    }
+
+    /// The keys packed, by their first letter: those starting with letter L are
+    /// `packedKeys[keyStarts[L]..<keyStarts[L + 1]]`, so a word is compared only with the keys it could be.
+    static let packedKeys: [PackedKey] = keys.sorted { $0.0[0] < $1.0[0] }.map { name, key in name.withUnsafeBufferPointer { PackedKey($0, key) } }
+    static let keyStarts: [Int] = (0...26).map { letter in packedKeys.firstIndex { Int($0.low & 0xFF) - 97 >= letter } ?? packedKeys.count }
+    /// Per first letter, the lengths its keys have (bit L: a key of L bytes): "user" is no key of 4 bytes.
+    static let keyLengths: [UInt32] = (0..<26).map { letter in
+        keys.filter { Int($0.0[0]) - 97 == letter }.reduce(0) { $0 | 1 << UInt32($1.0.count) }
+    }
 
     public static func scan(_ message: String) -> ExtractedFields {
         scan(bytes: Array(message.utf8)[...])
@@ -100,13 +122,12 @@ public enum FieldExtraction {
         guard bytes.count >= 3, bytes.count <= 16 else { return nil }
         let letter = Int(bytes[0] | 0x20) &- 97
         guard letter >= 0, letter < 26 else { return nil }
-        for (name, key) in keysByLetter[letter] where name.count == bytes.count {
-            var equal = true
-            for k in 0..<bytes.count {
-                let c = bytes[k]
-                if (c >= 65 && c <= 90 ? c + 32 : c) != name[k] { equal = false; break }
-            }
-            if equal { return key }
+        guard keyLengths[letter] >> UInt32(bytes.count) & 1 != 0 else { return nil }
+        let first = keyStarts[letter], last = keyStarts[letter + 1]
+        let word = PackedKey(bytes, .path)
+        for index in first..<last {
+            let candidate = packedKeys[index]
+            if candidate.low == word.low, candidate.high == word.high, candidate.count == word.count { return candidate.key }
         }
         return nil
     }

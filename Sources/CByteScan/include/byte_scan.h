@@ -12,4 +12,8 @@ size_t logship_json_plain_prefix(const uint8_t *p, size_t n);
 /// The index of the first `a` or `b` in p[0..<n]; n when there is none.
 size_t logship_find_either(const uint8_t *p, size_t n, uint8_t a, uint8_t b);
 
+/// Bit k set when a word (a run of ASCII letters and digits) starts at p[k], for the first
+/// min(n, 64) bytes (the rest 0); `after_alnum`: p[-1] is a letter or digit.
+uint64_t logship_word_starts(const uint8_t *p, size_t n, int after_alnum);
+
 #endif
