@@ -128,7 +128,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
-        .testTarget(name: "LogModelTests", dependencies: ["LogModel"]),
+        .testTarget(name: "LogModelTests", dependencies: ["LogModel", "CByteScan"]),
         .testTarget(name: "LogshipLoggingTests", dependencies: [
             "LogshipLogging", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -33,8 +33,8 @@ final class InputPipeline: Sendable {
     typealias Explain = (Record, [SecretMasker.Match], [UInt8]) -> Void
 
     /// What the thread processing a pipeline's records keeps between them (the agent's shipping
-    /// thread owns one per pipeline): the facts of the file last seen, the clock's future bound,
-    /// the topic handle. Owned by the caller, so the pipeline itself is immutable and shared.
+    /// thread owns one per pipeline): the facts of the file last seen, the clock's future bound.
+    /// Owned by the caller, so the pipeline itself is immutable and shared.
     struct Scratch {
         /// The id hash state of the file last seen.
         var idPrefix: EventID.Prefix?
@@ -49,8 +49,6 @@ final class InputPipeline: Sendable {
         var futureBoundAt: Int64 = .min
         /// The encoded service/host and file objects of this input's events (copied whole).
         var runs = EncodedRuns()
-        /// The topic handle, opened on first use.
-        var topic: ProducerTopic?
 
         init() {}
     }

@@ -40,10 +40,21 @@ extension LogAgent {
     }
 
     /// What only the shipping thread uses, owned by its loop: the event being shipped, encoded
-    /// (reused for every event), and each pipeline's scratch.
+    /// (reused for every event), each pipeline's scratch, and its topic handle (opened on first
+    /// use; the last one used is at hand without a lookup).
     struct Shipper {
         let encoded = OutputBuffer(capacity: 4096)
         var scratches: [ObjectIdentifier: InputPipeline.Scratch] = [:]
+        /// By topic name (pipelines of one service share it, a reload's new pipeline too).
+        var topics: [String: ProducerTopic] = [:]
+        var lastTopic: (pipeline: InputPipeline, topic: ProducerTopic)?
+
+        mutating func topic(of pipeline: InputPipeline) -> ProducerTopic? {
+            if let lastTopic, lastTopic.pipeline === pipeline { return lastTopic.topic }
+            guard let topic = topics[pipeline.topic] else { return nil }
+            lastTopic = (pipeline, topic)
+            return topic
+        }
     }
 
     /// The shipping thread: events in read order, and the retries of failed deliveries, until
@@ -96,7 +107,7 @@ extension LogAgent {
         let token = ledger.open(entry)
         do {
             let topic: ProducerTopic
-            if let known = shipper.scratches[ObjectIdentifier(pipeline)]?.topic {
+            if let known = shipper.topic(of: pipeline) {
                 topic = known
             } else {
                 // Stopping while the topic is being created: the event stays unacknowledged.
@@ -104,7 +115,7 @@ extension LogAgent {
                     _ = ledger.close(token)
                     return
                 }
-                shipper.scratches[ObjectIdentifier(pipeline), default: .init()].topic = handle
+                shipper.topics[pipeline.topic] = handle
                 topic = handle
             }
             // Back-pressure: wait for acknowledgements instead of queueing without bound. When

@@ -1,24 +1,50 @@
 #include "byte_scan.h"
+#include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
 static inline int needs_escape(uint8_t c) { return c < 0x20 || c == '"' || c == '\\'; }
 
+/// The bytes of an 8-byte word that need escaping, each flagged by its top bit. A flag is exact
+/// up to the lowest one (a borrow only moves upwards), and only the lowest is used.
+static inline uint64_t escape_flags(uint64_t x) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((x - ones * 0x20) & ~x)) & highs;
+}
+
 size_t logship_json_plain_prefix(const uint8_t *p, size_t n) {
     size_t i = 0;
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
     const __m128i flip = _mm_set1_epi8((char)0x80);
+#define SPECIAL(v) _mm_movemask_epi8(_mm_or_si128( \
+        _mm_cmplt_epi8(_mm_xor_si128(v, flip), _mm_xor_si128(space, flip)), \
+        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))))
+    // Unsigned v < 0x20 as a signed compare of both sides with the top bit flipped.
     for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-        // Unsigned v < 0x20 as a signed compare of both sides with the top bit flipped.
-        __m128i control = _mm_cmplt_epi8(_mm_xor_si128(v, flip), _mm_xor_si128(space, flip));
-        __m128i special = _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-        int mask = _mm_movemask_epi8(special);
+        int mask = SPECIAL(_mm_loadu_si128((const __m128i *)(p + i)));
         if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
     }
+    if (i < n && n >= 16) {
+        // The last sixteen bytes, overlapping those already seen (their flags dropped).
+        unsigned mask = (unsigned)SPECIAL(_mm_loadu_si128((const __m128i *)(p + n - 16))) >> (16 - (n - i));
+        return mask ? i + (size_t)__builtin_ctz(mask) : n;
+    }
+#undef SPECIAL
 #endif
+    if (n - i >= 8) {
+        // Short strings (names, levels, paths): two overlapping words.
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        uint64_t flags = escape_flags(w);
+        if (flags) return i + (size_t)__builtin_ctzll(flags) / 8;
+        if (n - i == 8) return n;
+        memcpy(&w, p + n - 8, 8);
+        flags = escape_flags(w) >> (8 * (8 - (n - i - 8)));
+        return flags ? i + 8 + (size_t)__builtin_ctzll(flags) / 8 : n;
+    }
     while (i < n && !needs_escape(p[i])) i++;
     return i;
 }

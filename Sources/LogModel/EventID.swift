@@ -97,6 +97,12 @@ public struct StableHash: Sendable {
         for byte in bytes { add(byte) }
     }
 
+    /// The same over a buffer, compiled here (the generic one, called from another module, runs
+    /// unspecialized: a witness call per byte).
+    public mutating func add(bytes: UnsafeBufferPointer<UInt8>) {
+        for byte in bytes { add(byte) }
+    }
+
     @inline(__always) public mutating func add(_ byte: UInt8) {
         value = (value ^ UInt64(byte)) &* 0x100_0000_01b3
     }

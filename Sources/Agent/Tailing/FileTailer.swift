@@ -81,7 +81,7 @@ final class FileTailer {
         else if count == fingerprintBytes { end = count }
         else { return nil }
         var hash = StableHash()
-        hash.add(bytes: head[0..<end])
+        buffer.withUnsafeBufferPointer { hash.add(bytes: UnsafeBufferPointer(rebasing: $0[0..<end])) }
         return hash.hex
     }
 

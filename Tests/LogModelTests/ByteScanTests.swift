@@ -1,0 +1,81 @@
+import CByteScan
+import Foundation
+import LogModel
+import Testing
+
+/// The SSE2/word-at-a-time byte scans the encoder and the masker rely on agree with a plain byte
+/// loop on every length (the vector body, the overlapping tails, the short-string words) and at
+/// every position of the byte that stops them; and an event's strings survive encoding whole.
+struct ByteScanTests {
+    /// Bytes that stop or nearly stop a scan (quote, backslash, controls, space, DEL, UTF-8 bytes, letter edges).
+    static let edges: [UInt8] = [0x00, 0x09, 0x0A, 0x1F, 0x20, 0x21, 0x22, 0x2F, 0x30, 0x39, 0x3A, 0x40, 0x41, 0x5A, 0x5B,
+                                 0x5C, 0x5F, 0x60, 0x61, 0x7A, 0x7B, 0x7F, 0x80, 0xC3, 0xFF]
+
+    static func plainPrefix(_ b: [UInt8]) -> Int { b.firstIndex { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } ?? b.count }
+
+    static func isAlphanumeric(_ c: UInt8) -> Bool { (c | 0x20) &- 97 < 26 || c &- 48 < 10 }
+
+    static func wordStarts(_ b: [UInt8], afterAlphanumeric: Bool) -> UInt64 {
+        var bits: UInt64 = 0
+        for k in 0..<min(b.count, 64) where isAlphanumeric(b[k]) && !(k > 0 ? isAlphanumeric(b[k - 1]) : afterAlphanumeric) {
+            bits |= 1 << UInt64(k)
+        }
+        return bits
+    }
+
+    /// Every length 0–80 with each edge byte at every position of a plain run, and random mixes.
+    static func inputs() -> [[UInt8]] {
+        var all: [[UInt8]] = []
+        for length in 0...80 {
+            let plain = (0..<length).map { UInt8(97 + $0 % 26) }
+            all.append(plain)
+            for position in 0..<length {
+                for edge in edges {
+                    var b = plain
+                    b[position] = edge
+                    all.append(b)
+                }
+            }
+        }
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...80, using: &random)
+            all.append((0..<length).map { _ in Bool.random(using: &random) ? edges.randomElement(using: &random)! : UInt8.random(in: 0x23...0x7E, using: &random) })
+        }
+        return all
+    }
+
+    @Test func plainPrefixAndWordStartsAgreeWithAByteLoop() {
+        var mismatches: [String] = []
+        for b in Self.inputs() {
+            b.withUnsafeBufferPointer { p in
+                let base = p.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                let plain = logship_json_plain_prefix(base, p.count)
+                if plain != Self.plainPrefix(b) { mismatches.append("plain prefix of \(b): \(plain), expected \(Self.plainPrefix(b))") }
+                for after in [false, true] {
+                    let starts = logship_word_starts(base, p.count, after ? 1 : 0)
+                    let expected = Self.wordStarts(b, afterAlphanumeric: after)
+                    if starts != expected { mismatches.append("word starts of \(b) (after \(after)): \(starts), expected \(expected)") }
+                }
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+    }
+
+    @Test func messagesOfEveryLengthWithASpecialByteAnywhereDecodeToThemselves() throws {
+        for length in 0...40 {
+            for position in 0..<max(length, 1) {
+                for special in ["\"", "\\", "\n", "\u{01}", "é", "\t"] {
+                    var characters = (0..<length).map { String(UnicodeScalar(97 + $0 % 26)!) }
+                    if length > 0 { characters[position] = special }
+                    let message = characters.joined()
+                    var event = LogEvent(timestamp: "2026-11-25T10:00:00.000Z", message: message, serviceName: "s")
+                    event.logger = message
+                    let json = try #require(JSONSerialization.jsonObject(with: Data(event.encoded())) as? [String: Any])
+                    #expect(json["message"] as? String == message)
+                    #expect((json["log"] as? [String: Any])?["logger"] as? String == message)
+                }
+            }
+        }
+    }
+}
