@@ -10,7 +10,7 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         public var assignor = "range,roundrobin"
         /// What producers compress batches with: zstd (default), lz4, snappy, gzip or none.
         public var compression = "zstd"
-        /// The codec's level (zstd 1–22, gzip 1–9, lz4 1–12); nil: librdkafka's default.
+        /// The codec's level (zstd 1–22, gzip 1–9, lz4 1–12); nil: 1 for zstd, librdkafka's default for the others.
         public var compressionLevel: Int?
         public static let compressionLevels: [String: ClosedRange<Int>] = ["zstd": 1...22, "gzip": 1...9, "lz4": 1...12, "snappy": 0...0, "none": 0...0]
     }

@@ -194,3 +194,41 @@ import Testing
         }
     }
 }
+
+/// The word-at-a-time checks of the Python timestamp agree with a byte-by-byte reading of it.
+@Suite struct PythonTimestampShapeTests {
+    /// `YYYY-MM-DD[ T]HH:MM:SS`, one byte at a time: the rule `timestampEnd` implements.
+    static func hasShape(_ b: [UInt8]) -> Bool {
+        guard b.count >= 19 else { return false }
+        for (offset, byte) in b.prefix(19).enumerated() {
+            switch offset {
+            case 4, 7: if byte != 45 { return false }
+            case 10: if byte != 32 && byte != 84 { return false }
+            case 13, 16: if byte != 58 { return false }
+            default: if !(48...57).contains(byte) { return false }
+            }
+        }
+        return true
+    }
+
+    @Test func everyByteOfTheTimestampIsChecked() {
+        let valid = Array("2026-11-25 10:00:00,123 INFO [a] m".utf8)
+        let replacements: [UInt8] = [0, 32, 44, 45, 46, 47, 48, 57, 58, 59, 84, 116, 0x2F, 0x3A, 0x7F, 0x80, 0xB0, 0xFF]
+        var checked = 0
+        for position in 0..<19 {
+            for byte in replacements {
+                var line = valid
+                line[position] = byte
+                let end = line.withUnsafeBufferPointer { PythonLogFormat.timestampEnd($0, from: 0) }
+                #expect((end != nil) == Self.hasShape(line), "byte \(byte) at \(position)")
+                checked += 1
+            }
+        }
+        #expect(checked == 19 * replacements.count)
+        #expect(valid.withUnsafeBufferPointer { PythonLogFormat.timestampEnd($0, from: 0) } == 23)
+        let iso = Array("x 2026-11-25T10:00:00.5+05:30 m".utf8)
+        #expect(iso.withUnsafeBufferPointer { PythonLogFormat.timestampEnd($0, from: 2) } == 29)
+        let short = Array("2026-11-25 10:00:0".utf8)
+        #expect(short.withUnsafeBufferPointer { PythonLogFormat.timestampEnd($0, from: 0) } == nil)
+    }
+}

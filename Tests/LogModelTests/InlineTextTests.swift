@@ -37,3 +37,23 @@ struct InlineTextTests {
         #expect(text.contains(#""log":{"level":"WARN"}"#), "\(text)")
     }
 }
+
+/// `@timestamp` texts agree with Foundation's calendar on any millisecond from 1900 to 2400.
+struct TimestampTextTests {
+    @Test func textsMatchFoundationsFormatting() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.calendar = Calendar(identifier: .gregorian)
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
+        var random = SystemRandomNumberGenerator()
+        let edges: [Int64] = [0, -1, 999, 1000, 86_399_999, 951_782_400_000, 951_868_799_999, 4_102_444_800_000, -2_208_988_800_000,
+                              13_569_465_599_999, 1_795_600_800_123]
+        let samples = edges + (0..<5_000).map { _ in Int64.random(in: -2_208_988_800_000...13_569_465_599_999, using: &random) }
+        for millis in samples {
+            // Foundation's Date is a Double of seconds: compare at whole milliseconds.
+            let date = Date(timeIntervalSince1970: Double(millis) / 1000 + 0.0000001)
+            #expect(Timestamps.text(epochMillis: millis).description == formatter.string(from: date), "\(millis)")
+        }
+    }
+}

@@ -138,19 +138,26 @@ public struct PythonLogFormat: Sendable {
 
     static func isLetter(_ byte: UInt8) -> Bool { (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) }
 
+    /// Whether all eight bytes of `w` are ASCII digits: `w ^ "00000000"` leaves each a value
+    /// 0–9, and adding 0x76 to a byte above 9 (or any byte from 0x80) sets its top bit.
+    @inline(__always) static func allDigits(_ w: UInt64) -> Bool {
+        let t = w ^ 0x3030_3030_3030_3030
+        return ((t &+ 0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080 == 0
+    }
+
     /// `YYYY-MM-DD[ T]HH:MM:SS` then optional `,mmm`/`.ffffff` and zone; returns the end index.
     static func timestampEnd(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
-        guard start + 19 <= b.count else { return nil }
-        // YYYY-MM-DD?HH:MM:SS: digits everywhere but the separators.
-        for offset in 0..<19 {
-            let byte = b[start + offset]
-            switch offset {
-            case 4, 7: guard byte == 45 else { return nil }
-            case 10: guard byte == 32 || byte == 84 else { return nil }
-            case 13, 16: guard byte == 58 else { return nil }
-            default: guard byte >= 48 && byte <= 57 else { return nil }
-            }
-        }
+        guard start + 19 <= b.count, let base = b.baseAddress else { return nil }
+        // YYYY-MM-DD?HH:MM:SS: the separators, then digits everywhere else, eight bytes at a
+        // time (bytes 0–7, 8–15, 11–18) with each separator's place set to "0".
+        let p = base + start
+        guard p[4] == 45, p[7] == 45, p[10] == 32 || p[10] == 84, p[13] == 58, p[16] == 58 else { return nil }
+        @inline(__always) func word(_ offset: Int) -> UInt64 { UInt64(littleEndian: UnsafeRawPointer(p + offset).loadUnaligned(as: UInt64.self)) }
+        // Little-endian: byte k of a word is bits 8k…8k+7.
+        let first = (word(0) & ~(0xFF << 32 | 0xFF << 56)) | (0x30 << 32 | 0x30 << 56)    // 4 and 7: -
+        let second = (word(8) & ~(0xFF << 16 | 0xFF << 40)) | (0x30 << 16 | 0x30 << 40)   // 10: space or T, 13: :
+        let third = (word(11) & ~(0xFF << 16 | 0xFF << 40)) | (0x30 << 16 | 0x30 << 40)   // 13 and 16: :
+        guard Self.allDigits(first), Self.allDigits(second), Self.allDigits(third) else { return nil }
         var pos = start + 19
         if pos < b.count, b[pos] == 44 || b[pos] == 46 {
             pos += 1
