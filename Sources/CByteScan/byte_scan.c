@@ -84,3 +84,33 @@ uint64_t logship_word_starts(const uint8_t *p, size_t n, int after_alnum) {
     }
     return alnum & ~((alnum << 1) | (after_alnum ? 1 : 0));
 }
+
+static inline int is_separator(uint8_t c) { return c == ' ' || c == '\t' || c == ','; }
+
+size_t logship_find_separator(const uint8_t *p, size_t n) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i space = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t'), comma = _mm_set1_epi8(',');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, comma))));
+        if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
+    }
+#endif
+    while (i < n && !is_separator(p[i])) i++;
+    return i;
+}
+
+size_t logship_word_start(const uint8_t *p, size_t n) {
+    size_t i = n;
+#if defined(__SSE2__)
+    const __m128i space = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t'), comma = _mm_set1_epi8(',');
+    for (; i >= 16; i -= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i - 16));
+        int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, comma))));
+        if (mask) return i - 16 + (size_t)(32 - __builtin_clz((unsigned)mask));
+    }
+#endif
+    while (i > 0 && !is_separator(p[i - 1])) i--;
+    return i;
+}

@@ -8,7 +8,7 @@ import Testing
 /// every position of the byte that stops them; and an event's strings survive encoding whole.
 struct ByteScanTests {
     /// Bytes that stop or nearly stop a scan (quote, backslash, controls, space, DEL, UTF-8 bytes, letter edges).
-    static let edges: [UInt8] = [0x00, 0x09, 0x0A, 0x1F, 0x20, 0x21, 0x22, 0x2F, 0x30, 0x39, 0x3A, 0x40, 0x41, 0x5A, 0x5B,
+    static let edges: [UInt8] = [0x00, 0x09, 0x0A, 0x1F, 0x20, 0x21, 0x22, 0x2C, 0x2F, 0x30, 0x39, 0x3A, 0x40, 0x41, 0x5A, 0x5B,
                                  0x5C, 0x5F, 0x60, 0x61, 0x7A, 0x7B, 0x7F, 0x80, 0xC3, 0xFF]
 
     static func plainPrefix(_ b: [UInt8]) -> Int { b.firstIndex { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } ?? b.count }
@@ -45,13 +45,19 @@ struct ByteScanTests {
         return all
     }
 
-    @Test func plainPrefixAndWordStartsAgreeWithAByteLoop() {
+    static func isSeparator(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 44 }
+
+    @Test func plainPrefixWordStartsAndSeparatorsAgreeWithAByteLoop() {
         var mismatches: [String] = []
         for b in Self.inputs() {
             b.withUnsafeBufferPointer { p in
                 let base = p.baseAddress ?? UnsafePointer(bitPattern: 1)!
                 let plain = logship_json_plain_prefix(base, p.count)
                 if plain != Self.plainPrefix(b) { mismatches.append("plain prefix of \(b): \(plain), expected \(Self.plainPrefix(b))") }
+                let separator = logship_find_separator(base, p.count), expectedSeparator = b.firstIndex(where: Self.isSeparator) ?? b.count
+                if separator != expectedSeparator { mismatches.append("separator in \(b): \(separator), expected \(expectedSeparator)") }
+                let wordStart = logship_word_start(base, p.count), expectedStart = (b.lastIndex(where: Self.isSeparator) ?? -1) + 1
+                if wordStart != expectedStart { mismatches.append("word start of \(b): \(wordStart), expected \(expectedStart)") }
                 for after in [false, true] {
                     let starts = logship_word_starts(base, p.count, after ? 1 : 0)
                     let expected = Self.wordStarts(b, afterAlphanumeric: after)

@@ -78,11 +78,9 @@ public enum FieldExtraction {
         while i < n {
             let mark = nextMark(b, from: i)
             guard mark < n else { break }
-            // The word around it (words are separated by spaces, tabs and commas).
-            var start = mark
-            while start > 0, !isSeparator(b[start - 1]) { start -= 1 }
-            var end = mark + 1
-            while end < n, !isSeparator(b[end]) { end += 1 }
+            // The word around it (words are separated by spaces, tabs and commas), found sixteen bytes at a time.
+            let start = logship_word_start(b.baseAddress!, mark)
+            let end = mark + 1 + logship_find_separator(b.baseAddress! + mark + 1, n - mark - 1)
             i = end
             if b[start] == 47 {  // "/path" after a method
                 var previousEnd = start

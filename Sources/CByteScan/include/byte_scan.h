@@ -16,4 +16,11 @@ size_t logship_find_either(const uint8_t *p, size_t n, uint8_t a, uint8_t b);
 /// min(n, 64) bytes (the rest 0); `after_alnum`: p[-1] is a letter or digit.
 uint64_t logship_word_starts(const uint8_t *p, size_t n, int after_alnum);
 
+/// The index of the first space, tab or comma in p[0..<n] (a field extraction word's end); n if none.
+size_t logship_find_separator(const uint8_t *p, size_t n);
+
+/// Where the word ending at p[n] starts: the index after the last space, tab or comma in
+/// p[0..<n]; 0 if none.
+size_t logship_word_start(const uint8_t *p, size_t n);
+
 #endif
