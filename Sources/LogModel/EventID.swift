@@ -41,14 +41,17 @@ public enum EventID {
             if offset < 0 {
                 for byte in String(offset).utf8 { a.add(byte); b.add(byte) }
             } else {
-                var divisor: Int64 = 1
-                while divisor <= offset / 10 { divisor *= 10 }
-                var rest = offset
-                while divisor > 0 {
-                    let byte = UInt8(48 + rest / divisor)
-                    a.add(byte); b.add(byte)
-                    rest %= divisor
-                    divisor /= 10
+                // The digits right to left by the constant 10 (a multiplication; a division by a
+                // variable power of ten costs tens of cycles), then hashed left to right.
+                var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for Int64.max's 19
+                withUnsafeMutableBytes(of: &digits) { out in
+                    var rest = offset, k = 24
+                    repeat {
+                        k -= 1
+                        out[k] = UInt8(truncatingIfNeeded: 48 + rest % 10)
+                        rest /= 10
+                    } while rest > 0
+                    for index in k..<24 { a.add(out[index]); b.add(out[index]) }
                 }
             }
             let high = a.value, low = b.value ^ 0x9e37_79b9_7f4a_7c15

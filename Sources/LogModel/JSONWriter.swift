@@ -124,19 +124,23 @@ struct JSONWriter {
         put(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
-    /// Divisions by the constant 10 only (multiplications once compiled).
+    /// Divisions by the constant 100 only (multiplications once compiled), two digits a step.
     mutating func put(decimal value: Int64) {
         reserve(21)
         if value < 0 { base[count] = UInt8(ascii: "-"); count += 1 }
         var magnitude = value.magnitude
-        var digits = 1, rest = magnitude
-        while rest >= 10 { rest /= 10; digits += 1 }
+        var digits = 1
+        var bound: UInt64 = 10
+        while digits < 20 && magnitude >= bound { digits += 1; bound = bound &* 10 }
         var at = count + digits
-        repeat {
-            at -= 1
-            base[at] = UInt8(truncatingIfNeeded: 48 &+ magnitude % 10)
-            magnitude /= 10
-        } while magnitude > 0
+        while magnitude >= 10 {
+            let pair = Int(magnitude % 100)
+            magnitude /= 100
+            at -= 2
+            base[at] = UInt8(truncatingIfNeeded: 48 + pair / 10)
+            base[at + 1] = UInt8(truncatingIfNeeded: 48 + pair % 10)
+        }
+        if at > count { base[at - 1] = UInt8(truncatingIfNeeded: 48 + magnitude) }
         count += digits
     }
 

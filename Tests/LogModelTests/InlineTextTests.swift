@@ -27,7 +27,8 @@ struct InlineTextTests {
         #expect((json["span"] as? [String: Any])?["id"] as? String == "0123456789abcdef")
     }
 
-    @Test(arguments: [Int64.min, -1234, -1, 0, 7, 10, 99, 1_015_000_000, Int64.max])
+    @Test(arguments: [Int64.min, Int64.min + 1, -1234, -100, -1, 0, 7, 9, 10, 11, 99, 100, 101, 999, 1000, 12_345, 100_000,
+                      1_015_000_000, 999_999_999_999, 1_000_000_000_000_000_000, Int64.max - 1, Int64.max])
     func decimalsAreWrittenAsTheyAre(value: Int64) throws {
         var event = LogEvent(timestamp: "2026-11-25T10:00:00.000Z", message: "m", serviceName: "s")
         event.durationNs = value
@@ -54,6 +55,20 @@ struct TimestampTextTests {
             // Foundation's Date is a Double of seconds: compare at whole milliseconds.
             let date = Date(timeIntervalSince1970: Double(millis) / 1000 + 0.0000001)
             #expect(Timestamps.text(epochMillis: millis).description == formatter.string(from: date), "\(millis)")
+        }
+    }
+}
+
+/// An event id made from a file's prefix (the agent's way, digits by hand) is the one made from
+/// scratch (the offset's decimal text).
+struct EventIDTests {
+    @Test func prefixIdsEqualIdsMadeFromScratch() {
+        let prefix = EventID.Prefix(host: "h1", fileIdentity: "abc")
+        var offsets: [Int64] = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65_536, 1_234_567_890, Int64.max, -1, -10, Int64.min]
+        var random = SystemRandomNumberGenerator()
+        offsets += (0..<2_000).map { _ in Int64.random(in: 0...Int64.max, using: &random) >> Int64.random(in: 0...62, using: &random) }
+        for offset in offsets {
+            #expect(prefix.id(offset: offset) == EventID.make(host: "h1", fileIdentity: "abc", offset: offset), "\(offset)")
         }
     }
 }
