@@ -114,3 +114,18 @@ size_t logship_word_start(const uint8_t *p, size_t n) {
     while (i > 0 && !is_separator(p[i - 1])) i--;
     return i;
 }
+
+size_t logship_plain_ascii_prefix(const uint8_t *p, size_t n) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        // A set top bit (not ASCII) or a zero byte.
+        int mask = _mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, zero)));
+        if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
+    }
+#endif
+    while (i < n && p[i] != 0 && p[i] < 0x80) i++;
+    return i;
+}

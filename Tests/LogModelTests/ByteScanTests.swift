@@ -58,6 +58,8 @@ struct ByteScanTests {
                 if separator != expectedSeparator { mismatches.append("separator in \(b): \(separator), expected \(expectedSeparator)") }
                 let wordStart = logship_word_start(base, p.count), expectedStart = (b.lastIndex(where: Self.isSeparator) ?? -1) + 1
                 if wordStart != expectedStart { mismatches.append("word start of \(b): \(wordStart), expected \(expectedStart)") }
+                let ascii = logship_plain_ascii_prefix(base, p.count), expectedASCII = b.firstIndex { $0 == 0 || $0 >= 0x80 } ?? b.count
+                if ascii != expectedASCII { mismatches.append("ASCII prefix of \(b): \(ascii), expected \(expectedASCII)") }
                 for after in [false, true] {
                     let starts = logship_word_starts(base, p.count, after ? 1 : 0)
                     let expected = Self.wordStarts(b, afterAlphanumeric: after)

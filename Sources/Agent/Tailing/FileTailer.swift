@@ -1,3 +1,4 @@
+import CByteScan
 import Foundation
 import LogModel
 
@@ -234,26 +235,14 @@ final class FileTailer {
         if let record { records.append(record) }
     }
 
-    /// Valid UTF-8 without NUL bytes. ASCII (the usual log line) is checked byte by byte without
-    /// decoding; anything else goes through the standard library's validation.
+    /// Valid UTF-8 without NUL bytes. ASCII (the usual log line) is checked without decoding;
+    /// anything else goes through the standard library's validation.
     static func isPlainText(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress else { return true }
-        var index = 0
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        // Eight bytes at a time: a high bit (non-ASCII) or a zero byte sends the line to the slow path.
-        while index + 8 <= bytes.count {
-            let w = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-            if (w & highs) | ((w &- ones) & ~w & highs) != 0 { break }
-            index += 8
-        }
-        var ascii = true
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == 0 { return false }
-            if byte >= 0x80 { ascii = false; break }
-            index += 1
-        }
-        if ascii { return true }
+        // Sixteen bytes at a time (SSE2): a non-ASCII or a zero byte sends the line to the slow path.
+        let index = logship_plain_ascii_prefix(base, bytes.count)
+        if index == bytes.count { return true }
+        if bytes[index] == 0 { return false }
         return memchr(bytes.baseAddress!, 0, bytes.count) == nil && String(validating: bytes, as: UTF8.self) != nil
     }
 

@@ -23,4 +23,7 @@ size_t logship_find_separator(const uint8_t *p, size_t n);
 /// p[0..<n]; 0 if none.
 size_t logship_word_start(const uint8_t *p, size_t n);
 
+/// The number of leading bytes of p[0..<n] that are ASCII and not NUL.
+size_t logship_plain_ascii_prefix(const uint8_t *p, size_t n);
+
 #endif
