@@ -97,9 +97,10 @@ public final class HeartbeatPublisher: Sendable {
         }
     }
 
+    /// RFC 3339 UTC with milliseconds (`2026-12-07T01:50:00.123Z`), as ISO8601DateFormatter
+    /// wrote it with fractional seconds, without its ICU date formatter and locale data (about a
+    /// megabyte of pages in every role, for a timestamp).
     static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        Timestamps.format(epochMillis: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
     }
 }
