@@ -183,6 +183,8 @@ final class AgentReader {
 
     func loop() throws {
         let clock = agent.clock
+        // Start-up is over (configuration, producer, metrics server, threads): its code pages go.
+        IdleTrim.releaseCodePages()
         while stopSignal.isRunning {
             let now = clock()
             if let fresh = agent.pendingPipelines.withLock({ pending in defer { pending = nil }; return pending }) {

@@ -23,3 +23,30 @@ import Testing
         }
     }
 }
+
+/// Releasing the code pages unmaps this process's resident read-only file pages (the test
+/// binary's code and its libraries'), never a page it wrote (relocated data, heap): the file
+/// part of the resident set drops, and what runs next, here a masking, maps its code again and
+/// works as before.
+@Suite(.serialized) struct CodePagesTests {
+    static func residentKB(_ field: String) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
+    }
+
+    @Test func releasingCodePagesLowersFilePagesAndTheProcessRunsOn() throws {
+        let masker = try SecretMasker()
+        let line = Array("2026-11-25 10:00:00,000 INFO [a] login password=hunter2 status=200".utf8)
+        let before = masker.mask(bytes: line)
+        let fileBefore = Self.residentKB("RssFile")
+        let released = IdleTrim.releaseCodePages()
+        let fileAfter = Self.residentKB("RssFile")
+        #expect(released > 0)
+        #expect(fileBefore > 0 && fileAfter < fileBefore, "RssFile \(fileBefore) -> \(fileAfter) kB")
+        // Nothing written was dropped (the masker's tables, the heap): it masks as before.
+        let after = masker.mask(bytes: line)
+        #expect(after.0 == before.0 && after.1 == 1)
+        #expect(String(decoding: after.0, as: UTF8.self).contains("password=[MASKED]"))
+    }
+}

@@ -2,8 +2,9 @@ import CHeap
 
 /// When the agent goes quiet — nothing read for `quietMs` and nothing waiting for Kafka — the
 /// heap that the last burst freed (in-flight messages, batches, records) goes back to the system
-/// once, instead of staying in glibc's arenas until the next burst: the idle agent's resident
-/// set is what it holds, not the peak of the last burst (README, "Pipeline speed", memory).
+/// once, instead of staying in glibc's arenas until the next burst, and so do the code pages it
+/// mapped: the idle agent's resident set is what it holds, not the peak of the last burst
+/// (README, "Pipeline speed", memory).
 struct IdleTrim {
     let quietMs: Int64
     private var lastActivity: Int64
@@ -26,6 +27,19 @@ struct IdleTrim {
         return true
     }
 
-    /// Returns free heap pages to the system (glibc's `malloc_trim`).
-    static func trimHeap() { _ = logship_trim_heap() }
+    /// Returns free heap pages to the system (glibc's `malloc_trim`) and lets go of the code
+    /// pages the agent mapped (`releaseCodePages`).
+    static func trimHeap() {
+        _ = logship_trim_heap()
+        releaseCodePages()
+    }
+
+    /// Unmaps the resident pages of the agent's and its libraries' code and constants (read-only
+    /// file mappings never written; `logship_release_clean_file_pages`): start-up code (the
+    /// configuration, the command line, Foundation's set-up) and a burst's code would otherwise
+    /// count in the resident set for as long as the process lives. They stay in the page cache;
+    /// what runs next maps its pages again on first touch. Done when the reading loop starts and
+    /// at each quiet spell.
+    @discardableResult
+    static func releaseCodePages() -> Int { logship_release_clean_file_pages() }
 }
