@@ -66,7 +66,10 @@ public final class Registry {
 /// Writes the registry (and the metrics textfile) on a thread of its own: an fsync waits for
 /// the disk, tens of milliseconds when other writers keep it busy, and the reading loop must
 /// not wait with it. It writes the newest snapshot it was given; a snapshot is only ever
-/// replaced by a newer one, so what lands on disk never goes back.
+/// replaced by a newer one, so what lands on disk never goes back. An idle agent's snapshots
+/// repeat: the registry is written again only when a file's place changed (or, to refresh
+/// `updated`, a minute after the last write), the textfile only when its text did — no
+/// fsync a second, and no encoder code kept resident, for nothing.
 final class RegistrySaver: Sendable {
     private struct State {
         var pending: (entries: [RegistryEntry], metrics: String)?
@@ -80,6 +83,16 @@ final class RegistrySaver: Sendable {
     private let metricsDirectory: String
     private let state = LockedCondition(State())
     private let finished = DispatchSemaphore(value: 0)
+    /// Writes done (registry, textfile) and snapshots handled, for tests.
+    let registryWrites = Atomic<Int>(0), metricsWrites = Atomic<Int>(0), handled = Atomic<Int>(0)
+    /// A registry entry as far as a restart cares: without `updated`.
+    private struct Place: Equatable {
+        var identity: String, path: String, device: UInt64, inode: UInt64, offset: Int64
+        init(_ entry: RegistryEntry) {
+            (identity, path, device, inode, offset) = (entry.identity, entry.path, entry.device, entry.inode, entry.offset)
+        }
+    }
+    static let refreshSeconds: Double = 60
 
     init(url: URL, metricsDirectory: String) {
         self.url = url
@@ -115,6 +128,7 @@ final class RegistrySaver: Sendable {
 
     private func loop() {
         defer { finished.signal() }
+        var writtenPlaces: [Place]?, writtenAt = 0.0, writtenMetrics: String?
         while true {
             let (stopping, next) = state.wait(for: { $0.stopping || $0.pending != nil }) { state in
                 defer { state.pending = nil }
@@ -122,10 +136,22 @@ final class RegistrySaver: Sendable {
             }
             if stopping { return }
             guard let (entries, metrics) = next else { continue }
+            defer { handled.add(1, ordering: .sequentiallyConsistent) }
             do {
-                try Registry.write(entries, to: url)
-                AgentMetrics.write(metrics, to: metricsDirectory)
+                let places = entries.map(Place.init).sorted { $0.identity < $1.identity }
+                let now = Date().timeIntervalSince1970
+                if places != writtenPlaces || now - writtenAt >= Self.refreshSeconds {
+                    try Registry.write(entries, to: url)
+                    (writtenPlaces, writtenAt) = (places, now)
+                    registryWrites.add(1, ordering: .sequentiallyConsistent)
+                }
+                if metrics != writtenMetrics {
+                    AgentMetrics.write(metrics, to: metricsDirectory)
+                    writtenMetrics = metrics
+                    metricsWrites.add(1, ordering: .sequentiallyConsistent)
+                }
             } catch {
+                writtenPlaces = nil
                 state.withLock { $0.failure = error }
             }
         }
