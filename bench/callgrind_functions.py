@@ -1,8 +1,12 @@
 """The functions of one binary that ran under callgrind, most instructions first — inclusive: a
 function's own and those of what it called, so that callers come before the code they call.
+With several outputs (dumps of successive phases), the functions of the later phases come first,
+then those only the earlier ones ran: a long-running process's steady-state code sits together,
+apart from the start-up code it runs once.
 
-usage: callgrind_functions.py CALLGRIND_OUT BINARY_PATH > symbols.txt
-(callgrind run with --demangle=no --compress-strings=no, so that names are the linker's symbols)
+usage: callgrind_functions.py BINARY_PATH CALLGRIND_OUT... > symbols.txt
+   (outputs latest phase first; callgrind run with --demangle=no --compress-strings=no, so that
+   names are the linker's symbols)
 """
 import collections
 import sys
@@ -28,5 +32,9 @@ def functions(path, binary):
 
 
 if __name__ == "__main__":
-    for name in functions(sys.argv[1], sys.argv[2]):
-        print(name)
+    seen = set()
+    for output in sys.argv[2:]:
+        for name in functions(output, sys.argv[1]):
+            if name not in seen:
+                seen.add(name)
+                print(name)
