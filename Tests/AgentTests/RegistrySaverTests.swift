@@ -20,12 +20,28 @@ import Testing
         }
     }
 
+    @Test func refreshRewritesUnchangedPlacesOnceDue() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("saver-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("registry.json")
+        let saver = RegistrySaver(url: url, metricsDirectory: directory.path, refreshSeconds: 0)
+        saver.start()
+        defer { saver.stop() }
+        try await submit(saver, [entry(offset: 100, updated: 1)], "m\n")
+        try await submit(saver, [entry(offset: 100, updated: 2)], "m\n")
+        #expect(saver.registryWrites.load(ordering: .sequentiallyConsistent) == 2)
+        #expect(try JSONDecoder().decode([RegistryEntry].self, from: Data(contentsOf: url)) == [entry(offset: 100, updated: 2)])
+        #expect(saver.metricsWrites.load(ordering: .sequentiallyConsistent) == 1)
+    }
+
     @Test func repeatedPlacesAreNotWrittenAgain() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("saver-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("registry.json")
-        let saver = RegistrySaver(url: url, metricsDirectory: directory.path)
+        // No refresh by time here: a loaded machine may take minutes between two steps.
+        let saver = RegistrySaver(url: url, metricsDirectory: directory.path, refreshSeconds: 86_400)
         saver.start()
         defer { saver.stop() }
 

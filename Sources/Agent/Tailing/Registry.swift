@@ -92,11 +92,13 @@ final class RegistrySaver: Sendable {
             (identity, path, device, inode, offset) = (entry.identity, entry.path, entry.device, entry.inode, entry.offset)
         }
     }
-    static let refreshSeconds: Double = 60
+    /// The registry is written at least this often, to refresh `updated` (default a minute).
+    let refreshSeconds: Double
 
-    init(url: URL, metricsDirectory: String) {
+    init(url: URL, metricsDirectory: String, refreshSeconds: Double = 60) {
         self.url = url
         self.metricsDirectory = metricsDirectory
+        self.refreshSeconds = refreshSeconds
     }
 
     func start() {
@@ -140,7 +142,7 @@ final class RegistrySaver: Sendable {
             do {
                 let places = entries.map(Place.init).sorted { $0.identity < $1.identity }
                 let now = Date().timeIntervalSince1970
-                if places != writtenPlaces || now - writtenAt >= Self.refreshSeconds {
+                if places != writtenPlaces || now - writtenAt >= refreshSeconds {
                     try Registry.write(entries, to: url)
                     (writtenPlaces, writtenAt) = (places, now)
                     registryWrites.add(1, ordering: .sequentiallyConsistent)
