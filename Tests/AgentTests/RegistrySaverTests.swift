@@ -20,42 +20,45 @@ import Testing
         }
     }
 
-    @Test func refreshRewritesUnchangedPlacesOnceDue() async throws {
+    /// A started saver writing into a fresh directory, stopped and removed after `body`.
+    func withSaver(refreshSeconds: Double, _ body: (RegistrySaver, URL) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("saver-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("registry.json")
-        let saver = RegistrySaver(url: url, metricsDirectory: directory.path, refreshSeconds: 0)
+        let saver = RegistrySaver(url: directory.appendingPathComponent("registry.json"), metricsDirectory: directory.path,
+                                  refreshSeconds: refreshSeconds)
         saver.start()
         defer { saver.stop() }
-        try await submit(saver, [entry(offset: 100, updated: 1)], "m\n")
-        try await submit(saver, [entry(offset: 100, updated: 2)], "m\n")
-        #expect(saver.registryWrites.load(ordering: .sequentiallyConsistent) == 2)
-        #expect(try JSONDecoder().decode([RegistryEntry].self, from: Data(contentsOf: url)) == [entry(offset: 100, updated: 2)])
-        #expect(saver.metricsWrites.load(ordering: .sequentiallyConsistent) == 1)
+        try await body(saver, directory)
+    }
+
+    @Test func refreshRewritesUnchangedPlacesOnceDue() async throws {
+        try await withSaver(refreshSeconds: 0) { saver, directory in
+            let url = directory.appendingPathComponent("registry.json")
+            try await submit(saver, [entry(offset: 100, updated: 1)], "m\n")
+            try await submit(saver, [entry(offset: 100, updated: 2)], "m\n")
+            #expect(saver.registryWrites.load(ordering: .sequentiallyConsistent) == 2)
+            #expect(try JSONDecoder().decode([RegistryEntry].self, from: Data(contentsOf: url)) == [entry(offset: 100, updated: 2)])
+            #expect(saver.metricsWrites.load(ordering: .sequentiallyConsistent) == 1)
+        }
     }
 
     @Test func repeatedPlacesAreNotWrittenAgain() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("saver-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("registry.json")
         // No refresh by time here: a loaded machine may take minutes between two steps.
-        let saver = RegistrySaver(url: url, metricsDirectory: directory.path, refreshSeconds: 86_400)
-        saver.start()
-        defer { saver.stop() }
+        try await withSaver(refreshSeconds: 86_400) { saver, directory in
+            let url = directory.appendingPathComponent("registry.json")
+            try await submit(saver, [entry(offset: 100, updated: 1)], "m 1\n")
+            try await submit(saver, [entry(offset: 100, updated: 2)], "m 1\n")   // only `updated` moved
+            #expect(saver.registryWrites.load(ordering: .sequentiallyConsistent) == 1)
+            #expect(saver.metricsWrites.load(ordering: .sequentiallyConsistent) == 1)
+            let written = try JSONDecoder().decode([RegistryEntry].self, from: Data(contentsOf: url))
+            #expect(written == [entry(offset: 100, updated: 1)])
 
-        try await submit(saver, [entry(offset: 100, updated: 1)], "m 1\n")
-        try await submit(saver, [entry(offset: 100, updated: 2)], "m 1\n")   // only `updated` moved
-        #expect(saver.registryWrites.load(ordering: .sequentiallyConsistent) == 1)
-        #expect(saver.metricsWrites.load(ordering: .sequentiallyConsistent) == 1)
-        let written = try JSONDecoder().decode([RegistryEntry].self, from: Data(contentsOf: url))
-        #expect(written == [entry(offset: 100, updated: 1)])
-
-        try await submit(saver, [entry(offset: 250, updated: 3)], "m 2\n")   // the file moved on
-        #expect(saver.registryWrites.load(ordering: .sequentiallyConsistent) == 2)
-        #expect(saver.metricsWrites.load(ordering: .sequentiallyConsistent) == 2)
-        #expect(try JSONDecoder().decode([RegistryEntry].self, from: Data(contentsOf: url)) == [entry(offset: 250, updated: 3)])
-        #expect(try String(contentsOf: directory.appendingPathComponent("metrics.prom"), encoding: .utf8) == "m 2\n")
+            try await submit(saver, [entry(offset: 250, updated: 3)], "m 2\n")   // the file moved on
+            #expect(saver.registryWrites.load(ordering: .sequentiallyConsistent) == 2)
+            #expect(saver.metricsWrites.load(ordering: .sequentiallyConsistent) == 2)
+            #expect(try JSONDecoder().decode([RegistryEntry].self, from: Data(contentsOf: url)) == [entry(offset: 250, updated: 3)])
+            #expect(try String(contentsOf: directory.appendingPathComponent("metrics.prom"), encoding: .utf8) == "m 2\n")
+        }
     }
 }
