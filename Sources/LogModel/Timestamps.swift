@@ -85,37 +85,25 @@ public enum Timestamps {
         let days = Int((Double(seconds) / 86_400).rounded(.down))
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = civilFromDays(days)
-        if (0...9999).contains(y) {
-            // Every field in range (as always but for far-off years): two digits at a time, no loop.
-            let hour = secondOfDay / 3600, minute = secondOfDay % 3600 / 60, second = secondOfDay % 60
-            return InlineText(count: 24) { out in
-                @inline(__always) func two(_ value: Int, _ at: Int, then separator: UInt8) {
-                    out[at] = UInt8(truncatingIfNeeded: 48 + value / 10)
-                    out[at + 1] = UInt8(truncatingIfNeeded: 48 + value % 10)
-                    out[at + 2] = separator
-                }
-                out[0] = UInt8(truncatingIfNeeded: 48 + y / 1000); out[1] = UInt8(truncatingIfNeeded: 48 + y / 100 % 10)
-                two(y % 100, 2, then: 45); two(m, 5, then: 45); two(d, 8, then: 84)
-                two(hour, 11, then: 58); two(minute, 14, then: 58); two(second, 17, then: 46)
-                out[20] = UInt8(truncatingIfNeeded: 48 + millis / 100)
-                two(millis % 100, 21, then: 90)
-            }
-        }
+        let hour = secondOfDay / 3600, minute = secondOfDay % 3600 / 60, second = secondOfDay % 60
         return InlineText(count: 24) { out in
-            var i = 0
-            func put(_ value: Int, _ width: Int, then separator: UInt8) {
-                var v = value, k = width
-                while k > 0 {  // (a `stride` here was not specialised: a value-witness call a digit)
-                    k -= 1
-                    out[i + k] = UInt8(truncatingIfNeeded: 48 + v % 10)
-                    v /= 10
-                }
-                out[i + width] = separator
-                i += width + 1
+            // The year's last four digits (whatever the year); every other field is in range:
+            // two digits at a time, no loop.
+            var year = y
+            for k in (0..<4).reversed() {  // (a `stride` here was not specialised: a value-witness call a digit)
+                out[k] = UInt8(truncatingIfNeeded: 48 + year % 10)
+                year /= 10
             }
-            put(y, 4, then: 45); put(m, 2, then: 45); put(d, 2, then: 84)
-            put(secondOfDay / 3600, 2, then: 58); put(secondOfDay % 3600 / 60, 2, then: 58)
-            put(secondOfDay % 60, 2, then: 46); put(millis, 3, then: 90)
+            @inline(__always) func two(_ value: Int, _ at: Int, then separator: UInt8) {
+                out[at] = UInt8(truncatingIfNeeded: 48 + value / 10)
+                out[at + 1] = UInt8(truncatingIfNeeded: 48 + value % 10)
+                out[at + 2] = separator
+            }
+            out[4] = 45
+            two(m, 5, then: 45); two(d, 8, then: 84)
+            two(hour, 11, then: 58); two(minute, 14, then: 58); two(second, 17, then: 46)
+            out[20] = UInt8(truncatingIfNeeded: 48 + millis / 100)
+            two(millis % 100, 21, then: 90)
         }
     }
 

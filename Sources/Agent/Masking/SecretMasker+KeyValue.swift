@@ -31,10 +31,10 @@ extension SecretMasker {
     /// `quoteMarker`: a JSON key (`"token": 123`) with an unquoted value, replaced by `"[MASKED]"`.
     static func keyValueEnd(_ b: UnsafeBufferPointer<UInt8>, _ start: Int)
         -> (valueStart: Int, valueEnd: Int, quoteMarker: Bool, authorization: Bool)? {
-        // The caller calls this only for words starting with a key's or a scheme's first letter
-        // (a, b, c, j, p, s, t; also e, g, r, x, which no key has: the probe below rejects them).
-        // A key needs `=` or `:` right after it (past its suffix, a quote, spaces): most words
-        // ("status", "request") are rejected here without comparing them to every key.
+        // The caller calls this only for words `mayStartKey` lets through (their first two
+        // letters begin a key or a scheme). A key needs `=` or `:` right after it (past its
+        // suffix, a quote, spaces): "password" in prose is rejected here without comparing it
+        // to every key.
         var probe = start
         while probe < b.count, isWordByte(b[probe]) || b[probe] == 45 { probe += 1 }
         while probe < b.count, b[probe] == 92 { probe += 1 }  // JSON inside a JSON string: \"key\":, \\\"key\\\":

@@ -85,13 +85,6 @@ final class RegistrySaver: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// Writes done (registry, textfile) and snapshots handled, for tests.
     let registryWrites = Atomic<Int>(0), metricsWrites = Atomic<Int>(0), handled = Atomic<Int>(0)
-    /// A registry entry as far as a restart cares: without `updated`.
-    private struct Place: Equatable {
-        var identity: String, path: String, device: UInt64, inode: UInt64, offset: Int64
-        init(_ entry: RegistryEntry) {
-            (identity, path, device, inode, offset) = (entry.identity, entry.path, entry.device, entry.inode, entry.offset)
-        }
-    }
     /// The registry is written at least this often, to refresh `updated` (default a minute).
     let refreshSeconds: Double
 
@@ -130,7 +123,7 @@ final class RegistrySaver: Sendable {
 
     private func loop() {
         defer { finished.signal() }
-        var writtenPlaces: [Place]?, writtenAt = 0.0, writtenMetrics: String?
+        var writtenPlaces: [RegistryEntry]?, writtenAt = 0.0, writtenMetrics: String?
         while true {
             let (stopping, next) = state.wait(for: { $0.stopping || $0.pending != nil }) { state in
                 defer { state.pending = nil }
@@ -140,7 +133,8 @@ final class RegistrySaver: Sendable {
             guard let (entries, metrics) = next else { continue }
             defer { handled.add(1, ordering: .sequentiallyConsistent) }
             do {
-                let places = entries.map(Place.init).sorted { $0.identity < $1.identity }
+                // The entries as far as a restart cares: `updated` aside.
+                let places = entries.map { entry in var place = entry; place.updated = 0; return place }.sorted { $0.identity < $1.identity }
                 let now = Date().timeIntervalSince1970
                 if places != writtenPlaces || now - writtenAt >= refreshSeconds {
                     try Registry.write(entries, to: url)
