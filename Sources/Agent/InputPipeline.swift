@@ -89,7 +89,9 @@ final class InputPipeline: Sendable {
         }
     }
 
-    func makeAggregator() -> MultilineAggregator { MultilineAggregator(rule: rule) }
+    func makeAggregator() -> MultilineAggregator {
+        MultilineAggregator(rule: rule, timeoutMs: Int64(source.input.multilineTimeoutMs))
+    }
 
     enum Outcome {
         /// The event is in the caller's buffer; `key` is its Kafka key.

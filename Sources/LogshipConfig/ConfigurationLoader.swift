@@ -161,7 +161,7 @@ public enum ConfigurationLoader {
     }
 
     static func readInput(_ node: Any?, _ path: String, _ r: inout ConfigurationReader) -> LogshipConfiguration.Input? {
-        guard let map = r.mapping(node, path, known: ["service", "paths", "format", "multiline", "fields", "start_at", "python_format",
+        guard let map = r.mapping(node, path, known: ["service", "paths", "format", "multiline", "multiline_timeout", "fields", "start_at", "python_format",
                                                           "timezone", "future_limit", "exclude", "ignore_older", "mask_rules"]) else { return nil }
         let service = r.string(map["service"], "\(path).service")
         if map["service"] == nil { r.problem("\(path).service", "is required") }
@@ -192,6 +192,7 @@ public enum ConfigurationLoader {
                 input.multiline = .custom(pattern: pattern, negate: r.bool(custom["negate"], "\(path).multiline.negate") ?? false, match: match)
             }
         }
+        input.multilineTimeoutMs = r.durationMs(map["multiline_timeout"], "\(path).multiline_timeout", minMs: 10) ?? input.multilineTimeoutMs
         input.fields = r.stringMap(map["fields"], "\(path).fields") ?? [:]
         input.pythonFormat = r.string(map["python_format"], "\(path).python_format")
         if let format = input.pythonFormat, !format.contains("%(message)") {

@@ -75,6 +75,12 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         }
     }
 
+    /// The waits of the multiline stage (`multiline_timeout`).
+    public enum MultilineTimeouts {
+        public static let defaultMs = 200
+        public static let unfinishedMs = 1_000
+    }
+
     public struct Input: Sendable, Equatable, Encodable {
         public enum Format: String, Sendable, CaseIterable, Encodable {
             case auto, json, python, plain, syslog, nginx, apache, java, logfmt, klog, cri, docker
@@ -85,6 +91,11 @@ public struct LogshipConfiguration: Sendable, Equatable, Encodable {
         /// A preset (`auto` — by format —, `python`, `java`, `container`, `none`) or `custom`
         /// with `pattern`/`negate`/`match`.
         public var multiline: Multiline = .preset(.auto)
+        /// How long a record waits at the end of what was written for a line that continues it
+        /// (a record is complete at once when the next one starts). A record that is visibly
+        /// unfinished — a Python traceback before its `Type: message` line, an open PEM key block,
+        /// a container's partial line — waits at least `MultilineTimeouts.unfinishedMs`.
+        public var multilineTimeoutMs = MultilineTimeouts.defaultMs
         /// The zone of timestamps written without one: an IANA name, `UTC`, `local` (the host's) or `+08:00`.
         public var timezone = "local"
         /// A record stamped further ahead of the host clock than this keeps its read time as

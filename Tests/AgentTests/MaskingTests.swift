@@ -115,6 +115,43 @@ import Testing
         #expect(aggregator.flush(now: 1_000)?.text == "2026-11-25 10:00:00,001 INFO [a] x")
     }
 
+    /// The default wait (200 ms) for a finished-looking record, the longer one (1 s) while a
+    /// traceback lacks its `Type: message` line, a PEM key block is open or a container line was partial.
+    @Test func anUnfinishedRecordWaitsLongerThanAFinishedOne() {
+        var plain = MultilineAggregator(rule: .python)
+        #expect(plain.add("2026-11-25 10:00:00,001 INFO [a] x", offset: 0, endOffset: 35, now: 0) == nil)
+        #expect(plain.flush(now: 199) == nil)
+        #expect(plain.flush(now: 200)?.text == "2026-11-25 10:00:00,001 INFO [a] x")
+
+        var traceback = MultilineAggregator(rule: .python)
+        let lines = ["2026-11-25 10:00:00,001 ERROR [a] failed", "Traceback (most recent call last):",
+                     "  File \"app.py\", line 3, in <module>", "ValueError: bad"]
+        for (index, line) in lines.enumerated() {
+            #expect(traceback.add(line, offset: Int64(index * 50), endOffset: Int64(index * 50 + 50), now: 0) == nil)
+            // From `Traceback…` until its last line the record is held for the longer wait.
+            if index > 0 && index < lines.count - 1 {
+                #expect(traceback.flush(now: 999) == nil)
+            }
+        }
+        #expect(traceback.flush(now: 200)?.text == lines.joined(separator: "\n"))
+
+        var open = MultilineAggregator(rule: .python, timeoutMs: 50)
+        _ = open.add("2026-11-25 10:00:00,001 ERROR [a] failed", offset: 0, endOffset: 40, now: 0)
+        _ = open.add("Traceback (most recent call last):", offset: 40, endOffset: 75, now: 0)
+        #expect(open.flush(now: 999) == nil)
+        #expect(open.flush(now: 1_000)?.text.hasSuffix("Traceback (most recent call last):") == true)
+
+        var key = MultilineAggregator(rule: .none)
+        _ = key.add("-----BEGIN RSA PRIVATE KEY-----", offset: 0, endOffset: 32, now: 0)
+        #expect(key.flush(now: 999) == nil)
+        #expect(key.flush(now: 1_000) != nil)
+
+        var container = MultilineAggregator(rule: .container)
+        _ = container.add("2026-11-25T10:00:00.000000001Z stdout P half a li", offset: 0, endOffset: 50, now: 0)
+        #expect(container.flush(now: 999) == nil)
+        #expect(container.flush(now: 1_000) != nil)
+    }
+
     @Test func maxLinesTruncatesAndFlags() {
         var aggregator = MultilineAggregator(rule: .python, maxLines: 3)
         _ = aggregator.add("2026-11-25 10:00:00,001 ERROR [a] x", offset: 0, endOffset: 10, now: 0)

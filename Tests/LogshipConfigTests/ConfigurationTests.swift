@@ -93,6 +93,7 @@ import Testing
               format: nginx
               timezone: Asia/Shanghai
               future_limit: 10m
+              multiline_timeout: 500ms
               exclude: ["*.1", "/var/log/nginx/old/*"]
               ignore_older: 24h
               mask_rules:
@@ -103,11 +104,13 @@ import Testing
         """)
         let edge = config.agent.inputs[0]
         #expect(edge.format == .nginx && edge.timezone == "Asia/Shanghai" && edge.futureLimitMs == 600_000)
+        #expect(edge.multilineTimeoutMs == 500)
         #expect(edge.exclude == ["*.1", "/var/log/nginx/old/*"] && edge.ignoreOlderMs == 86_400_000)
         #expect(edge.maskRules.disable == ["card_number"] && edge.maskRules.enable == ["email", "cn_resident_id"])
         #expect(edge.maskRules.add.map(\.name) == ["agent.inputs[0].mask_rules.add[0]", "employee"])
         let k8s = config.agent.inputs[1]
         #expect(k8s.format == .cri && k8s.timezone == "local" && k8s.futureLimitMs == 3_600_000 && k8s.multiline == .preset(.auto))
+        #expect(k8s.multilineTimeoutMs == 200)
 
         let broken = """
         agent:
@@ -118,11 +121,12 @@ import Testing
               future_limit: 10ms
               mask_rules: {disable: [cards], enable: [email], add: ["(unclosed"]}
               multiline: sometimes
+              multiline_timeout: 1ms
         """
         let error = try #require(throws: ConfigurationError.self) { try ConfigurationLoader.parse(broken) }
         #expect(error.problems.map(\.path) == [
             "agent.inputs[0].future_limit", "agent.inputs[0].mask_rules.add[0]", "agent.inputs[0].mask_rules.disable[0]",
-            "agent.inputs[0].multiline", "agent.inputs[0].timezone",
+            "agent.inputs[0].multiline", "agent.inputs[0].multiline_timeout", "agent.inputs[0].timezone",
         ])
         #expect(error.problems.first { $0.path.hasSuffix("timezone") }?.message.contains("unknown time zone \"Mars/Olympus\"") == true)
         #expect(error.problems.first { $0.path.hasSuffix("disable[0]") }?.message.contains("card_number") == true)

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipConfig
 
 /// One record: a line, or several joined (a traceback), with the byte offsets it spans.
 public struct Record: Sendable, Equatable {
@@ -33,12 +34,15 @@ public enum MultilineRule: Sendable {
 
 /// Joins lines into records. Pure state: the caller feeds lines (bytes, without the newline)
 /// with their offsets and the current time, and gets records back; `flush(now:)` releases a
-/// record after the timeout. Works on bytes: every line of every file passes through here.
+/// record once no line has come for `timeoutMs` — or for `unfinishedTimeoutMs` while the record
+/// is visibly unfinished (a traceback before its `Type: message` line, an open PEM key block, a
+/// container's partial line). Works on bytes: every line of every file passes through here.
 public struct MultilineAggregator: Sendable {
     public let rule: MultilineRule
     public let maxLines: Int
     public let maxBytes: Int
     public let timeoutMs: Int64
+    public let unfinishedTimeoutMs: Int64
 
     private var pending: [UInt8] = []
     private var lineCount = 0
@@ -54,12 +58,17 @@ public struct MultilineAggregator: Sendable {
     private var inPrivateKey = false
     /// The last container line was partial.
     private var lastPartial = false
+    /// The pending traceback's last line is not its final `Type: message` line.
+    private var tracebackOpen = false
 
-    public init(rule: MultilineRule, maxLines: Int = 500, maxBytes: Int = 512 * 1024, timeoutMs: Int64 = 1_000) {
+    public init(rule: MultilineRule, maxLines: Int = 500, maxBytes: Int = 512 * 1024,
+                timeoutMs: Int64 = Int64(LogshipConfiguration.MultilineTimeouts.defaultMs),
+                unfinishedTimeoutMs: Int64 = Int64(LogshipConfiguration.MultilineTimeouts.unfinishedMs)) {
         self.rule = rule
         self.maxLines = maxLines
         self.maxBytes = maxBytes
         self.timeoutMs = timeoutMs
+        self.unfinishedTimeoutMs = max(timeoutMs, unfinishedTimeoutMs)
     }
 
     public var isEmpty: Bool { lineCount == 0 }
@@ -91,6 +100,7 @@ public struct MultilineAggregator: Sendable {
             pending.append(contentsOf: line)
             lineCount += 1
             if Self.hasPrefix(line, "Traceback") { inTraceback = true }
+            if inTraceback { tracebackOpen = !Self.endsTraceback(line) }
         }
         for tag in lineTags where !tags.contains(tag) { tags.append(tag) }
         self.endOffset = endOffset
@@ -103,10 +113,21 @@ public struct MultilineAggregator: Sendable {
         return completed
     }
 
-    /// Releases the pending record once no line has come for `timeoutMs`, or at once with `force`.
+    /// Releases the pending record once no line has come for `timeoutMs` (`unfinishedTimeoutMs`
+    /// while it is visibly unfinished), or at once with `force`.
     public mutating func flush(now: Int64, force: Bool = false) -> Record? {
-        guard lineCount > 0, force || now - lastLineAt >= timeoutMs else { return nil }
+        guard lineCount > 0 else { return nil }
+        let unfinished = tracebackOpen || inPrivateKey || lastPartial
+        guard force || now - lastLineAt >= (unfinished ? unfinishedTimeoutMs : timeoutMs) else { return nil }
         return take()
+    }
+
+    /// A traceback line that can be its last: the unindented `Type: message` (or bare `Type`)
+    /// line, not a header that more lines follow.
+    static func endsTraceback(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = line.first, first != 32, first != 9 else { return false }
+        return !(hasPrefix(line, "Traceback (most recent call last)") || hasPrefix(line, "During handling of the above exception")
+            || hasPrefix(line, "The above exception was the direct cause") || hasPrefix(line, "Exception Group Traceback"))
     }
 
     private mutating func take() -> Record? {
@@ -124,6 +145,7 @@ public struct MultilineAggregator: Sendable {
         tags = []
         lastMatchedBefore = false
         inTraceback = false
+        tracebackOpen = false
         inPrivateKey = false
         lastPartial = false
         return record
