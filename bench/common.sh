@@ -39,7 +39,9 @@ YAML
 }
 # run_agent CONFIG METRICS_PORT LINES: runs the agent until Kafka acknowledged LINES events (its own
 # counter, read from its metrics endpoint every 50 ms), then SIGTERM. Sets AGENT_SECS, AGENT_CPU,
-# AGENT_RSS (peak, kB), and with AGENT_IDLE_WAIT=N AGENT_IDLE_RSS (kB, N s after the last ack).
+# AGENT_RSS (peak, kB), AGENT_BROKER_CPU (the broker's CPU seconds so far, read at the last ack: the
+# idle wait below must not count noida-db's own work after an ingest), and with AGENT_IDLE_WAIT=N
+# AGENT_IDLE_RSS (kB, N s after the last ack).
 run_agent() {
   local start end agent
   start=$(date +%s.%N)
@@ -50,7 +52,7 @@ run_agent() {
     sleep 0.05
   done
   end=$(date +%s.%N)
-  AGENT_CPU=$(proc_cpu $agent); AGENT_RSS=$(proc_rss $agent)
+  AGENT_CPU=$(proc_cpu $agent); AGENT_RSS=$(proc_rss $agent); AGENT_BROKER_CPU=$(proc_cpu "$NOIDA_PID")
   AGENT_SECS=$(echo "$end - $start" | bc)
   # AGENT_IDLE_WAIT seconds after the last acknowledgement: the resident set of the idle agent.
   if [ "${AGENT_IDLE_WAIT:-0}" != 0 ]; then sleep "$AGENT_IDLE_WAIT"; AGENT_IDLE_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$agent/status"); fi
