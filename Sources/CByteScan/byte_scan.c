@@ -129,3 +129,31 @@ size_t logship_plain_ascii_prefix(const uint8_t *p, size_t n) {
     while (i < n && p[i] != 0 && p[i] < 0x80) i++;
     return i;
 }
+
+int logship_hex_lower(const uint8_t *p, size_t n, uint8_t *out) {
+    size_t i = 0;
+    int nonzero = 0;
+#if defined(__SSE2__)
+    // Digits are 0x30-0x39 (bit 5 already set), letters a-f / A-F once bit 5 is set: so every hex
+    // digit's lower-case form is c | 0x20, and (c | 0x20) - '0' < 10 or (c | 0x20) - 'a' < 6,
+    // as signed compares of values moved down by 0x80.
+    const __m128i lower = _mm_set1_epi8(0x20), zero = _mm_set1_epi8('0');
+    const __m128i d0 = _mm_set1_epi8((char)(0x80 - '0')), a0 = _mm_set1_epi8((char)(0x80 - 'a'));
+    const __m128i ten = _mm_set1_epi8((char)(0x80 + 10)), six = _mm_set1_epi8((char)(0x80 + 6));
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        __m128i l = _mm_or_si128(v, lower);
+        __m128i hex = _mm_or_si128(_mm_cmplt_epi8(_mm_add_epi8(v, d0), ten), _mm_cmplt_epi8(_mm_add_epi8(l, a0), six));
+        if (_mm_movemask_epi8(hex) != 0xFFFF) return 0;
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)) != 0xFFFF) nonzero = 1;
+        _mm_storeu_si128((__m128i *)(out + i), l);
+    }
+#endif
+    for (; i < n; i++) {
+        uint8_t c = p[i], l = c | 0x20;
+        if (!((uint8_t)(c - '0') < 10 || (uint8_t)(l - 'a') < 6)) return 0;
+        if (c != '0') nonzero = 1;
+        out[i] = l;
+    }
+    return nonzero;
+}

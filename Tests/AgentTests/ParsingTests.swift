@@ -121,6 +121,32 @@ import Testing
     ])
     func hexIDsAreCheckedByteByByte(text: String, count: Int, valid: Bool) {
         #expect(FieldExtraction.isHex(Array(text.utf8), count: count) == valid, "\(text)")
+        let id = Array(text.utf8).withUnsafeBufferPointer { FieldExtraction.hexID($0, count: count) }
+        #expect(id == (valid ? InlineText(text.lowercased()) : nil), "\(text)")
+    }
+
+    /// Keys are packed from overlapping word loads and lower-cased eight bytes at a time: the
+    /// same words as packing byte by byte, for every length 1–16 and bytes around A–Z and a–z.
+    @Test func packedKeysAgreeWithBytePacking() {
+        let bytes: [UInt8] = [0x00, 0x2E, 0x40, 0x41, 0x4D, 0x5A, 0x5B, 0x5F, 0x60, 0x61, 0x7A, 0x7B, 0x7F, 0x80, 0xC1, 0xDA, 0xFF]
+        var random = SystemRandomNumberGenerator()
+        var mismatches: [[UInt8]] = []
+        for _ in 0..<50_000 {
+            let word = (0..<Int.random(in: 1...16, using: &random)).map { _ in bytes.randomElement(using: &random)! }
+            var low: UInt64 = 0, high: UInt64 = 0
+            for (k, c) in word.enumerated() {
+                let lower = UInt64(c &- 65 < 26 ? c | 0x20 : c)
+                if k < 8 { low |= lower << UInt64(8 * k) } else { high |= lower << UInt64(8 * (k - 8)) }
+            }
+            let packed = word.withUnsafeBufferPointer { FieldExtraction.PackedKey($0, .path) }
+            if packed.low != low || packed.high != high || packed.count != word.count { mismatches.append(word) }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
+        for (name, key) in FieldExtraction.keys {
+            #expect(name.withUnsafeBufferPointer { FieldExtraction.key($0) } == key)
+            let upper = name.map { $0 &- 97 < 26 ? $0 - 32 : $0 }
+            #expect(upper.withUnsafeBufferPointer { FieldExtraction.key($0) } == key)
+        }
     }
 }
 

@@ -70,6 +70,46 @@ struct ByteScanTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
+    /// `logship_hex_lower` against a byte loop: hex runs (both cases, all zeros) of every length
+    /// 0–80 with each edge byte — and the bytes around 0–9, a–f, A–F — at every position, and random mixes.
+    @Test func hexIdsAgreeWithAByteLoop() {
+        let hexEdges = Self.edges + [0x2F, 0x3A, 0x40, 0x46, 0x47, 0x60, 0x66, 0x67].map { UInt8($0) }
+        let digits = Array("0123456789abcdefABCDEF".utf8)
+        var inputs: [[UInt8]] = []
+        for length in 0...80 {
+            let hex = (0..<length).map { digits[$0 % digits.count] }
+            inputs += [hex, [UInt8](repeating: 0x30, count: length)]
+            for position in 0..<length {
+                for edge in hexEdges {
+                    var b = hex
+                    b[position] = edge
+                    inputs.append(b)
+                    var zeros = [UInt8](repeating: 0x30, count: length)
+                    zeros[position] = edge
+                    inputs.append(zeros)
+                }
+            }
+        }
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...40, using: &random)
+            inputs.append((0..<length).map { _ in Int.random(in: 0..<20, using: &random) == 0 ? hexEdges.randomElement(using: &random)! : digits.randomElement(using: &random)! })
+        }
+        var mismatches: [String] = []
+        for b in inputs {
+            let valid = b.allSatisfy { $0 &- 48 < 10 || ($0 | 0x20) &- 97 < 6 } && b.contains { $0 != 0x30 }
+            var out = [UInt8](repeating: 0, count: b.count)
+            let result = b.withUnsafeBufferPointer { p in
+                out.withUnsafeMutableBufferPointer { o in
+                    logship_hex_lower(p.baseAddress ?? UnsafePointer(bitPattern: 1)!, p.count, o.baseAddress ?? UnsafeMutablePointer(bitPattern: 1)!)
+                }
+            }
+            if (result != 0) != valid { mismatches.append("\(b): \(result), expected \(valid)") }
+            if valid, out != b.map({ $0 | 0x20 }) { mismatches.append("\(b) lower-cased to \(out)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+    }
+
     @Test func messagesOfEveryLengthWithASpecialByteAnywhereDecodeToThemselves() throws {
         for length in 0...40 {
             for position in 0..<max(length, 1) {

@@ -40,13 +40,37 @@ public enum FieldExtraction {
         var count: Int
         var key: Key
 
+        /// Loads the bytes as words (overlapping loads inside the word, never past it) and
+        /// lower-cases A–Z eight at a time (keys hold `_` and `.`, not only letters).
         @inline(__always) init(_ bytes: UnsafeBufferPointer<UInt8>, _ key: Key) {
             count = bytes.count
             self.key = key
-            // Bytes 0–7 into `low`, 8–15 into `high`, A–Z lower-cased (keys hold `_` and `.`, not only letters).
-            @inline(__always) func lower(_ c: UInt8) -> UInt64 { UInt64(c &- 65 < 26 ? c | 0x20 : c) }
-            for k in 0..<min(count, 8) { low |= lower(bytes[k]) &<< UInt64(8 &* k) }
-            if count > 8 { for k in 8..<min(count, 16) { high |= lower(bytes[k]) &<< UInt64(8 &* (k &- 8)) } }
+            let p = UnsafeRawPointer(bytes.baseAddress!)
+            @inline(__always) func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> UInt64 {
+                UInt64(p.loadUnaligned(fromByteOffset: offset, as: T.self))
+            }
+            switch count {
+            case 0: break
+            case 1: low = load(0, UInt8.self)
+            case 2...3: low = load(0, UInt16.self) | load(count &- 2, UInt16.self) &<< UInt64(8 &* (count &- 2))
+            case 4...7: low = load(0, UInt32.self) | load(count &- 4, UInt32.self) &<< UInt64(8 &* (count &- 4))
+            default:
+                low = load(0, UInt64.self)
+                // The last eight bytes, moved down past the ones `low` holds (16 at most are kept).
+                if count > 8 { high = load(min(count, 16) &- 8, UInt64.self) &>> UInt64(8 &* (16 &- min(count, 16))) }
+            }
+            low = Self.lowercased(low)
+            high = Self.lowercased(high)
+        }
+
+        /// A–Z | 0x20 in each byte of `word` (ASCII; bytes ≥ 0x80 are left as they are).
+        @inline(__always) static func lowercased(_ word: UInt64) -> UInt64 {
+            let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+            let seven = word & ~high
+            // Top bit set where the byte is >= 'A', and where it is > 'Z' (on the low 7 bits: no carry between bytes).
+            let atLeastA = seven &+ ones &* (0x80 &- 0x41), aboveZ = seven &+ ones &* (0x80 &- 0x5B)
+            let upper = atLeastA & ~aboveZ & ~word & high
+            return word | upper &>> 2
         }
     }
 
@@ -145,8 +169,8 @@ public enum FieldExtraction {
 
     static func apply(_ key: Key, _ value: UnsafeBufferPointer<UInt8>, to fields: inout ExtractedFields) {
         switch key {
-        case .trace: if isHex(value, count: 32) { fields.traceID = lowercased(value) }
-        case .span: if isHex(value, count: 16) { fields.spanID = lowercased(value) }
+        case .trace: if let id = hexID(value, count: 32) { fields.traceID = id }
+        case .span: if let id = hexID(value, count: 16) { fields.spanID = id }
         case .traceparent:
             let parts = value.split(separator: 45)
             if parts.count == 4, isHex(parts[1], count: 32), isHex(parts[2], count: 16) {
@@ -192,6 +216,14 @@ public enum FieldExtraction {
             if let value = Double(text.dropLast(suffix.count)) { return Int64(value * factor) }
         }
         return Double(text).map { Int64($0 * 1e9) }
+    }
+
+    /// `count` (at most 32) hex digits, not all zero, in lower case; nil when `value` is not such an id.
+    @inline(__always) static func hexID(_ value: UnsafeBufferPointer<UInt8>, count: Int) -> InlineText? {
+        guard value.count == count, let base = value.baseAddress else { return nil }
+        var valid: Int32 = 0
+        let text = InlineText(count: count) { out in valid = logship_hex_lower(base, count, out) }
+        return valid != 0 ? text : nil
     }
 
     /// `count` hex digits, not all zero (W3C: an all-zero trace or span id is invalid). One pass.

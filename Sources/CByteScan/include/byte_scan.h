@@ -26,4 +26,9 @@ size_t logship_word_start(const uint8_t *p, size_t n);
 /// The number of leading bytes of p[0..<n] that are ASCII and not NUL.
 size_t logship_plain_ascii_prefix(const uint8_t *p, size_t n);
 
+/// A hex id: 1 when p[0..<n] are all hex digits (either case) and not all `0` (W3C: an
+/// all-zero trace or span id is invalid), with their lower-case form written to out[0..<n];
+/// 0 otherwise (out then holds no meaning).
+int logship_hex_lower(const uint8_t *p, size_t n, uint8_t *out);
+
 #endif
