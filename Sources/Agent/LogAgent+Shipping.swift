@@ -44,10 +44,24 @@ extension LogAgent {
     /// use; the last one used is at hand without a lookup).
     struct Shipper {
         let encoded = OutputBuffer(capacity: 4096)
+        /// The scratches of the pipelines other than the current one.
         var scratches: [ObjectIdentifier: InputPipeline.Scratch] = [:]
+        /// The scratch of the pipeline of the last event, kept out of `scratches` while its
+        /// events come (a batch is mostly one file's records): no dictionary lookup per event.
+        var current = InputPipeline.Scratch()
+        var currentPipeline: ObjectIdentifier?
         /// By topic name (pipelines of one service share it, a reload's new pipeline too).
         var topics: [String: ProducerTopic] = [:]
         var lastTopic: (pipeline: InputPipeline, topic: ProducerTopic)?
+
+        /// Makes `current` the scratch of `pipeline`.
+        @inline(__always) mutating func useScratch(of pipeline: InputPipeline) {
+            let id = ObjectIdentifier(pipeline)
+            guard id != currentPipeline else { return }
+            if let previous = currentPipeline { scratches[previous] = current }
+            current = scratches.removeValue(forKey: id) ?? .init()
+            currentPipeline = id
+        }
 
         mutating func topic(of pipeline: InputPipeline) -> ProducerTopic? {
             if let lastTopic, lastTopic.pipeline === pipeline { return lastTopic.topic }
@@ -78,8 +92,9 @@ extension LogAgent {
     func deliver(_ item: Shipment, _ shipper: inout Shipper) {
         let source = item.source, pipeline = source.pipeline
         let encoded = shipper.encoded
+        shipper.useScratch(of: pipeline)
         let outcome = pipeline.process(item.record, fileIdentity: source.identity, filePath: source.path, nowMillis: item.now,
-                                       stats: stats, into: encoded, scratch: &shipper.scratches[ObjectIdentifier(pipeline), default: .init()])
+                                       stats: stats, into: encoded, scratch: &shipper.current)
         switch outcome {
         case .drop(let reason):
             stats.add(reason, 1, service: pipeline.service)
