@@ -122,13 +122,14 @@ final class InputPipeline: Sendable {
 
     /// Masks, parses, filters and enriches one record, and encodes the event into `output`
     /// (reused between calls: the agent ships from it). Masking runs on the raw record, before
-    /// parsing, so a secret is caught wherever it sits.
-    func process(_ record: Record, fileIdentity: String, filePath: String, nowMillis: Int64, stats: AgentStats,
-                 into output: OutputBuffer, scratch: inout Scratch, explain: Explain? = nil) -> Outcome {
+    /// parsing, so a secret is caught wherever it sits — here, or, with `masked` (the count of
+    /// secrets it replaced), already done by the caller (the agent's reading thread).
+    func process(_ record: Record, masked alreadyMasked: Int? = nil, fileIdentity: String, filePath: String, nowMillis: Int64,
+                 stats: AgentStats, into output: OutputBuffer, scratch: inout Scratch, explain: Explain? = nil) -> Outcome {
         let explaining = explain != nil
         if record.bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) { return .drop(reason: \.droppedEmpty) }
         var matches: [SecretMasker.Match]? = explaining ? [] : nil
-        let (bytes, masked) = masker.mask(bytes: record.bytes, explain: &matches)
+        let (bytes, masked) = alreadyMasked.map { (record.bytes, $0) } ?? masker.mask(bytes: record.bytes, explain: &matches)
         if explaining, let explain, let matches, !matches.isEmpty { explain(record, matches, bytes) }
         // The usual record, one Python `logging` line, is encoded from its bytes directly.
         let fast = bytes.withUnsafeBufferPointer { line -> Outcome? in
