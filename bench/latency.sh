@@ -8,7 +8,8 @@
 # noida-db's Elasticsearch cannot keep up with it).
 # Targets at 200 lines/s: file -> searchable p50 <= 0.5 s, p99 <= 2 s.
 # Run on demand (not in CI): bench/latency.sh [RATE...]   (default: 200 2000 50000); LATENCY_EXTRA_YAML adds top-level config
-# (e.g. 'indexer: {batch_wait: 1s}') to compare settings.
+# (e.g. 'indexer: {batch_wait: 1s}') and LATENCY_INPUT_EXTRA keys to the input (e.g.
+# 'multiline_timeout: 1s') to compare settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=$(mktemp -d /tmp/logship-bench-latency.XXXXXX)
@@ -24,7 +25,7 @@ elasticsearch: {urls: ["$ES"]}
 agent:
   data_dir: $WORK/agent-$rate
   inputs:
-    - {service: probe, paths: ["$WORK/probe-$rate.log"], format: python}
+    - {service: probe, paths: ["$WORK/probe-$rate.log"], format: python${LATENCY_INPUT_EXTRA:+, $LATENCY_INPUT_EXTRA}}
 ${LATENCY_EXTRA_YAML:-}
 YAML
   "$LOGSHIP_AGENT" --config "$WORK/logship-$rate.yml" --log-level warning --metrics-listen "127.0.0.1:$(free_port)" &
