@@ -15,6 +15,20 @@ public struct ExtractedFields: Equatable, Sendable {
     public var urlPath: String?
 }
 
+/// What a field scan fills in: `ExtractedFields`, or an event view directly (the Python fast
+/// path: no intermediate struct to copy and destroy per line).
+protocol ExtractedFieldsSink {
+    var traceID: InlineText? { get set }
+    var spanID: InlineText? { get set }
+    var httpStatus: Int? { get set }
+    var durationNs: Int64? { get set }
+    var httpMethod: String? { get set }
+    var urlPath: String? { get set }
+}
+
+extension ExtractedFields: ExtractedFieldsSink {}
+extension EventView: ExtractedFieldsSink {}
+
 public enum FieldExtraction {
     static let methods: [[UInt8]] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"].map { Array($0.utf8) }
 
@@ -97,6 +111,12 @@ public enum FieldExtraction {
     /// jumps from one such byte to the next (sixteen bytes at a time) and reads only their words.
     static func scan(_ b: UnsafeBufferPointer<UInt8>) -> ExtractedFields {
         var fields = ExtractedFields()
+        scan(b, into: &fields)
+        return fields
+    }
+
+    /// The scan, setting what it finds in `fields` (and leaving the rest as it is).
+    static func scan<Sink: ExtractedFieldsSink>(_ b: UnsafeBufferPointer<UInt8>, into fields: inout Sink) {
         let n = b.count
         var i = 0
         while i < n {
@@ -128,7 +148,6 @@ public enum FieldExtraction {
                 apply(key, UnsafeBufferPointer(rebasing: b[valueStart..<valueEnd]), to: &fields)
             }
         }
-        return fields
     }
 
     /// The index of the next `=` or `/` at or after `from` (`b.count` when none), sixteen bytes at a time.
@@ -167,7 +186,7 @@ public enum FieldExtraction {
         return String(decoding: UnsafeBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
     }
 
-    static func apply(_ key: Key, _ value: UnsafeBufferPointer<UInt8>, to fields: inout ExtractedFields) {
+    static func apply<Sink: ExtractedFieldsSink>(_ key: Key, _ value: UnsafeBufferPointer<UInt8>, to fields: inout Sink) {
         switch key {
         case .trace: if let id = hexID(value, count: 32) { fields.traceID = id }
         case .span: if let id = hexID(value, count: 16) { fields.spanID = id }

@@ -179,15 +179,17 @@ public struct RecordParser: Sendable {
 
     func pythonLine(_ line: UnsafeBufferPointer<UInt8>) -> PythonLine? {
         guard let fields = pythonFormat.matchRanges(line) else { return nil }
-        var timestamp: InlineText?
-        var millis: Int64?
-        if !fields.asctime.isEmpty {
-            millis = Timestamps.epochMillis(bytes: UnsafeBufferPointer(rebasing: line[fields.asctime]), zone: zone)
-            timestamp = millis.map { Timestamps.text(epochMillis: $0) }
-        }
+        let (timestamp, millis) = pythonTime(line, fields)
         let level = fields.levelname.isEmpty ? nil : Level(bytes: UnsafeBufferPointer(rebasing: line[fields.levelname]))
         return PythonLine(fields: fields, timestamp: timestamp, millis: millis, level: level,
                           extracted: FieldExtraction.scan(UnsafeBufferPointer(rebasing: line[fields.message])))
+    }
+
+    /// The line's `asctime` as `@timestamp` and epoch milliseconds; nil when it has none (or not a valid one).
+    @inline(__always) func pythonTime(_ line: UnsafeBufferPointer<UInt8>, _ fields: PythonLogFormat.Fields) -> (InlineText?, Int64?) {
+        guard !fields.asctime.isEmpty,
+              let millis = Timestamps.epochMillis(bytes: UnsafeBufferPointer(rebasing: line[fields.asctime]), zone: zone) else { return (nil, nil) }
+        return (Timestamps.text(epochMillis: millis), millis)
     }
 
     func parsePython(_ bytes: [UInt8]) -> LogEvent? {
@@ -228,15 +230,17 @@ public struct RecordParser: Sendable {
     /// `pythonView` handed to `body` in place (an `EventView` is large: each copy retains and
     /// releases its texts and arrays). Nil when the line is not in the format.
     @inline(__always)
+    /// `pythonLine`'s work, written straight into the view (no `PythonLine` to copy and destroy).
     func withPythonView<R>(_ line: UnsafeBufferPointer<UInt8>, nowMillis: Int64, _ body: (inout EventView) -> R) -> R? {
-        guard let parts = pythonLine(line) else { return nil }
-        var view = EventView(timestamp: parts.timestamp ?? Timestamps.text(epochMillis: nowMillis),
-                             message: UnsafeBufferPointer(rebasing: line[parts.fields.message]), serviceName: service)
+        guard let fields = pythonFormat.matchRanges(line) else { return nil }
+        let (timestamp, millis) = pythonTime(line, fields)
+        var view = EventView(timestamp: timestamp ?? Timestamps.text(epochMillis: nowMillis),
+                             message: UnsafeBufferPointer(rebasing: line[fields.message]), serviceName: service)
         view.hostName = host
-        view.timestampMillis = parts.timestamp == nil ? nowMillis : parts.millis
-        view.level = parts.level
-        if !parts.fields.name.isEmpty { view.logger = UnsafeBufferPointer(rebasing: line[parts.fields.name]) }
-        view.take(parts.extracted)
+        view.timestampMillis = timestamp == nil ? nowMillis : millis
+        view.level = fields.levelname.isEmpty ? nil : Level(bytes: UnsafeBufferPointer(rebasing: line[fields.levelname]))
+        if !fields.name.isEmpty { view.logger = UnsafeBufferPointer(rebasing: line[fields.name]) }
+        FieldExtraction.scan(UnsafeBufferPointer(rebasing: line[fields.message]), into: &view)
         view.labels = staticFields
         return body(&view)
     }
@@ -367,18 +371,6 @@ extension LogEvent {
     mutating func take(_ fields: ExtractedFields) {
         traceID = fields.traceID?.description
         spanID = fields.spanID?.description
-        httpStatus = fields.httpStatus
-        durationNs = fields.durationNs
-        httpMethod = fields.httpMethod
-        urlPath = fields.urlPath
-    }
-}
-
-extension EventView {
-    /// The ids stay inline: no allocation per line.
-    mutating func take(_ fields: ExtractedFields) {
-        traceID = fields.traceID
-        spanID = fields.spanID
         httpStatus = fields.httpStatus
         durationNs = fields.durationNs
         httpMethod = fields.httpMethod
