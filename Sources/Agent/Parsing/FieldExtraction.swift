@@ -158,16 +158,36 @@ public enum FieldExtraction {
 
     @inline(__always) static func isSeparator(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 44 }
 
+    /// `packedKeys`, `keyStarts` and `keyLengths` in memory of their own, made once for the
+    /// process's life: a lookup (four or five a line) reads them with one lazy-initialisation
+    /// check, not one per table, and without Array bounds checks.
+    final class KeyTable: @unchecked Sendable {
+        let keys: UnsafeMutableBufferPointer<PackedKey>
+        let starts: UnsafeMutableBufferPointer<Int>
+        let lengths: UnsafeMutableBufferPointer<UInt32>
+
+        init() {
+            keys = .allocate(capacity: packedKeys.count)
+            _ = keys.initialize(from: packedKeys)
+            starts = .allocate(capacity: keyStarts.count)
+            _ = starts.initialize(from: keyStarts)
+            lengths = .allocate(capacity: keyLengths.count)
+            _ = lengths.initialize(from: keyLengths)
+        }
+    }
+    static let table = KeyTable()
+
     static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> Key? {
         // No key is shorter than 3 or longer than 16 bytes: most words end here.
         guard bytes.count >= 3, bytes.count <= 16 else { return nil }
         let letter = Int(bytes[0] | 0x20) &- 97
         guard letter >= 0, letter < 26 else { return nil }
-        guard keyLengths[letter] >> UInt32(bytes.count) & 1 != 0 else { return nil }
-        let first = keyStarts[letter], last = keyStarts[letter + 1]
+        let table = Self.table
+        guard table.lengths[letter] >> UInt32(bytes.count) & 1 != 0 else { return nil }
+        let first = table.starts[letter], last = table.starts[letter + 1]
         let word = PackedKey(bytes, .path)
         for index in first..<last {
-            let candidate = packedKeys[index]
+            let candidate = table.keys[index]
             if candidate.low == word.low, candidate.high == word.high, candidate.count == word.count { return candidate.key }
         }
         return nil
