@@ -49,6 +49,8 @@ final class InputPipeline: Sendable {
         var futureBoundAt: Int64 = .min
         /// The encoded service/host and file objects of this input's events (copied whole).
         var runs = EncodedRuns()
+        /// The last second of a Python `logging` time read, worked out once for its lines.
+        var seconds = PythonSecondCache()
 
         init() {}
     }
@@ -132,13 +134,15 @@ final class InputPipeline: Sendable {
         let (bytes, masked) = alreadyMasked.map { (record.bytes, $0) } ?? masker.mask(bytes: record.bytes, explain: &matches)
         if explaining, let explain, let matches, !matches.isEmpty { explain(record, matches, bytes) }
         // The usual record, one Python `logging` line, is encoded from its bytes directly.
+        var seconds = scratch.seconds  // (`scratch` goes to `finish` meanwhile)
         let fast = bytes.withUnsafeBufferPointer { line -> Outcome? in
             guard parser.mayBePythonLine(line) else { return nil }
-            return parser.withPythonView(line, nowMillis: nowMillis) { view in
+            return parser.withPythonView(line, nowMillis: nowMillis, seconds: &seconds) { view in
                 finish(&view, record: record, masked: masked, fileIdentity: fileIdentity, filePath: filePath,
                        nowMillis: nowMillis, stats: stats, into: output, scratch: &scratch)
             }
         }
+        scratch.seconds = seconds
         if let fast { return fast }
         return parser.parse(bytes: bytes, nowMillis: nowMillis).withView { view in
             finish(&view, record: record, masked: masked, fileIdentity: fileIdentity, filePath: filePath, nowMillis: nowMillis,

@@ -32,6 +32,12 @@ public struct InlineText: Sendable, Hashable, CustomStringConvertible, Expressib
 
     public var utf8Count: Int { length }
 
+    /// Lets `body` change the bytes held (the count stays).
+    @inline(__always)
+    public mutating func update(_ body: (UnsafeMutablePointer<UInt8>) -> Void) {
+        withUnsafeMutableBytes(of: &words) { raw in body(raw.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+    }
+
     @inline(__always)
     public func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         var words = self.words

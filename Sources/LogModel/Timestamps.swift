@@ -184,3 +184,49 @@ public enum Timestamps {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 }
+
+/// The last second of a Python `logging` time (`YYYY-MM-DD HH:MM:SS,mmm`) read, with its instant
+/// and its `@timestamp` text: consecutive lines mostly share their second, so the date, the zone
+/// and the formatting are worked out once per second, not once per line. Owned by the thread
+/// reading the lines (the agent's shipping thread keeps one per input).
+public struct PythonSecondCache: Sendable {
+    /// Bytes 0–7, 8–15 and 15–18 of the second last read (`YYYY-MM-DD HH:MM:SS`).
+    private var head: UInt64 = 0, middle: UInt64 = 0, tail: UInt32 = 0
+    private var cached = false
+    private var utcSeconds: Int64 = 0
+    /// `@timestamp` of the cached second, milliseconds `000`.
+    private var text: InlineText = ""
+
+    public init() {}
+
+    /// `@timestamp` and epoch milliseconds of `b` when it is 23 bytes: a date and time
+    /// (`YYYY-MM-DD HH:MM:SS`, as `Timestamps.epochMillis(bytes:zone:)` reads them), `,` and three
+    /// digits — Python's `asctime` — in `zone`; the same as `Timestamps.epochMillis(bytes:zone:)`
+    /// and `Timestamps.text(epochMillis:)`. Nil for any other shape or an invalid date (the
+    /// caller takes the general path).
+    @inline(__always)
+    public mutating func read(_ b: UnsafeBufferPointer<UInt8>, zone: ZoneRule) -> (text: InlineText, millis: Int64)? {
+        guard b.count == 23, let base = b.baseAddress, b[19] == 44,
+              b[20] &- 48 < 10, b[21] &- 48 < 10, b[22] &- 48 < 10 else { return nil }
+        let raw = UnsafeRawPointer(base)
+        let head = raw.loadUnaligned(as: UInt64.self), middle = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        let tail = raw.loadUnaligned(fromByteOffset: 15, as: UInt32.self)
+        if !(cached && head == self.head && middle == self.middle && tail == self.tail) {
+            // A new second: its instant (no fraction, so a whole number of seconds) and text.
+            guard let millis = Timestamps.epochMillis(bytes: UnsafeBufferPointer(rebasing: b[0..<19]), zone: zone) else { return nil }
+            (self.head, self.middle, self.tail) = (head, middle, tail)
+            utcSeconds = millis / 1000
+            text = Timestamps.text(epochMillis: millis)
+            cached = true
+        }
+        let ms = Int64(b[20] &- 48) * 100 + Int64(b[21] &- 48) * 10 + Int64(b[22] &- 48)
+        var result = text
+        // `YYYY-MM-DDTHH:MM:SS.mmmZ`: the milliseconds are the line's own digits.
+        result.update { out in
+            out[20] = b[20]
+            out[21] = b[21]
+            out[22] = b[22]
+        }
+        return (result, utcSeconds * 1000 + ms)
+    }
+}

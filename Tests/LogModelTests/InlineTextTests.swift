@@ -57,6 +57,44 @@ struct TimestampTextTests {
             #expect(Timestamps.text(epochMillis: millis).description == formatter.string(from: date), "\(millis)")
         }
     }
+
+    /// The per-second cache of Python `asctime` times gives what the general path gives, line
+    /// after line (hits within a second, misses across them), in zones with daylight-saving edges
+    /// (the repeated and the skipped hour), and leaves every other shape to the general path.
+    @Test func pythonSecondCacheAgreesWithTheGeneralPath() throws {
+        var random = SystemRandomNumberGenerator()
+        for name in ["UTC", "America/New_York", "Europe/London", "Asia/Shanghai", "Australia/Lord_Howe", "+05:30"] {
+            let zone = try #require(ZoneRule(named: name))
+            var cache = PythonSecondCache()
+            // Runs of lines through the days around both of New York's 2026 changes, a second
+            // apart or several lines in one second, and random times.
+            var texts: [String] = []
+            for start in ["2026-03-08 01:59:58", "2026-11-01 00:59:59", "2026-11-01 01:30:00", "2026-04-05 01:59:59", "2026-12-31 23:59:59"] {
+                for k in 0..<4 { texts.append("\(start),\(String(format: "%03d", k * 333))") }
+            }
+            for _ in 0..<2_000 {
+                let seconds = Int64.random(in: -2_208_988_800...4_102_444_799, using: &random)
+                let text = Timestamps.text(epochMillis: seconds * 1000).description  // a UTC text as a local one: any wall time
+                let wall = text.prefix(10) + " " + text.dropFirst(11).prefix(8)
+                for _ in 0..<Int.random(in: 1...3, using: &random) { texts.append("\(wall),\(String(format: "%03d", Int.random(in: 0...999, using: &random)))") }
+            }
+            texts += ["2026-13-01 00:00:00,000", "2026-02-30 10:00:00,000", "2026-11-25 10:00:00.123", "2026-11-25 10:00:00,12",
+                      "2026-11-25 10:00:00,1234", "2026-11-25T10:00:00,123", "2026-11-25 10:00:00,12x"]
+            for text in texts {
+                let bytes = Array(text.utf8)
+                let expected = bytes.withUnsafeBufferPointer { Timestamps.epochMillis(bytes: $0, zone: zone) }
+                let cached = bytes.withUnsafeBufferPointer { cache.read($0, zone: zone) }
+                // Python's `,mmm` after the 19 bytes of a date and time (`T` or a space between them).
+                let pythonShape = bytes.count == 23 && bytes[19] == 44 && bytes[20...].allSatisfy { $0 &- 48 < 10 }
+                if let cached {
+                    #expect(pythonShape && cached.millis == expected, "\(name) \(text)")
+                    #expect(cached.text.description == expected.map { Timestamps.text(epochMillis: $0).description }, "\(name) \(text)")
+                } else {
+                    #expect(!pythonShape || expected == nil, "\(name) \(text): left to the general path")
+                }
+            }
+        }
+    }
 }
 
 /// An event id made from a file's prefix (the agent's way, digits by hand) is the one made from

@@ -224,16 +224,24 @@ public struct RecordParser: Sendable {
     /// The event of a one-line Python `logging` record, as `parse(bytes:)` makes it, with the
     /// message and logger borrowed from `line`. Nil when the line is not in the format.
     func pythonView(_ line: UnsafeBufferPointer<UInt8>, nowMillis: Int64) -> EventView? {
-        withPythonView(line, nowMillis: nowMillis) { $0 }
+        var seconds = PythonSecondCache()
+        return withPythonView(line, nowMillis: nowMillis, seconds: &seconds) { $0 }
     }
 
     /// `pythonView` handed to `body` in place (an `EventView` is large: each copy retains and
-    /// releases its texts and arrays). Nil when the line is not in the format.
+    /// releases its texts and arrays), `pythonLine`'s work written straight into it (no
+    /// `PythonLine` to copy and destroy); `seconds` keeps the last second read between lines.
+    /// Nil when the line is not in the format.
     @inline(__always)
-    /// `pythonLine`'s work, written straight into the view (no `PythonLine` to copy and destroy).
-    func withPythonView<R>(_ line: UnsafeBufferPointer<UInt8>, nowMillis: Int64, _ body: (inout EventView) -> R) -> R? {
+    func withPythonView<R>(_ line: UnsafeBufferPointer<UInt8>, nowMillis: Int64, seconds: inout PythonSecondCache,
+                           _ body: (inout EventView) -> R) -> R? {
         guard let fields = pythonFormat.matchRanges(line) else { return nil }
-        let (timestamp, millis) = pythonTime(line, fields)
+        let timestamp: InlineText?, millis: Int64?
+        if let known = seconds.read(UnsafeBufferPointer(rebasing: line[fields.asctime]), zone: zone) {
+            (timestamp, millis) = (known.text, known.millis)
+        } else {
+            (timestamp, millis) = pythonTime(line, fields)
+        }
         var view = EventView(timestamp: timestamp ?? Timestamps.text(epochMillis: nowMillis),
                              message: UnsafeBufferPointer(rebasing: line[fields.message]), serviceName: service)
         view.hostName = host
