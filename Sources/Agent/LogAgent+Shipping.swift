@@ -9,8 +9,8 @@ import Telemetry
 // The reading thread tails, splits and joins lines into records, masks their secrets and
 // registers each with its file's tracker (read order); the shipping thread turns them into events
 // and produces them, in that same order. Two threads: the pipeline's CPU no longer waits for
-// reading, nor reading for the pipeline, and masking (a sixth of a line's work) runs beside the
-// shipping thread's parse and encode instead of before them.
+// reading, nor reading for the pipeline, and masking (a fifth of the shipping thread's work before)
+// runs beside the shipping thread's parse and encode instead of before them.
 extension LogAgent {
     /// A record read (its secrets masked already), on its way to the shipping thread.
     struct Shipment {
