@@ -88,15 +88,6 @@ public enum FieldExtraction {
         }
     }
 
-    /// The keys packed, by their first letter: those starting with letter L are
-    /// `packedKeys[keyStarts[L]..<keyStarts[L + 1]]`, so a word is compared only with the keys it could be.
-    static let packedKeys: [PackedKey] = keys.sorted { $0.0[0] < $1.0[0] }.map { name, key in name.withUnsafeBufferPointer { PackedKey($0, key) } }
-    static let keyStarts: [Int] = (0...26).map { letter in packedKeys.firstIndex { Int($0.low & 0xFF) - 97 >= letter } ?? packedKeys.count }
-    /// Per first letter, the lengths its keys have (bit L: a key of L bytes): "user" is no key of 4 bytes.
-    static let keyLengths: [UInt32] = (0..<26).map { letter in
-        keys.filter { Int($0.0[0]) - 97 == letter }.reduce(0) { $0 | 1 << UInt32($1.0.count) }
-    }
-
     public static func scan(_ message: String) -> ExtractedFields {
         scan(bytes: Array(message.utf8)[...])
     }
@@ -158,21 +149,27 @@ public enum FieldExtraction {
 
     @inline(__always) static func isSeparator(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 44 }
 
-    /// `packedKeys`, `keyStarts` and `keyLengths` in memory of their own, made once for the
-    /// process's life: a lookup (four or five a line) reads them with one lazy-initialisation
-    /// check, not one per table, and without Array bounds checks.
+    /// The keys packed, by their first letter: those starting with letter L are
+    /// `keys[starts[L]..<starts[L + 1]]`, so a word is compared only with the keys it could be;
+    /// `lengths[L]` has bit N set when such a key has N bytes ("user" is no key of 4 bytes). Made
+    /// once, in memory of their own for the process's life: a lookup (four or five a line) reads
+    /// them with one lazy-initialisation check and without Array bounds checks.
     final class KeyTable: @unchecked Sendable {
         let keys: UnsafeMutableBufferPointer<PackedKey>
         let starts: UnsafeMutableBufferPointer<Int>
         let lengths: UnsafeMutableBufferPointer<UInt32>
 
         init() {
-            keys = .allocate(capacity: packedKeys.count)
-            _ = keys.initialize(from: packedKeys)
-            starts = .allocate(capacity: keyStarts.count)
-            _ = starts.initialize(from: keyStarts)
-            lengths = .allocate(capacity: keyLengths.count)
-            _ = lengths.initialize(from: keyLengths)
+            let packed = FieldExtraction.keys.sorted { $0.0[0] < $1.0[0] }
+                .map { name, key in name.withUnsafeBufferPointer { PackedKey($0, key) } }
+            keys = .allocate(capacity: packed.count)
+            _ = keys.initialize(from: packed)
+            starts = .allocate(capacity: 27)
+            _ = starts.initialize(from: (0...26).map { letter in packed.firstIndex { Int($0.low & 0xFF) - 97 >= letter } ?? packed.count })
+            lengths = .allocate(capacity: 26)
+            _ = lengths.initialize(from: (0..<26).map { letter in
+                packed.filter { Int($0.low & 0xFF) - 97 == letter }.reduce(0) { $0 | 1 << UInt32($1.count) }
+            })
         }
     }
     static let table = KeyTable()
@@ -212,9 +209,10 @@ public enum FieldExtraction {
         case .span: if let id = hexID(value, count: 16) { fields.spanID = id }
         case .traceparent:
             let parts = value.split(separator: 45)
-            if parts.count == 4, isHex(parts[1], count: 32), isHex(parts[2], count: 16) {
-                fields.traceID = lowercased(parts[1])
-                fields.spanID = lowercased(parts[2])
+            if parts.count == 4, let trace = hexID(UnsafeBufferPointer(rebasing: parts[1]), count: 32),
+               let span = hexID(UnsafeBufferPointer(rebasing: parts[2]), count: 16) {
+                fields.traceID = trace
+                fields.spanID = span
             }
         case .status:
             if let status = integer(value), (100...599).contains(status) { fields.httpStatus = status }
@@ -239,13 +237,6 @@ public enum FieldExtraction {
             n = n * 10 + Int(c - 48)
         }
         return n
-    }
-
-    /// A hex id (checked by `isHex`: at most 32 bytes) in lower case.
-    static func lowercased<C: Collection>(_ value: C) -> InlineText where C.Element == UInt8 {
-        InlineText(count: value.count) { out in
-            for (k, c) in value.enumerated() { out[k] = c >= 65 && c <= 90 ? c + 32 : c }
-        }
     }
 
     /// `12ms`, `1.5s`, `250us`, `3m`; a bare number is taken as seconds.
