@@ -71,25 +71,8 @@ public final class LogAgent: Sendable {
             maxInFlight: agent.maxInFlight,
             createTopicsWithPartitions: configuration.kafka.partitions,
             replicationFactor: configuration.kafka.replicationFactor,
-            messageTimeoutMs: 0), logger: logger) { token, failure in
-                let entry = ledger.close(token)
-                guard let failure else {
-                    entry.pipeline.counts.sent.add(1, ordering: .relaxed)
-                    latency.record(Double(clock() - entry.readMs) / 1_000)
-                    entry.tracker.ack(entry.sequence)
-                    return
-                }
-                if failure.error.isPermanentForMessage {
-                    entry.pipeline.counts.failed.add(1, ordering: .relaxed)
-                    logger.error("event rejected by Kafka; skipped",
-                                 metadata: ["kafka.error": "\(failure.error)", "agent.paths": "\(entry.pipeline.patterns)"])
-                    entry.tracker.ack(entry.sequence)
-                } else {
-                    // Unknown topic, broker gone: send it again; the registry stays behind it meanwhile.
-                    retries.append(Outgoing(pipeline: entry.pipeline, key: failure.key ?? [], value: failure.value,
-                                            tracker: entry.tracker, sequence: entry.sequence, readMs: entry.readMs))
-                }
-            }
+            messageTimeoutMs: 0), logger: logger,
+            onTokenDelivery: DeliveryBookkeeping(ledger: ledger, retries: retries, latency: latency, clock: clock, logger: logger).handle)
         let stats = self.stats
         let producer = self.producer
         heartbeat = HeartbeatPublisher(

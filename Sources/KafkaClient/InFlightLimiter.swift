@@ -71,21 +71,22 @@ final class InFlightLimiter: Sendable {
         }
     }
 
-    /// Frees one slot; hands it straight to a suspended async waiter when there is one.
-    func release() {
-        count.subtract(1, ordering: .acquiringAndReleasing)
+    /// Frees `slots` slots; hands them straight to suspended async waiters when there are any.
+    func release(_ slots: Int = 1) {
+        count.subtract(slots, ordering: .acquiringAndReleasing)
         if hasWaiters.load(ordering: .sequentiallyConsistent) {
-            let next = waiters.withLock { waiters -> CheckedContinuation<Void, Never>? in
-                guard !waiters.isEmpty, tryAcquire() else { return nil }
-                let first = waiters.removeFirst()
+            let admitted = waiters.withLock { waiters -> [CheckedContinuation<Void, Never>] in
+                var admitted: [CheckedContinuation<Void, Never>] = []
+                while admitted.count < slots, !waiters.isEmpty, tryAcquire() { admitted.append(waiters.removeFirst()) }
                 if waiters.isEmpty { hasWaiters.store(false, ordering: .sequentiallyConsistent) }
-                return first
+                return admitted
             }
-            if let next { next.resume(); return }
+            for next in admitted { next.resume() }
+            if admitted.count == slots { return }
         }
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             condition.lock()
-            condition.signal()
+            condition.broadcast()
             condition.unlock()
         }
     }

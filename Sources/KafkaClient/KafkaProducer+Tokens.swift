@@ -2,9 +2,17 @@ import CRdKafka
 import Foundation
 import Synchronization
 
-/// Reports for messages queued with a token: the token, and for a failed message the error
-/// and a copy of the message, so the caller can send it again.
-public typealias TokenDeliveryHandler = @Sendable (_ token: UInt, _ failure: FailedDelivery?) -> Void
+/// Reports for messages queued with a token. Acknowledged tokens come in batches, in the order
+/// librdkafka reported them (one call per batch of reports a poll served, not one per message: the
+/// caller's bookkeeping takes its locks once a batch); a failed message comes alone, with the
+/// error and a copy of the message, so the caller can send it again.
+public typealias TokenDeliveryHandler = @Sendable (_ report: TokenReport) -> Void
+
+public enum TokenReport {
+    /// Tokens Kafka acknowledged; the buffer is valid during the call only.
+    case delivered(UnsafeBufferPointer<UInt>)
+    case failed(UInt, FailedDelivery)
+}
 
 public struct FailedDelivery: Sendable {
     public var error: KafkaError
@@ -30,20 +38,43 @@ public final class ProducerTopic: Sendable {
 final class DeliveryRouter: Sendable {
     let limiter: InFlightLimiter
     let onToken: TokenDeliveryHandler?
+    /// Acknowledged tokens not handed over yet: collected while librdkafka serves reports (the
+    /// callback runs once per message), handed over with their in-flight slots in one step.
+    private let acknowledged = Mutex<[UInt]>([])
+    /// Hand over early when this many are collected (a poll can serve many batches' reports).
+    static let handOverAt = 2_048
 
     init(limiter: InFlightLimiter, onToken: TokenDeliveryHandler?) {
         self.limiter = limiter
         self.onToken = onToken
+        acknowledged.withLock { $0.reserveCapacity(Self.handOverAt) }
     }
 
     func deliver(token: UInt, _ message: rd_kafka_message_t) {
+        guard let onToken else { return limiter.release() }
+        guard message.err != RD_KAFKA_RESP_ERR_NO_ERROR else {
+            if acknowledged.withLock({ $0.append(token); return $0.count >= Self.handOverAt }) { handOver() }
+            return
+        }
         limiter.release()
-        guard let onToken else { return }
-        guard message.err != RD_KAFKA_RESP_ERR_NO_ERROR else { return onToken(token, nil) }
         let topic = message.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         let key = message.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.key_len)) }
         let value = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: message.len)) } ?? []
-        onToken(token, FailedDelivery(error: KafkaError(message.err, "delivery to \(topic) failed"), key: key, value: value))
+        onToken(.failed(token, FailedDelivery(error: KafkaError(message.err, "delivery to \(topic) failed"), key: key, value: value)))
+    }
+
+    /// Gives the collected acknowledgements to the handler, then frees their in-flight slots.
+    /// Called by whoever served reports: the poll thread after each poll, a flush after it
+    /// returns. The handler runs under the lock, so a flush that finds nothing left to hand over
+    /// also knows that no other thread is still in the middle of handing some over.
+    func handOver() {
+        guard let onToken else { return }
+        acknowledged.withLock { tokens in
+            guard !tokens.isEmpty else { return }
+            tokens.withUnsafeBufferPointer { onToken(.delivered($0)) }
+            limiter.release(tokens.count)
+            tokens.removeAll(keepingCapacity: true)
+        }
     }
 }
 
@@ -84,6 +115,7 @@ extension KafkaProducer {
     public func waitForRoom(timeoutMs: Int) -> Bool { limiter.waitForRoom(timeoutMs: timeoutMs) }
 
     /// Queues one message whose report goes to the producer's `onTokenDelivery` with `token`
+    /// (acknowledgements in batches: `TokenReport`)
     /// (at most `UInt.max >> 1`). Copies key and value; allocates nothing per message. Never
     /// waits: at the in-flight bound it queues nothing and returns false, so the caller can wait
     /// on `waitForRoom(timeoutMs:)` and check whether it should stop meanwhile.

@@ -42,6 +42,7 @@ public final class KafkaProducer: @unchecked Sendable {
         let pollThread = Thread {
             while running.load() {
                 rd_kafka_poll(handleRef.pointer, 100)
+                router.handOver()
             }
             ended.signal()
         }
@@ -193,7 +194,10 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Waits until every queued message has a delivery report, or the deadline passes.
     public func flush(timeout: Duration) async throws {
         let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let err = try await executor.run { rd_kafka_flush(self.handle, ms) }
+        let err = try await executor.run {
+            defer { self.router.handOver() }
+            return rd_kafka_flush(self.handle, ms)
+        }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError(err, "flush: \(inFlight) messages still unacknowledged after \(timeout)")
         }
@@ -201,7 +205,9 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// Blocking flush for dedicated threads and shutdown paths.
     public func flushBlocking(timeoutMs: Int32) -> Bool {
-        rd_kafka_flush(handle, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR
+        // rd_kafka_flush serves reports on this thread too: what it collected is handed over here.
+        defer { router.handOver() }
+        return rd_kafka_flush(handle, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
     deinit {

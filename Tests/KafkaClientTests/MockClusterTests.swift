@@ -119,4 +119,36 @@ import TestSupport
         try waitUntil(timeout: 30, "all 200 delivered") { delivered.withLock { $0 } == 200 }
         #expect(producer.inFlight == 0)
     }
+
+    /// Token reports (the agent's path) come in batches, each token once, and a flush returns only
+    /// after every report it waited for was handed over and its slot freed.
+    @Test func tokenReportsComeInBatchesEachTokenOnce() throws {
+        let cluster = try KafkaMockCluster(brokers: 1)
+        try cluster.createTopic("tokens.test", partitions: 3, replicationFactor: 1)
+        let batches = Mutex<[[UInt]]>([])
+        let failed = Mutex(0)
+        let producer = try KafkaProducer(
+            KafkaProducerConfiguration(kafka: KafkaConfiguration(brokers: [cluster.bootstrapServers]), maxInFlight: 1_000)) { report in
+                switch report {
+                case .delivered(let tokens): batches.withLock { $0.append(Array(tokens)) }
+                case .failed: failed.withLock { $0 += 1 }
+                }
+            }
+        let topic = try producer.topic(named: "tokens.test")
+        let total: UInt = 5_000
+        for token in 1...total {
+            let value = Array("m\(token)".utf8)
+            try value.withUnsafeBytes { value in
+                while try !producer.enqueue(topic, key: nil, value: value, token: token) {
+                    _ = producer.waitForRoom(timeoutMs: 50)
+                }
+            }
+        }
+        #expect(producer.flushBlocking(timeoutMs: 30_000))
+        #expect(producer.inFlight == 0)
+        let delivered = batches.withLock { $0 }
+        #expect(failed.withLock { $0 } == 0)
+        #expect(delivered.joined().sorted() == Array(1...total), "every token reported once")
+        #expect(delivered.count < Int(total) / 10, "\(delivered.count) hand-overs for \(total) reports")
+    }
 }

@@ -11,6 +11,23 @@ public final class AckTracker: Sendable {
         var base: Int = 0          // sequence number of ends[0]
         var committed: Int64
         var pending = 0
+
+        mutating func ack(_ sequence: Int) {
+            let index = sequence - base
+            guard index >= head, index < acked.count, !acked[index] else { return }
+            acked[index] = true
+            pending -= 1
+            while head < acked.count, acked[head] {
+                committed = ends[head]
+                head += 1
+            }
+            if head > 4096 && head * 2 > acked.count {
+                ends.removeFirst(head)
+                acked.removeFirst(head)
+                base += head
+                head = 0
+            }
+        }
     }
 
     private let state: Mutex<State>
@@ -30,21 +47,13 @@ public final class AckTracker: Sendable {
     }
 
     public func ack(_ sequence: Int) {
+        state.withLock { s in s.ack(sequence) }
+    }
+
+    /// `ack` for each sequence number, under one lock.
+    public func ack<S: Sequence<Int>>(all sequences: S) {
         state.withLock { s in
-            let index = sequence - s.base
-            guard index >= s.head, index < s.acked.count, !s.acked[index] else { return }
-            s.acked[index] = true
-            s.pending -= 1
-            while s.head < s.acked.count, s.acked[s.head] {
-                s.committed = s.ends[s.head]
-                s.head += 1
-            }
-            if s.head > 4096 && s.head * 2 > s.acked.count {
-                s.ends.removeFirst(s.head)
-                s.acked.removeFirst(s.head)
-                s.base += s.head
-                s.head = 0
-            }
+            for sequence in sequences { s.ack(sequence) }
         }
     }
 

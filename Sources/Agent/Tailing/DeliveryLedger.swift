@@ -39,6 +39,17 @@ final class DeliveryLedger: Sendable {
             return entry
         }
     }
+
+    /// `close` for each token, under one lock; the entries are appended to `entries` in order.
+    func close(_ tokens: UnsafeBufferPointer<UInt>, into entries: inout [Entry]) {
+        state.withLock { state in
+            for token in tokens {
+                let slot = Int(token) - 1
+                entries.append(state.entries[slot].take()!)
+                state.free.append(slot)
+            }
+        }
+    }
 }
 
 /// Delivery counts per input, bumped by the producer's report thread without a lock and moved
