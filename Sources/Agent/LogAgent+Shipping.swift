@@ -171,10 +171,9 @@ extension LogAgent {
 extension AgentReader {
     /// Reading thread: masks the record's secrets, registers it (its place in the file) and
     /// queues it for shipping.
-    func ship(_ record: Record, identity: String, tracker: AckTracker, path: String, pipeline: InputPipeline, now: Int64) {
+    func ship(_ record: consuming Record, identity: String, tracker: AckTracker, path: String, pipeline: InputPipeline, now: Int64) {
         var record = record
-        let masked: Int
-        (record.bytes, masked) = pipeline.masker.mask(bytes: record.bytes)
+        let masked = pipeline.masker.mask(&record.bytes)
         let sequence = tracker.register(endOffset: record.endOffset)
         let source: LogAgent.Source
         if let last = lastSource, last.isSame(identity: identity, path: path, tracker: tracker, pipeline: pipeline) {

@@ -67,6 +67,20 @@ public struct SecretMasker: Sendable {
         return mask(bytes: bytes, explain: &none)
     }
 
+    /// `mask(bytes:)` in place; `bytes` is written only when something was masked. Returns the count.
+    public func mask(_ bytes: inout [UInt8]) -> Int {
+        var none: [Match]? = nil
+        guard custom.isEmpty else {
+            let (result, count) = mask(bytes: bytes, explain: &none)
+            if count > 0 { bytes = result }
+            return count
+        }
+        let (masked, count) = bytes.withUnsafeBufferPointer { maskBuiltIn($0, explain: &none) }
+        guard let masked else { return 0 }
+        bytes = masked
+        return count
+    }
+
     /// With `explain` non-nil, every replacement is appended to it (built-ins in input
     /// coordinates; configured regexes in those of the built-ins' output).
     public func mask(bytes: [UInt8], explain: inout [Match]?) -> ([UInt8], Int) {

@@ -4,7 +4,7 @@ import LogModel
 
 /// Reads one file from an offset, splits it into lines and records. Holds the file open, so a
 /// renamed or deleted file is still read to its end. Detects truncation (copytruncate).
-typealias RecordSink = (Record, String, AckTracker) -> Void
+typealias RecordSink = (consuming Record, String, AckTracker) -> Void
 
 final class FileTailer {
     private(set) var path: String
@@ -132,8 +132,14 @@ final class FileTailer {
         }
         if let pending = multiline.flush(now: now) { records.append(pending) }
         if didRead { stats.add(counts) }
-        if let identity { for record in records { sink(record, identity, tracker) } }
+        if let identity { Self.hand(&records, to: sink, identity, tracker) }
         return didRead
+    }
+
+    /// Moves each record, in order, to `sink` (no copy of a record's bytes to retain and release).
+    static func hand(_ records: inout [Record], to sink: RecordSink, _ identity: String, _ tracker: AckTracker) {
+        records.reverse()
+        while let record = records.popLast() { sink(record, identity, tracker) }
     }
 
     /// At the end of a rotated file: the last line may have no newline; emit it and any pending record.
@@ -146,7 +152,7 @@ final class FileTailer {
             partial = []
         }
         if let pending = multiline.flush(now: now, force: true) { records.append(pending) }
-        if let identity { for record in records { sink(record, identity, tracker) } }
+        if let identity { Self.hand(&records, to: sink, identity, tracker) }
     }
 
     /// On shutdown: a record still waiting for continuation lines is complete enough to ship.
