@@ -157,3 +157,30 @@ int logship_hex_lower(const uint8_t *p, size_t n, uint8_t *out) {
     }
     return nonzero;
 }
+
+#if defined(__SSE2__)
+// 16 lower-case hex digits of v, most significant first: the nibbles spread to bytes in order,
+// then '0' added, and 'a' - '0' - 10 more where a nibble is over 9.
+static inline __m128i hex_digits(uint64_t v) {
+    __m128i x = _mm_cvtsi64_si128((long long)__builtin_bswap64(v));
+    const __m128i low_nibbles = _mm_set1_epi8(0x0f);
+    __m128i high = _mm_and_si128(_mm_srli_epi16(x, 4), low_nibbles);
+    __m128i low = _mm_and_si128(x, low_nibbles);
+    __m128i nibbles = _mm_unpacklo_epi8(high, low);
+    __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+    return _mm_add_epi8(nibbles, _mm_add_epi8(_mm_set1_epi8('0'), letters));
+}
+#endif
+
+void logship_hex_u64_pair(uint64_t high, uint64_t low, uint8_t *out) {
+#if defined(__SSE2__)
+    _mm_storeu_si128((__m128i *)out, hex_digits(high));
+    _mm_storeu_si128((__m128i *)(out + 16), hex_digits(low));
+#else
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[15 - i] = (uint8_t)digits[(high >> (4 * i)) & 15];
+        out[31 - i] = (uint8_t)digits[(low >> (4 * i)) & 15];
+    }
+#endif
+}

@@ -1,3 +1,4 @@
+import CByteScan
 /// `event.id`: 32 lowercase hex characters, a stable hash of (host, file identity, byte offset of
 /// the record's first line). The same line read twice gets the same id, in any process, on any
 /// run: the hash is FNV-1a (128 bits as two independent 64-bit lanes), not Swift's seeded Hasher.
@@ -55,12 +56,7 @@ public enum EventID {
                 }
             }
             let high = a.value, low = b.value ^ 0x9e37_79b9_7f4a_7c15
-            return InlineText(count: 32) { out in
-                for index in 0..<16 {
-                    out[15 - index] = EventID.hexDigit(high >> (4 * UInt64(index)))
-                    out[31 - index] = EventID.hexDigit(low >> (4 * UInt64(index)))
-                }
-            }
+            return InlineText(count: 32) { out in logship_hex_u64_pair(high, low, out) }
         }
     }
 

@@ -110,6 +110,23 @@ struct ByteScanTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
+    /// Event ids' hex (SSE2) against `String(_:radix:)`, zero-padded: every nibble value at every
+    /// position, the extremes and random pairs.
+    @Test func eventIdHexAgreesWithStringRadix() {
+        var values: [UInt64] = [0, 1, 9, 10, 15, 16, .max, .max - 1, 0x8000_0000_0000_0000, 0x0123_4567_89ab_cdef]
+        for position in 0..<16 { for nibble in 0..<16 { values.append(UInt64(nibble) << (4 * UInt64(position))) } }
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 { values.append(random.next()) }
+        func expected(_ v: UInt64) -> String { String(repeating: "0", count: 16 - String(v, radix: 16).count) + String(v, radix: 16) }
+        var mismatches: [String] = []
+        for (high, low) in zip(values, values.reversed()) {
+            var out = [UInt8](repeating: 0, count: 32)
+            out.withUnsafeMutableBufferPointer { logship_hex_u64_pair(high, low, $0.baseAddress!) }
+            if String(decoding: out, as: UTF8.self) != expected(high) + expected(low) { mismatches.append("\(high) \(low): \(out)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+    }
+
     @Test func messagesOfEveryLengthWithASpecialByteAnywhereDecodeToThemselves() throws {
         for length in 0...40 {
             for position in 0..<max(length, 1) {
