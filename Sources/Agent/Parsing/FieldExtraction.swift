@@ -23,10 +23,13 @@ protocol ExtractedFieldsSink {
     var httpStatus: Int? { get set }
     var durationNs: Int64? { get set }
     var httpMethod: String? { get set }
-    var urlPath: String? { get set }
+    /// The path (its query cut off) as bytes of the line being scanned.
+    mutating func setURLPath(_ path: UnsafeBufferPointer<UInt8>)
 }
 
-extension ExtractedFields: ExtractedFieldsSink {}
+extension ExtractedFields: ExtractedFieldsSink {
+    mutating func setURLPath(_ path: UnsafeBufferPointer<UInt8>) { urlPath = String(decoding: path, as: UTF8.self) }
+}
 extension EventView: ExtractedFieldsSink {}
 
 public enum FieldExtraction {
@@ -124,7 +127,7 @@ public enum FieldExtraction {
                 while previousStart > 0, !isSeparator(b[previousStart - 1]) { previousStart -= 1 }
                 if previousEnd > previousStart, let name = methodName(UnsafeBufferPointer(rebasing: b[previousStart..<previousEnd])) {
                     fields.httpMethod = name
-                    fields.urlPath = path(UnsafeBufferPointer(rebasing: b[start..<end]))
+                    fields.setURLPath(path(UnsafeBufferPointer(rebasing: b[start..<end])))
                 }
                 continue
             }
@@ -192,15 +195,22 @@ public enum FieldExtraction {
 
     static let methodNames = methods.map { String(decoding: $0, as: UTF8.self) }
 
-    static func methodName(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        guard bytes.count >= 3, bytes.count <= 7, bytes[0] >= 65, bytes[0] <= 90 else { return nil }
-        for (index, method) in methods.enumerated() where method.elementsEqual(bytes) { return methodNames[index] }
-        return nil
+    /// The methods' bytes packed little-endian into a word each (all are at most 7 bytes).
+    static let packedMethods: [UInt64] = methods.map { method in
+        method.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
     }
 
-    static func path(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+    static func methodName(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard bytes.count >= 3, bytes.count <= 7, bytes[0] >= 65, bytes[0] <= 90 else { return nil }
+        var packed: UInt64 = 0
+        for index in 0..<bytes.count { packed |= UInt64(bytes[index]) << (8 * UInt64(index)) }
+        guard let index = packedMethods.firstIndex(of: packed) else { return nil }
+        return methodNames[index]
+    }
+
+    static func path(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         let end = bytes.firstIndex(of: 63) ?? bytes.count  // ?
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
+        return UnsafeBufferPointer(rebasing: bytes[..<end])
     }
 
     static func apply<Sink: ExtractedFieldsSink>(_ key: Key, _ value: UnsafeBufferPointer<UInt8>, to fields: inout Sink) {
@@ -225,7 +235,7 @@ public enum FieldExtraction {
             let upper = String(decoding: value, as: UTF8.self).uppercased()
             if methods.contains(where: { $0.elementsEqual(upper.utf8) }) { fields.httpMethod = upper }
         case .path:
-            if value.first == 47 { fields.urlPath = path(value) }
+            if value.first == 47 { fields.setURLPath(path(value)) }
         }
     }
 
