@@ -184,3 +184,34 @@ void logship_hex_u64_pair(uint64_t high, uint64_t low, uint8_t *out) {
     }
 #endif
 }
+
+static const char decimal_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+size_t logship_decimal_u64(uint64_t v, uint8_t *out) {
+    static const uint64_t powers[20] = {
+        1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+        1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+        100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+        1000000000000000000ull, 10000000000000000000ull};
+    // Digits from the bit length (log10(2) ~ 1233/4096), corrected by one comparison.
+    unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
+    size_t digits = (bits * 1233) >> 12;
+    digits += (digits < 20 && v >= powers[digits]) ? 1 : 0;
+    if (digits == 0) digits = 1;
+    size_t at = digits;
+    while (v >= 100) {
+        unsigned pair = (unsigned)(v % 100);
+        v /= 100;
+        at -= 2;
+        memcpy(out + at, decimal_pairs + 2 * pair, 2);
+    }
+    if (v >= 10) {
+        memcpy(out + at - 2, decimal_pairs + 2 * v, 2);
+    } else {
+        out[at - 1] = (uint8_t)('0' + v);
+    }
+    return digits;
+}

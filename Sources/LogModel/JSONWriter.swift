@@ -128,20 +128,7 @@ struct JSONWriter {
     mutating func put(decimal value: Int64) {
         reserve(21)
         if value < 0 { base[count] = UInt8(ascii: "-"); count += 1 }
-        var magnitude = value.magnitude
-        var digits = 1
-        var bound: UInt64 = 10
-        while digits < 20 && magnitude >= bound { digits += 1; bound = bound &* 10 }
-        var at = count + digits
-        while magnitude >= 10 {
-            let pair = Int(magnitude % 100)
-            magnitude /= 100
-            at -= 2
-            base[at] = UInt8(truncatingIfNeeded: 48 + pair / 10)
-            base[at + 1] = UInt8(truncatingIfNeeded: 48 + pair % 10)
-        }
-        if at > count { base[at - 1] = UInt8(truncatingIfNeeded: 48 + magnitude) }
-        count += digits
+        count += logship_decimal_u64(value.magnitude, base + count)
     }
 
     @inline(__always)

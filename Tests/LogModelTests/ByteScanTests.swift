@@ -127,6 +127,32 @@ struct ByteScanTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
+    /// Decimal digits (pairs from a table, the count from the bit length) against `String(_:)`:
+    /// every power of ten and its neighbours, the extremes, random values of every magnitude.
+    @Test func decimalDigitsAgreeWithString() {
+        var values: [UInt64] = [0, 1, 9, .max, .max - 1, UInt64(Int64.max), UInt64(Int64.max) + 1]
+        var power: UInt64 = 1
+        for _ in 0..<20 {
+            values += [power, power - 1, power + 1, power &* 9, power &* 5 + 3]
+            power = power &* 10
+        }
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 { values.append(random.next() >> UInt64.random(in: 0..<64, using: &random)) }
+        var mismatches: [String] = []
+        for value in values {
+            var out = [UInt8](repeating: 0, count: 20)
+            let count = out.withUnsafeMutableBufferPointer { logship_decimal_u64(value, $0.baseAddress!) }
+            if String(decoding: out.prefix(count), as: UTF8.self) != String(value) { mismatches.append("\(value): \(out.prefix(count))") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+        // Negative numbers through the encoder: the sign, then the magnitude.
+        var event = LogEvent(timestamp: "2026-11-25T10:00:00.000Z", message: "m", serviceName: "s")
+        for offset in [Int64.min, -1, 0, 7, Int64.max] {
+            event.fileOffset = offset
+            #expect(String(decoding: event.encoded(), as: UTF8.self).contains("\"offset\":\(offset)"))
+        }
+    }
+
     @Test func messagesOfEveryLengthWithASpecialByteAnywhereDecodeToThemselves() throws {
         for length in 0...40 {
             for position in 0..<max(length, 1) {

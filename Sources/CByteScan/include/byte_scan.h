@@ -31,6 +31,9 @@ size_t logship_plain_ascii_prefix(const uint8_t *p, size_t n);
 /// 0 otherwise (out then holds no meaning).
 int logship_hex_lower(const uint8_t *p, size_t n, uint8_t *out);
 
+/// The decimal digits of v written to out (room for 20), their count returned.
+size_t logship_decimal_u64(uint64_t v, uint8_t *out);
+
 /// `high` then `low` as 32 lower-case hex digits, most significant first (event ids).
 void logship_hex_u64_pair(uint64_t high, uint64_t low, uint8_t *out);
 
