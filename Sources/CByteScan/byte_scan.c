@@ -215,3 +215,27 @@ size_t logship_decimal_u64(uint64_t v, uint8_t *out) {
     }
     return digits;
 }
+
+size_t logship_json_quote32(const uint8_t *p, size_t n, uint8_t *out) {
+#if defined(__SSE2__)
+    if (n > 32) return 0;
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    __m128i a = _mm_loadu_si128((const __m128i *)p), b = _mm_loadu_si128((const __m128i *)(p + 16));
+#define SPECIAL(v) (unsigned)_mm_movemask_epi8(_mm_or_si128( \
+        _mm_cmplt_epi8(_mm_xor_si128(v, flip), _mm_xor_si128(space, flip)), \
+        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))))
+    uint32_t special = SPECIAL(a) | (SPECIAL(b) << 16);
+#undef SPECIAL
+    if (n < 32) special &= (1u << n) - 1;
+    if (special) return 0;
+    out[0] = '"';
+    _mm_storeu_si128((__m128i *)(out + 1), a);
+    _mm_storeu_si128((__m128i *)(out + 17), b);
+    out[n + 1] = '"';
+    return n + 2;
+#else
+    (void)p; (void)n; (void)out;
+    return 0;
+#endif
+}

@@ -39,6 +39,7 @@ public struct InlineText: Sendable, Hashable, CustomStringConvertible, Expressib
     }
 
     @inline(__always)
+    /// (The buffer starts a copy of the whole 32-byte storage: `logship_json_quote32` reads it all.)
     public func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         var words = self.words
         let count = length

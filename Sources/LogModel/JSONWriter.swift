@@ -199,7 +199,11 @@ struct JSONWriter {
     @inline(__always)
     mutating func field(_ name: StaticString, _ value: InlineText) {
         key(name)
-        value.withUTF8 { string(bytes: $0) }
+        // Times and ids have nothing to escape: checked and copied in one step (the text's
+        // 32-byte storage read whole), escaped the general way otherwise.
+        reserve(InlineText.capacity + 2)
+        let written = value.withUTF8 { logship_json_quote32($0.baseAddress!, $0.count, base + count) }
+        if written > 0 { count += written } else { value.withUTF8 { string(bytes: $0) } }
     }
 
     @inline(__always)

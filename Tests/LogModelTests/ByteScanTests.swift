@@ -153,6 +153,26 @@ struct ByteScanTests {
         }
     }
 
+    /// Inline texts (ids, times: checked and copied 32 bytes at once) of every length up to 32,
+    /// with a byte to escape at every position or none, decode to themselves.
+    @Test func inlineTextsOfEveryLengthDecodeToThemselves() throws {
+        for length in 0...32 {
+            for position in -1..<length {
+                for special in ["\"", "\\", "\n", "\u{01}", "\t", "a"] where position >= 0 || special == "a" {
+                    var characters = (0..<length).map { String(UnicodeScalar(97 + $0 % 26)!) }
+                    if position >= 0 { characters[position] = special }
+                    let text = characters.joined()
+                    var event = LogEvent(timestamp: "2026-11-25T10:00:00.000Z", message: "m", serviceName: "s")
+                    event.traceID = text
+                    event.eventID = text
+                    let json = try #require(JSONSerialization.jsonObject(with: Data(event.encoded())) as? [String: Any])
+                    #expect((json["trace"] as? [String: Any])?["id"] as? String == text)
+                    #expect((json["event"] as? [String: Any])?["id"] as? String == text)
+                }
+            }
+        }
+    }
+
     @Test func messagesOfEveryLengthWithASpecialByteAnywhereDecodeToThemselves() throws {
         for length in 0...40 {
             for position in 0..<max(length, 1) {

@@ -31,6 +31,11 @@ size_t logship_plain_ascii_prefix(const uint8_t *p, size_t n);
 /// 0 otherwise (out then holds no meaning).
 int logship_hex_lower(const uint8_t *p, size_t n, uint8_t *out);
 
+/// A short text as a JSON string: when none of p[0..<n] (n <= 32) needs escaping, writes it
+/// quoted to out (which must have room for 34 bytes) and returns n + 2; otherwise returns 0 and
+/// the caller escapes. p must have 32 readable bytes (an InlineText's storage).
+size_t logship_json_quote32(const uint8_t *p, size_t n, uint8_t *out);
+
 /// The decimal digits of v written to out (room for 20), their count returned.
 size_t logship_decimal_u64(uint64_t v, uint8_t *out);
 
