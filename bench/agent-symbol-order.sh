@@ -2,10 +2,11 @@
 # Regenerates Sources/logship-agent/symbol-order.txt, the order in which lld lays out the
 # functions of `logship-agent` (Package.swift, --symbol-ordering-file): every function the agent
 # ran — tailing and shipping 30,000 Python `logging` lines to a fresh noida-db with the default
-# settings, metrics scrapes, a few seconds idle, SIGTERM; then those only its start-up ran — each
-# phase's most instructions first, so that the code an agent keeps running sits together, apart
-# from start-up code (whose pages it lets go, IdleTrim), and the kernel maps fewer of the binary's
-# pages into it (README, "Pipeline speed", memory). Functions it does not list still link, after
+# settings, metrics scrapes, a few seconds idle, SIGTERM — by phase, the latest first: what the idle
+# loop ran, then what only the burst ran, then what only start-up ran, each phase's most
+# instructions first. So the code an idle agent keeps running sits together, then the rest a burst
+# needs, apart from start-up code (whose pages it lets go, IdleTrim), and the kernel maps fewer of
+# the binary's pages into it (README, "Pipeline speed", memory). Functions it does not list still link, after
 # these. Run on demand, after changes
 # that move the agent's hot paths; a stale list costs memory, never correctness.
 #   bench/agent-symbol-order.sh [LINES]   (default 30,000; needs valgrind)
@@ -35,6 +36,8 @@ until curl -sf "http://127.0.0.1:$MPORT/metrics" 2>/dev/null | grep -q "^logship
   kill -0 $agent 2>/dev/null || { echo "agent died: $(tail -5 "$WORK/agent.log")" >&2; exit 1; }
   sleep 0.5
 done
+# The burst is over: dump it (agent.cg.2); what runs from here is the idle loop's (and shutdown's).
+callgrind_control --dump=shipping $agent >/dev/null 2>&1
 sleep 5  # idle: the quiet spell's trim, registry checks, heartbeats
 kill -TERM $agent; wait $agent || true
 out=Sources/logship-agent/symbol-order.txt
