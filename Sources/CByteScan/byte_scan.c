@@ -239,3 +239,24 @@ size_t logship_json_quote32(const uint8_t *p, size_t n, uint8_t *out) {
     return 0;
 #endif
 }
+
+static inline int is_ascii_digit(uint8_t c) { return (uint8_t)(c - '0') < 10; }
+static inline int is_ascii_alnum(uint8_t c) { return (uint8_t)((c | 0x20) - 'a') < 26 || is_ascii_digit(c); }
+
+uint64_t logship_mask_word_starts(const uint8_t *p, size_t n, size_t before, uint32_t letters) {
+    uint64_t starts = logship_word_starts(p, n, before > 0 && is_ascii_alnum(p[-1]));
+    uint64_t keep = 0;
+    while (starts) {
+        unsigned i = (unsigned)__builtin_ctzll(starts);
+        starts &= starts - 1;
+        uint8_t c = p[i];
+        if (is_ascii_digit(c)) {
+            int plus = (i > 0 || before > 0) && p[(long)i - 1] == '+';
+            int four = i + 3 < n && is_ascii_digit(p[i + 1]) && is_ascii_digit(p[i + 2]) && is_ascii_digit(p[i + 3]);
+            if ((letters >> 26 & 1) || plus || four) keep |= (uint64_t)1 << i;
+        } else if (letters >> ((c | 0x20) - 'a') & 1) {
+            keep |= (uint64_t)1 << i;
+        }
+    }
+    return keep;
+}

@@ -25,6 +25,14 @@ public struct SecretMasker: Sendable {
 
     let enabled: UInt32
     let custom: [(name: String, regex: NSRegularExpression)]
+    /// The words the loop in `maskBuiltIn` stops at (`logship_mask_word_starts`): those whose first
+    /// letter is one the loop's switch acts on — a, b, c, e, g, j, p, r, s, t, x: keep this in step
+    /// with it — and the digits `mayStartNumber` lets through; every other word the loop would pass
+    /// over unchanged (`MaskingCorpusTests` compares with `allWords`).
+    var wordFilter: UInt32 = Self.candidateWords
+    static let candidateWords: UInt32 = "abcegjprstx".utf8.reduce(0) { $0 | 1 << UInt32($1 - 97) }
+    /// Every word start (bit 26: every digit start): the loop as it was before the filter.
+    static let allWords: UInt32 = (1 << 27) - 1
 
     /// `disable` and `enable` name built-in rules (unknown names throw); `customPatterns` are
     /// regexes whose whole match is replaced, each with an optional name for `--explain`.
@@ -150,7 +158,7 @@ public struct SecretMasker: Sendable {
             while k < n {
                 if k &- blockAt >= 64 || k < blockAt {
                     blockAt = k
-                    blockStarts = logship_word_starts(b.baseAddress! + k, n &- k, k > 0 && Self.isAlphanumeric(b[k &- 1]) ? 1 : 0)
+                    blockStarts = logship_mask_word_starts(b.baseAddress! + k, n &- k, k, wordFilter)
                 }
                 let bits = blockStarts >> UInt64(k &- blockAt)
                 if bits != 0 { return min(k &+ bits.trailingZeroBitCount, n) }
@@ -183,6 +191,8 @@ public struct SecretMasker: Sendable {
                 // Dispatched on the first letters: most words stop at this switch; only a few
                 // go on to the credential shapes, and the key scan needs a `=`/`:` after the word.
                 // `shaped`: a credential shape may start here; `candidate`: a key or a scheme may.
+                // (The letters acted on here are `candidateWords`: words starting with another
+                // letter never reach this switch.)
                 var shaped = false, candidate = true
                 @inline(__always) func second() -> UInt8 { i + 1 < n ? b[i + 1] : 0 }
                 switch c | 0x20 {

@@ -16,6 +16,13 @@ size_t logship_find_either(const uint8_t *p, size_t n, uint8_t a, uint8_t b);
 /// min(n, 64) bytes (the rest 0); `after_alnum`: p[-1] is a letter or digit.
 uint64_t logship_word_starts(const uint8_t *p, size_t n, int after_alnum);
 
+/// The masker's words worth a look among p[0..<min(n, 64)]: word starts (as above, `before`
+/// bytes readable before p) whose first letter, lower-cased, is in `letters` (bit 0 = 'a'), or
+/// whose first byte is a digit with three more digits after it (within n) or a '+' before it;
+/// bit 26 of `letters` keeps every digit start. A word it leaves out is one the masker's word
+/// loop would pass over unchanged.
+uint64_t logship_mask_word_starts(const uint8_t *p, size_t n, size_t before, uint32_t letters);
+
 /// The index of the first space, tab or comma in p[0..<n] (a field extraction word's end); n if none.
 size_t logship_find_separator(const uint8_t *p, size_t n);
 
