@@ -166,18 +166,12 @@ final class AgentReader {
 
     func loop() throws {
         let clock = agent.clock
-        // Start-up is over (configuration, producer, metrics server, threads): its code pages go;
-        // and again a second later, with those of what runs once at first use (generic metadata
-        // instantiation, lazy globals, the first connection and scrape) — ~2 MB mapped otherwise
-        // for the rest of the burst (README, "Pipeline speed", memory).
+        // Start-up is over (configuration, producer, metrics server, threads): its code pages go,
+        // and again when the warm-up is over (README, "Pipeline speed", memory).
         IdleTrim.releaseCodePages()
-        var warmUpRelease: Int64? = clock() + 1_000
         while stopSignal.isRunning {
             let now = clock()
-            if let at = warmUpRelease, now >= at {
-                IdleTrim.releaseCodePages()
-                warmUpRelease = nil
-            }
+            if idleTrim.warmUpEnded(now: now) { IdleTrim.releaseCodePages() }
             if let fresh = agent.pendingPipelines.withLock({ pending in defer { pending = nil }; return pending }) {
                 adopt(fresh, now: now)
             }

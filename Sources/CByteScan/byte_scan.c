@@ -5,6 +5,20 @@
 #endif
 
 static inline int needs_escape(uint8_t c) { return c < 0x20 || c == '"' || c == '\\'; }
+static inline int is_ascii_digit(uint8_t c) { return (uint8_t)(c - '0') < 10; }
+static inline int is_ascii_alnum(uint8_t c) { return (uint8_t)((c | 0x20) - 'a') < 26 || is_ascii_digit(c); }
+
+#if defined(__SSE2__)
+/// Bit i set when v's byte i needs escaping in a JSON string: a quote, a backslash, or under 0x20
+/// (unsigned, as a signed compare of both sides with the top bit flipped).
+static inline unsigned json_special_mask(__m128i v) {
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+        _mm_cmplt_epi8(_mm_xor_si128(v, flip), _mm_xor_si128(space, flip)),
+        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))));
+}
+#endif
 
 /// The bytes of an 8-byte word that need escaping, each flagged by its top bit. A flag is exact
 /// up to the lowest one (a borrow only moves upwards), and only the lowest is used.
@@ -17,22 +31,15 @@ static inline uint64_t escape_flags(uint64_t x) {
 size_t logship_json_plain_prefix(const uint8_t *p, size_t n) {
     size_t i = 0;
 #if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
-    const __m128i flip = _mm_set1_epi8((char)0x80);
-#define SPECIAL(v) _mm_movemask_epi8(_mm_or_si128( \
-        _mm_cmplt_epi8(_mm_xor_si128(v, flip), _mm_xor_si128(space, flip)), \
-        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))))
-    // Unsigned v < 0x20 as a signed compare of both sides with the top bit flipped.
     for (; i + 16 <= n; i += 16) {
-        int mask = SPECIAL(_mm_loadu_si128((const __m128i *)(p + i)));
-        if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
+        unsigned mask = json_special_mask(_mm_loadu_si128((const __m128i *)(p + i)));
+        if (mask) return i + (size_t)__builtin_ctz(mask);
     }
     if (i < n && n >= 16) {
         // The last sixteen bytes, overlapping those already seen (their flags dropped).
-        unsigned mask = (unsigned)SPECIAL(_mm_loadu_si128((const __m128i *)(p + n - 16))) >> (16 - (n - i));
+        unsigned mask = json_special_mask(_mm_loadu_si128((const __m128i *)(p + n - 16))) >> (16 - (n - i));
         return mask ? i + (size_t)__builtin_ctz(mask) : n;
     }
-#undef SPECIAL
 #endif
     if (n - i >= 8) {
         // Short strings (names, levels, paths): two overlapping words.
@@ -80,7 +87,7 @@ uint64_t logship_word_starts(const uint8_t *p, size_t n, int after_alnum) {
 #endif
     for (; i < n; i++) {
         uint8_t c = p[i];
-        if ((uint8_t)((c | 0x20) - 'a') < 26 || (uint8_t)(c - '0') < 10) alnum |= (uint64_t)1 << i;
+        if (is_ascii_alnum(c)) alnum |= (uint64_t)1 << i;
     }
     return alnum & ~((alnum << 1) | (after_alnum ? 1 : 0));
 }
@@ -219,14 +226,8 @@ size_t logship_decimal_u64(uint64_t v, uint8_t *out) {
 size_t logship_json_quote32(const uint8_t *p, size_t n, uint8_t *out) {
 #if defined(__SSE2__)
     if (n > 32) return 0;
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
-    const __m128i flip = _mm_set1_epi8((char)0x80);
     __m128i a = _mm_loadu_si128((const __m128i *)p), b = _mm_loadu_si128((const __m128i *)(p + 16));
-#define SPECIAL(v) (unsigned)_mm_movemask_epi8(_mm_or_si128( \
-        _mm_cmplt_epi8(_mm_xor_si128(v, flip), _mm_xor_si128(space, flip)), \
-        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))))
-    uint32_t special = SPECIAL(a) | (SPECIAL(b) << 16);
-#undef SPECIAL
+    uint32_t special = json_special_mask(a) | (json_special_mask(b) << 16);
     if (n < 32) special &= (1u << n) - 1;
     if (special) return 0;
     out[0] = '"';
@@ -239,9 +240,6 @@ size_t logship_json_quote32(const uint8_t *p, size_t n, uint8_t *out) {
     return 0;
 #endif
 }
-
-static inline int is_ascii_digit(uint8_t c) { return (uint8_t)(c - '0') < 10; }
-static inline int is_ascii_alnum(uint8_t c) { return (uint8_t)((c | 0x20) - 'a') < 26 || is_ascii_digit(c); }
 
 uint64_t logship_mask_word_starts(const uint8_t *p, size_t n, size_t before, uint32_t letters) {
     uint64_t starts = logship_word_starts(p, n, before > 0 && is_ascii_alnum(p[-1]));

@@ -11,7 +11,8 @@ public final class DetectorEngine {
     /// Rule parameters of services that differ from `settings` (window and lateness are global).
     public private(set) var serviceSettings: [String: DetectorSettings]
     private(set) var owners: [String: String]
-    private var services: [String: ServiceState] = [:]
+    /// (Read and written by the snapshot extension, DetectorEngine+Snapshots.swift, too.)
+    var services: [String: ServiceState] = [:]
     private var watermarkMs: Int64 = .min
     /// Start of the first window not yet closed everywhere.
     private var openFrom: Int64 = .min
@@ -166,7 +167,7 @@ public final class DetectorEngine {
     }
 
     /// The largest event time any partial carried.
-    private var judgeMaxMs: Int64 = .min
+    var judgeMaxMs: Int64 = .min
 
     private func closeMerged() -> [Alert] {
         var alerts: [Alert] = []
@@ -327,68 +328,6 @@ public final class DetectorEngine {
         var partitions: Int
         /// Absent in snapshots written before `new_pattern`.
         var patterns: PatternBook?
-    }
-
-    public func snapshot(of service: String) -> ServiceSnapshot? {
-        guard let state = services[service] else { return nil }
-        return ServiceSnapshot(learntBefore: state.learntUntil, windows: state.windows, history: state.history, signals: state.signals,
-                               recentErrors: state.recentErrors, errorMarks: state.errorMarks, rules: state.rules, pending: state.pending,
-                               sources: state.sources, partitions: state.partitions, patterns: state.patterns)
-    }
-
-    /// Snapshots of the services whose learning moved on by at least `windows` windows since
-    /// their last snapshot (and of those never snapshot); each is marked as taken.
-    public func snapshotsDue(everyWindows windows: Int) -> [(service: String, snapshot: ServiceSnapshot)] {
-        var due: [(String, ServiceSnapshot)] = []
-        for (name, state) in services.sorted(by: { $0.key < $1.key }) {
-            // A service is snapshot when first seen (so a judge taking it over always has a
-            // starting point), then every `windows` windows.
-            if state.snapshotTaken {
-                guard state.learntUntil != .min,
-                      state.snapshotAt == .min || state.learntUntil - state.snapshotAt >= Int64(windows) * settings.windowMs else { continue }
-            }
-            state.snapshotTaken = true
-            state.snapshotAt = state.learntUntil
-            if let snapshot = snapshot(of: name) { due.append((name, snapshot)) }
-        }
-        return due
-    }
-
-    /// Takes services back from their snapshots, exactly as they were.
-    public func restore(_ snapshots: [String: ServiceSnapshot]) {
-        for (name, snapshot) in snapshots {
-            let state = ServiceState(settings(for: name))
-            state.windows = snapshot.windows
-            state.history = snapshot.history
-            state.signals = snapshot.signals
-            state.recentErrors = snapshot.recentErrors
-            state.errorMarks = snapshot.errorMarks
-            state.rules = snapshot.rules
-            state.pending = snapshot.pending
-            state.sources = snapshot.sources
-            state.partitions = snapshot.partitions
-            state.patterns = snapshot.patterns ?? PatternBook()
-            state.learntUntil = snapshot.learntBefore
-            state.snapshotAt = snapshot.learntBefore
-            state.snapshotTaken = true
-            services[name] = state
-            for source in snapshot.sources.values { judgeMaxMs = max(judgeMaxMs, source.watermarkMs) }
-        }
-    }
-
-    /// Forgets services (their input moved to another judge).
-    public func remove(_ names: some Sequence<String>) {
-        for name in names { services[name] = nil }
-    }
-
-    /// Services the engine holds.
-    public var serviceNames: [String] { services.keys.sorted() }
-
-    /// The last closed window's score per service and scored rule (for `/metrics`).
-    public func latestScores() -> [String: [String: Double]] {
-        var scores: [String: [String: Double]] = [:]
-        for (name, state) in services where state.learntUntil != .min { scores[name] = state.lastScores.byRule(settings(for: name)) }
-        return scores
     }
 
     /// Sends every alert still held for its group wait (the end of a backtest).

@@ -38,8 +38,8 @@ public struct InlineText: Sendable, Hashable, CustomStringConvertible, Expressib
         withUnsafeMutableBytes(of: &words) { raw in body(raw.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
     }
 
-    @inline(__always)
     /// (The buffer starts a copy of the whole 32-byte storage: `logship_json_quote32` reads it all.)
+    @inline(__always)
     public func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         var words = self.words
         let count = length

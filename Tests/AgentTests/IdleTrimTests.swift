@@ -24,6 +24,15 @@ import Testing
     }
 }
 
+extension IdleTrimTests {
+    /// The warm-up's end is told once, at the first turn a second after the start.
+    @Test func warmUpEndsOnceASecondIn() {
+        var trim = IdleTrim(now: 10_000)
+        let told = [10_999, 11_050, 12_000].map { trim.warmUpEnded(now: Int64($0)) }
+        #expect(told == [false, true, false])
+    }
+}
+
 /// Releasing the code pages unmaps this process's resident read-only file pages (the test
 /// binary's code and its libraries'), never a page it wrote (relocated data, heap): the file
 /// part of the resident set drops, and what runs next, here a masking, maps its code again and

@@ -77,15 +77,8 @@ public struct SecretMasker: Sendable {
 
     /// `mask(bytes:)` in place; `bytes` is written only when something was masked. Returns the count.
     public func mask(_ bytes: inout [UInt8]) -> Int {
-        var none: [Match]? = nil
-        guard custom.isEmpty else {
-            let (result, count) = mask(bytes: bytes, explain: &none)
-            if count > 0 { bytes = result }
-            return count
-        }
-        let (masked, count) = bytes.withUnsafeBufferPointer { maskBuiltIn($0, explain: &none) }
-        guard let masked else { return 0 }
-        bytes = masked
+        let (result, count) = mask(bytes: bytes)
+        if count > 0 { bytes = result }
         return count
     }
 

@@ -14,6 +14,12 @@ final class DeliveryLedger: Sendable {
     private struct State {
         var entries: [Entry?] = []
         var free: [Int] = []
+
+        mutating func take(_ token: UInt) -> Entry {
+            let slot = Int(token) - 1
+            free.append(slot)
+            return entries[slot].take()!
+        }
     }
 
     private let state = Mutex(State())
@@ -31,23 +37,13 @@ final class DeliveryLedger: Sendable {
     }
 
     func close(_ token: UInt) -> Entry {
-        state.withLock { state in
-            let slot = Int(token) - 1
-            let entry = state.entries[slot]!
-            state.entries[slot] = nil
-            state.free.append(slot)
-            return entry
-        }
+        state.withLock { $0.take(token) }
     }
 
     /// `close` for each token, under one lock; the entries are appended to `entries` in order.
     func close(_ tokens: UnsafeBufferPointer<UInt>, into entries: inout [Entry]) {
         state.withLock { state in
-            for token in tokens {
-                let slot = Int(token) - 1
-                entries.append(state.entries[slot].take()!)
-                state.free.append(slot)
-            }
+            for token in tokens { entries.append(state.take(token)) }
         }
     }
 }

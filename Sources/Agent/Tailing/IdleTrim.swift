@@ -9,10 +9,22 @@ struct IdleTrim {
     let quietMs: Int64
     private var lastActivity: Int64
     private var trimmed = false
+    /// When the warm-up is over (`warmUpMs` after the reading loop's first turn); nil once told.
+    private var warmUpEndsAt: Int64?
 
-    init(quietMs: Int64 = 2_000, now: Int64) {
+    init(quietMs: Int64 = 2_000, warmUpMs: Int64 = 1_000, now: Int64) {
         self.quietMs = quietMs
         lastActivity = now
+        warmUpEndsAt = now + warmUpMs
+    }
+
+    /// True once, at the first turn `warmUpMs` after the start: the code pages go again then,
+    /// with those of what runs once at first use (generic metadata instantiation, lazy globals,
+    /// the first connection and scrape) — ~2 MB mapped otherwise for the rest of the burst.
+    mutating func warmUpEnded(now: Int64) -> Bool {
+        guard let at = warmUpEndsAt, now >= at else { return false }
+        warmUpEndsAt = nil
+        return true
     }
 
     /// One reading-loop turn; true when this turn should trim (once per quiet spell).
