@@ -70,25 +70,40 @@ size_t logship_find_either(const uint8_t *p, size_t n, uint8_t a, uint8_t b) {
     return i;
 }
 
+#if defined(__SSE2__)
+// Of the 16 bytes at p (a zeroed copy when fewer than 16 are readable: a zero is none of these),
+// bit i set when byte i is an ASCII letter or digit; a digit; a '+'. (c | 0x20) - 'a' < 26 and
+// c - '0' < 10 unsigned, as signed compares of values moved down by 0x80.
+struct byte_classes { unsigned alnum, digits, plus; };
+static inline struct byte_classes classify16(const uint8_t *p, size_t readable) {
+    __m128i v;
+    if (readable >= 16) {
+        v = _mm_loadu_si128((const __m128i *)p);
+    } else {
+        uint8_t tail[16] = {0};
+        memcpy(tail, p, readable);
+        v = _mm_loadu_si128((const __m128i *)tail);
+    }
+    const __m128i lower = _mm_set1_epi8(0x20), a = _mm_set1_epi8((char)(0x80 - 'a')), zero = _mm_set1_epi8((char)(0x80 - '0'));
+    const __m128i letters = _mm_set1_epi8((char)(0x80 + 26)), ten = _mm_set1_epi8((char)(0x80 + 10));
+    __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, lower), a), letters);
+    __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, zero), ten);
+    struct byte_classes c = {(unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit)), (unsigned)_mm_movemask_epi8(digit),
+                             (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')))};
+    return c;
+}
+#endif
+
 uint64_t logship_word_starts(const uint8_t *p, size_t n, int after_alnum) {
     if (n > 64) n = 64;
     uint64_t alnum = 0;
-    size_t i = 0;
 #if defined(__SSE2__)
-    // (c | 0x20) - 'a' < 26 and c - '0' < 10, unsigned, as signed compares of values moved down by 0x80.
-    const __m128i lower = _mm_set1_epi8(0x20), a = _mm_set1_epi8((char)(0x80 - 'a')), zero = _mm_set1_epi8((char)(0x80 - '0'));
-    const __m128i letters = _mm_set1_epi8((char)(0x80 + 26)), digits = _mm_set1_epi8((char)(0x80 + 10));
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-        __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, lower), a), letters);
-        __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, zero), digits);
-        alnum |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit)) << i;
+    for (size_t i = 0; i < n; i += 16) alnum |= (uint64_t)classify16(p + i, n - i).alnum << i;
+#else
+    for (size_t i = 0; i < n; i++) {
+        if (is_ascii_alnum(p[i])) alnum |= (uint64_t)1 << i;
     }
 #endif
-    for (; i < n; i++) {
-        uint8_t c = p[i];
-        if (is_ascii_alnum(c)) alnum |= (uint64_t)1 << i;
-    }
     return alnum & ~((alnum << 1) | (after_alnum ? 1 : 0));
 }
 
@@ -241,20 +256,44 @@ size_t logship_json_quote32(const uint8_t *p, size_t n, uint8_t *out) {
 #endif
 }
 
-uint64_t logship_mask_word_starts(const uint8_t *p, size_t n, size_t before, uint32_t letters) {
-    uint64_t starts = logship_word_starts(p, n, before > 0 && is_ascii_alnum(p[-1]));
+uint64_t logship_mask_word_starts(const uint8_t *p, size_t n, size_t before, const uint32_t *pairs) {
+    int after_alnum = before > 0 && is_ascii_alnum(p[-1]);
     uint64_t keep = 0;
-    while (starts) {
-        unsigned i = (unsigned)__builtin_ctzll(starts);
-        starts &= starts - 1;
+#if defined(__SSE2__)
+    // Numbers by bit masks: a digit start with three more digits after it (bytes 64..66 count
+    // too), or a '+' before it.
+    uint64_t alnum = 0, digits = 0, plus = 0, after = 0;
+    size_t block = n < 64 ? n : 64;
+    for (size_t i = 0; i < block; i += 16) {
+        struct byte_classes c = classify16(p + i, n - i);
+        alnum |= (uint64_t)c.alnum << i;
+        digits |= (uint64_t)c.digits << i;
+        plus |= (uint64_t)c.plus << i;
+    }
+    if (n > 64) after = classify16(p + 64, n - 64).digits;
+    uint64_t starts = alnum & ~((alnum << 1) | (uint64_t)after_alnum);
+    uint64_t four = digits & (digits >> 1 | after << 63) & (digits >> 2 | after << 62) & (digits >> 3 | after << 61);
+    uint64_t plus_before = plus << 1 | (uint64_t)(before > 0 && p[-1] == '+');
+    keep = starts & digits & ((pairs[26] & 1) ? ~(uint64_t)0 : (four | plus_before));
+    uint64_t letters = starts & ~digits;
+#else
+    uint64_t letters = logship_word_starts(p, n, after_alnum);
+#endif
+    while (letters) {
+        unsigned i = (unsigned)__builtin_ctzll(letters);
+        letters &= letters - 1;
         uint8_t c = p[i];
-        if (is_ascii_digit(c)) {
-            int plus = (i > 0 || before > 0) && p[(long)i - 1] == '+';
+        if (is_ascii_digit(c)) {  // (without SSE2 only: numbers are kept above otherwise)
+            int plus_before = (i > 0 || before > 0) && p[(long)i - 1] == '+';
             int four = i + 3 < n && is_ascii_digit(p[i + 1]) && is_ascii_digit(p[i + 2]) && is_ascii_digit(p[i + 3]);
-            if ((letters >> 26 & 1) || plus || four) keep |= (uint64_t)1 << i;
-        } else if (letters >> ((c | 0x20) - 'a') & 1) {
-            keep |= (uint64_t)1 << i;
+            if ((pairs[26] & 1) || plus_before || four) keep |= (uint64_t)1 << i;
+            continue;
         }
+        uint32_t seconds = pairs[(c | 0x20) - 'a'];
+        if (!seconds) continue;
+        uint8_t second = i + 1 < n ? (uint8_t)(p[i + 1] | 0x20) : 0;
+        unsigned bit = (uint8_t)(second - 'a') < 26 ? (unsigned)(second - 'a') : 26;
+        if (seconds >> bit & 1) keep |= (uint64_t)1 << i;
     }
     return keep;
 }

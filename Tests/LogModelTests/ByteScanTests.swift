@@ -70,6 +70,54 @@ struct ByteScanTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
+    /// The masker's word filter as a byte loop: a letter start whose pair (first, second byte)
+    /// the table has, a digit start with three more digits or a '+' before it (or every one).
+    static func maskWordStarts(_ b: [UInt8], from k: Int, pairs: [UInt32]) -> UInt64 {
+        var keep: UInt64 = 0
+        let isDigit = { (c: UInt8) in c &- 48 < 10 }
+        for i in k..<min(b.count, k + 64) where isAlphanumeric(b[i]) && !(i > 0 && isAlphanumeric(b[i - 1])) {
+            if isDigit(b[i]) {
+                let four = i + 3 < b.count && (1...3).allSatisfy { isDigit(b[i + $0]) }
+                if pairs[26] & 1 != 0 || four || (i > 0 && b[i - 1] == 43) { keep |= 1 << UInt64(i - k) }
+            } else {
+                let second = i + 1 < b.count ? b[i + 1] | 0x20 : 0
+                let bit = second &- 97 < 26 ? UInt32(second &- 97) : 26
+                if pairs[Int(b[i] | 0x20) - 97] >> bit & 1 != 0 { keep |= 1 << UInt64(i - k) }
+            }
+        }
+        return keep
+    }
+
+    /// `logship_mask_word_starts` (bit masks for numbers, a pair table for words) against that
+    /// loop: random texts of letters, digits, '+' and separators, 0–150 bytes, from every offset
+    /// (so numbers straddle the 64-byte block's end), with a sparse table and with every pair.
+    @Test func maskWordStartsAgreeWithAByteLoop() {
+        var g = SplitMix(seed: 11)
+        let alphabet = Array("aAbkKsSyo0123456789+ _-=:.,xX".utf8)
+        var sparse = [UInt32](repeating: 0, count: 27)
+        sparse[0] = 1 << 10 | 1 << 18 | 1 << 26  // a: ak, as, a + any other byte
+        sparse[18] = 1 << 10                     // s: sk
+        sparse[23] = 1 << 14                     // x: xo
+        let every = [UInt32](repeating: (1 << 27) - 1, count: 27)
+        var mismatches: [String] = []
+        for length in 0...150 {
+            for _ in 0..<4 {
+                let b = (0..<length).map { _ in alphabet[Int(g.next() % UInt64(alphabet.count))] }
+                b.withUnsafeBufferPointer { p in
+                    for k in 0..<max(b.count, 1) where k < b.count {
+                        for pairs in [sparse, every] {
+                            let got = pairs.withUnsafeBufferPointer { logship_mask_word_starts(p.baseAddress! + k, b.count - k, k, $0.baseAddress!) }
+                            let expected = Self.maskWordStarts(b, from: k, pairs: pairs)
+                            if got != expected { mismatches.append("\(String(decoding: b, as: UTF8.self)) from \(k): \(got), expected \(expected)") }
+                        }
+                    }
+                }
+            }
+        }
+        let disagreements = mismatches.count
+        #expect(disagreements == 0, "e.g. \(mismatches.prefix(3))")
+    }
+
     /// `logship_hex_lower` against a byte loop: hex runs (both cases, all zeros) of every length
     /// 0–80 with each edge byte — and the bytes around 0–9, a–f, A–F — at every position, and random mixes.
     @Test func hexIdsAgreeWithAByteLoop() {

@@ -25,14 +25,26 @@ public struct SecretMasker: Sendable {
 
     let enabled: UInt32
     let custom: [(name: String, regex: NSRegularExpression)]
-    /// The words the loop in `maskBuiltIn` stops at (`logship_mask_word_starts`): those whose first
-    /// letter is one the loop's switch acts on — a, b, c, e, g, j, p, r, s, t, x: keep this in step
-    /// with it — and the digits `mayStartNumber` lets through; every other word the loop would pass
-    /// over unchanged (`MaskingCorpusTests` compares with `allWords`).
-    var wordFilter: UInt32 = Self.candidateWords
-    static let candidateWords: UInt32 = "abcegjprstx".utf8.reduce(0) { $0 | 1 << UInt32($1 - 97) }
-    /// Every word start (bit 26: every digit start): the loop as it was before the filter.
-    static let allWords: UInt32 = (1 << 27) - 1
+    /// The words the loop in `maskBuiltIn` stops at (`logship_mask_word_starts`): per first letter
+    /// (a–z, either case), the second letters (bit 0 = a; bit 26: any other byte) of the words its
+    /// switch acts on — a credential shape (`shapePairs`) or a key or scheme (`keyPrefixes`) — and
+    /// in entry 26 the numbers: bit 0 keeps every number, else only those `mayStartNumber` lets
+    /// through. Every other word the loop would pass over unchanged (`MaskingCorpusTests` compares
+    /// with `allWords`).
+    var wordFilter: [UInt32] = Self.candidateWords
+    /// The first two letters of the credential shapes the switch in `maskBuiltIn` looks for (keep
+    /// this in step with it): AKIA/ASIA/AIza, BEGIN, Cookie, eyJ, gh…/gl…/gi…, rk_, sk_, xox.
+    static let shapePairs: [(first: Character, seconds: String)] = [("a", "ksi"), ("b", "e"), ("c", "o"), ("e", "y"), ("g", "hli"),
+                                                                     ("r", "k"), ("s", "k"), ("x", "o")]
+    static let candidateWords: [UInt32] = {
+        var pairs = keyPrefixes + [0]
+        for (first, seconds) in shapePairs {
+            for second in seconds.utf8 { pairs[Int(first.asciiValue! - 97)] |= 1 << UInt32(second - 97) }
+        }
+        return pairs
+    }()
+    /// Every word start (every second byte, every number): the loop as it was before the filter.
+    static let allWords = [UInt32](repeating: (1 << 27) - 1, count: 27)
 
     /// `disable` and `enable` name built-in rules (unknown names throw); `customPatterns` are
     /// regexes whose whole match is replaced, each with an optional name for `--explain`.
@@ -151,7 +163,7 @@ public struct SecretMasker: Sendable {
             while k < n {
                 if k &- blockAt >= 64 || k < blockAt {
                     blockAt = k
-                    blockStarts = logship_mask_word_starts(b.baseAddress! + k, n &- k, k, wordFilter)
+                    blockStarts = wordFilter.withUnsafeBufferPointer { logship_mask_word_starts(b.baseAddress! + k, n &- k, k, $0.baseAddress!) }
                 }
                 let bits = blockStarts >> UInt64(k &- blockAt)
                 if bits != 0 { return min(k &+ bits.trailingZeroBitCount, n) }
@@ -184,8 +196,8 @@ public struct SecretMasker: Sendable {
                 // Dispatched on the first letters: most words stop at this switch; only a few
                 // go on to the credential shapes, and the key scan needs a `=`/`:` after the word.
                 // `shaped`: a credential shape may start here; `candidate`: a key or a scheme may.
-                // (The letters acted on here are `candidateWords`: words starting with another
-                // letter never reach this switch.)
+                // (The first two letters acted on here are `candidateWords`: other words never
+                // reach this switch.)
                 var shaped = false, candidate = true
                 @inline(__always) func second() -> UInt8 { i + 1 < n ? b[i + 1] : 0 }
                 switch c | 0x20 {

@@ -17,11 +17,12 @@ size_t logship_find_either(const uint8_t *p, size_t n, uint8_t a, uint8_t b);
 uint64_t logship_word_starts(const uint8_t *p, size_t n, int after_alnum);
 
 /// The masker's words worth a look among p[0..<min(n, 64)]: word starts (as above, `before`
-/// bytes readable before p) whose first letter, lower-cased, is in `letters` (bit 0 = 'a'), or
-/// whose first byte is a digit with three more digits after it (within n) or a '+' before it;
-/// bit 26 of `letters` keeps every digit start. A word it leaves out is one the masker's word
-/// loop would pass over unchanged.
-uint64_t logship_mask_word_starts(const uint8_t *p, size_t n, size_t before, uint32_t letters);
+/// bytes readable before p) beginning with a letter whose entry in `pairs` (pairs[0] for 'a' or
+/// 'A', ...) has the bit of the word's second byte (bit 0 = 'a' or 'A', ..., bit 26 = any other
+/// byte, or none), and numbers: digit starts with three more digits after them (within n) or a
+/// '+' before them, or all of them when bit 0 of pairs[26] is set. A word it leaves out is one
+/// the masker's word loop would pass over unchanged.
+uint64_t logship_mask_word_starts(const uint8_t *p, size_t n, size_t before, const uint32_t *pairs);
 
 /// The index of the first space, tab or comma in p[0..<n] (a field extraction word's end); n if none.
 size_t logship_find_separator(const uint8_t *p, size_t n);
