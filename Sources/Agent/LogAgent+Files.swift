@@ -36,6 +36,7 @@ extension AgentReader {
                     let atEnd = pipeline.startAtEnd && !recovered
                     guard let tailer = FileTailer(path: path, input: pipeline, registry: registry, startAtEnd: atEnd,
                                                   maxLineBytes: configuration.agent.maxLineBytes, now: now) else { continue }
+                    tailer.recordBuffers = agent.recordBuffers
                     tailers[key] = tailer
                     logger.debug("tailing", metadata: ["log.file.path": "\(path)", "log.offset": "\(tailer.readOffset)"])
                 }
@@ -73,6 +74,7 @@ extension AgentReader {
                                               maxLineBytes: configuration.agent.maxLineBytes, now: now),
                       tailer.identity == entry.identity else { continue }
                 tailer.rotatedAway = true
+                tailer.recordBuffers = agent.recordBuffers
                 tailers[key] = tailer
                 logger.info("resuming a file rotated while the agent was down",
                             metadata: ["log.file.path": "\(path)", "log.offset": "\(tailer.readOffset)"])

@@ -80,13 +80,19 @@ extension LogAgent {
         var shipper = Shipper()
         while true {
             resendFailed(&shipper)
-            guard let shipments = shipQueue.take(timeout: 0.05) else {
+            guard var shipments = shipQueue.take(timeout: 0.05) else {
                 if shipQueue.isFinished { break }
                 continue
             }
             shipments.withUnsafeBufferPointer { shipments in
                 for index in shipments.indices { deliver(shipments[index], &shipper) }
             }
+            // The records' buffers go back to the reading thread for the next records.
+            var buffers: [[UInt8]] = []
+            buffers.reserveCapacity(shipments.count)
+            for index in shipments.indices { buffers.append(shipments[index].record.bytes) }
+            shipments = []
+            recordBuffers.giveBack(buffers)
         }
         shipperDone.signal()
     }

@@ -36,6 +36,8 @@ public final class LogAgent: Sendable {
     let shipperDone = DispatchSemaphore(value: 0)
     let ledger: DeliveryLedger
     let retries: RetryQueue
+    /// Record buffers the shipping thread is done with, on their way back to the reading thread.
+    let recordBuffers = RecordBuffers()
 
     public static let version = logshipVersion
 
@@ -190,7 +192,10 @@ final class AgentReader {
                 try saveRegistry()
                 lastSave = now
             }
-            if idleTrim.shouldTrim(now: now, didRead: didRead, inFlight: agent.producerInFlight) { IdleTrim.trimHeap() }
+            if idleTrim.shouldTrim(now: now, didRead: didRead, inFlight: agent.producerInFlight) {
+                agent.recordBuffers.drop()
+                IdleTrim.trimHeap()
+            }
             if !didRead { stopSignal.wait(seconds: 0.05) }
         }
     }

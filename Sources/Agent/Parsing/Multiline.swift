@@ -60,6 +60,9 @@ public struct MultilineAggregator: Sendable {
     private var lastPartial = false
     /// The pending traceback's last line is not its final `Type: message` line.
     private var tracebackOpen = false
+    /// Where records' bytes come from in the agent (buffers the shipping thread gave back); nil:
+    /// each record's bytes are a new array.
+    var buffers: RecordBuffers?
 
     public init(rule: MultilineRule, maxLines: Int = 500, maxBytes: Int = 512 * 1024,
                 timeoutMs: Int64 = Int64(LogshipConfiguration.MultilineTimeouts.defaultMs),
@@ -84,7 +87,7 @@ public struct MultilineAggregator: Sendable {
         let opensKey = Self.opensPrivateKey(line)
         if case .none = rule, lineCount == 0, !opensKey {
             // One line, one record: no staging copy.
-            return Record(bytes: Array(line), offset: offset, endOffset: endOffset, tags: lineTags)
+            return Record(bytes: buffers?.make(line) ?? Array(line), offset: offset, endOffset: endOffset, tags: lineTags)
         }
         var completed: Record?
         if lineCount > 0 && !inPrivateKey && !continues(line) {
@@ -138,7 +141,10 @@ public struct MultilineAggregator: Sendable {
         // whole buffer when the slice spans it (every record then kept the capacity of the longest
         // record seen — a traceback's kilobytes for a 160-byte line), and `removeAll` below would
         // allocate that capacity again for the next one.
-        let bytes = pending.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[..<end])) }
+        let bytes = pending.withUnsafeBufferPointer { pending in
+            let record = UnsafeBufferPointer(rebasing: pending[..<end])
+            return buffers?.make(record) ?? Array(record)
+        }
         let record = Record(bytes: bytes, offset: startOffset, endOffset: endOffset, tags: tags)
         pending.removeAll(keepingCapacity: true)
         lineCount = 0

@@ -20,6 +20,10 @@ final class FileTailer {
     private var partialStart: Int64 = 0
     private var skippingLongLine = false
     private var multiline: MultilineAggregator
+    /// The agent's record buffers (`RecordBuffers`), for every aggregator of this file; nil elsewhere.
+    var recordBuffers: RecordBuffers? {
+        didSet { multiline.buffers = recordBuffers }
+    }
     let maxLineBytes: Int
     /// Set when the path no longer leads to this file (rotated by rename, or deleted).
     var rotatedAway = false
@@ -167,6 +171,7 @@ final class FileTailer {
         flushPending(now: now, sink: sink)
         input = pipeline
         multiline = pipeline.makeAggregator()
+        multiline.buffers = recordBuffers
     }
 
     /// Set when a reload removed this file's input: released once what was read is acknowledged.
