@@ -84,7 +84,6 @@ let package = Package(
         .target(name: "Agent", dependencies: [
             "CByteScan", "CHeap", "LogModel", "LogshipConfig", "KafkaClient", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: perLine),
         .target(name: "Indexer", dependencies: [
             "LogModel", "LogshipConfig", "KafkaClient", "ElasticClient", "Telemetry",

@@ -63,7 +63,7 @@ public final class LogAgent: Sendable {
         saver = RegistrySaver(url: registryURL, metricsDirectory: agent.dataDir)
         let ledger = DeliveryLedger()
         let retries = RetryQueue()
-        let latency = metrics.histogram("logship_agent_delivery_latency_seconds",
+        let latency = metrics.tallyHistogram("logship_agent_delivery_latency_seconds",
                                         help: "Seconds from reading a record to Kafka's acknowledgement.",
                                         buckets: RoleMetrics.latencyBuckets)
         self.ledger = ledger

@@ -28,7 +28,7 @@ public struct MetricsServer: Service {
         router.get("metrics") { _, _ -> Response in
             refresh()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+                            body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }
         router.get("health") { _, _ in "ok\n" }
         var quiet = logger

@@ -14,6 +14,7 @@ public final class RoleMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let published = Mutex<[String: Int64]>([:])
     private let gauges = Mutex<[String: Set<String>]>([:])
+    private let tallies = Mutex<[TallyHistogram]>([])
 
     /// `role` and `version` label `logship_build_info`.
     public init(role: String, version: String) {
@@ -22,8 +23,12 @@ public final class RoleMetrics: Sendable {
                            help: "Always 1; labels name the role and the logship version.").set(to: 1.0)
     }
 
-    /// Prometheus text format 0.0.4.
-    public func render() -> String { registry.emitToString() }
+    /// Prometheus text format 0.0.4: the registry's metrics, then the tally histograms.
+    public func render() -> String {
+        var text = registry.emitToString()
+        for histogram in tallies.withLock({ $0 }) { histogram.emit(into: &text) }
+        return text
+    }
 
     /// Sets a counter to an absolute value the role keeps itself (monotonic).
     public func publish(counter name: String, help: String, labels: [(String, String)] = [], value: Int64) {
@@ -61,6 +66,13 @@ public final class RoleMetrics: Sendable {
     /// A histogram of values (batch sizes, seconds).
     public func histogram(_ name: String, help: String, buckets: [Double], labels: [(String, String)] = []) -> ValueHistogram {
         registry.makeValueHistogram(name: name, labels: labels, buckets: buckets, help: help)
+    }
+
+    /// A histogram counted a batch at a time (`TallyHistogram`): for a value observed per event.
+    public func tallyHistogram(_ name: String, help: String, buckets: [Double]) -> TallyHistogram {
+        let histogram = TallyHistogram(name: name, help: help, bounds: buckets)
+        tallies.withLock { $0.append(histogram) }
+        return histogram
     }
 
     /// Seconds from 5 ms to 60 s: bulk requests, end-to-end latency.

@@ -1,6 +1,6 @@
 import KafkaClient
 import Logging
-import Prometheus
+import Telemetry
 
 /// What the agent does with Kafka's reports, on the producer's report thread. Acknowledgements
 /// come a batch at a time (`TokenReport.delivered`): the ledger's lock is taken once a batch, and
@@ -10,16 +10,19 @@ import Prometheus
 final class DeliveryBookkeeping: @unchecked Sendable {
     let ledger: DeliveryLedger
     let retries: RetryQueue
-    let latency: ValueHistogram
+    let latency: TallyHistogram
+    /// This batch's latencies, added to `latency` once per batch.
+    private var latencies: TallyHistogram.Tally
     let clock: @Sendable () -> Int64
     let logger: Logger
     private var entries: [DeliveryLedger.Entry] = []
     private var sequences: [Int] = []
 
-    init(ledger: DeliveryLedger, retries: RetryQueue, latency: ValueHistogram, clock: @escaping @Sendable () -> Int64, logger: Logger) {
+    init(ledger: DeliveryLedger, retries: RetryQueue, latency: TallyHistogram, clock: @escaping @Sendable () -> Int64, logger: Logger) {
         self.ledger = ledger
         self.retries = retries
         self.latency = latency
+        latencies = latency.makeTally()
         self.clock = clock
         self.logger = logger
     }
@@ -40,7 +43,7 @@ final class DeliveryBookkeeping: @unchecked Sendable {
             let tracker = entries[start].tracker, pipeline = entries[start].pipeline
             var end = start
             while end < entries.count, entries[end].tracker === tracker, entries[end].pipeline === pipeline {
-                latency.record(Double(now - entries[end].readMs) / 1_000)
+                latencies.record(Double(now - entries[end].readMs) / 1_000)
                 sequences.append(entries[end].sequence)
                 end += 1
             }
@@ -49,6 +52,7 @@ final class DeliveryBookkeeping: @unchecked Sendable {
             sequences.removeAll(keepingCapacity: true)
             start = end
         }
+        latency.add(&latencies)
     }
 
     private func failed(_ entry: DeliveryLedger.Entry, _ failure: FailedDelivery) {
