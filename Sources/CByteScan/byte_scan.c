@@ -52,6 +52,18 @@ size_t logship_json_plain_prefix(const uint8_t *p, size_t n) {
         flags = escape_flags(w) >> (8 * (8 - (n - i - 8)));
         return flags ? i + 8 + (size_t)__builtin_ctzll(flags) / 8 : n;
     }
+    if (n - i >= 4) {
+        // Four to seven bytes (methods, short names): two overlapping half-words, each tested
+        // as a word of eight whose upper half is plain ('a').
+        uint32_t h;
+        memcpy(&h, p + i, 4);
+        uint64_t flags = escape_flags(0x6161616100000000ULL | h);
+        if (flags) return i + (size_t)__builtin_ctzll(flags) / 8;
+        // The last four (those they share with the first four are plain: the lowest flag is exact).
+        memcpy(&h, p + n - 4, 4);
+        flags = escape_flags(0x6161616100000000ULL | h);
+        return flags ? n - 4 + (size_t)__builtin_ctzll(flags) / 8 : n;
+    }
     while (i < n && !needs_escape(p[i])) i++;
     return i;
 }

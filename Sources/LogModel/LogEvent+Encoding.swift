@@ -61,16 +61,28 @@ public struct EventView {
     public var fileOffset: Int64?
     public var traceID: InlineText?
     public var spanID: InlineText?
-    public var errorType: String?
-    public var errorMessage: String?
-    public var stackTrace: String?
+    public var errorType: String? {
+        get { rare?.errorType }
+        set { if newValue != nil || rare != nil { rareForWriting().errorType = newValue } }
+    }
+    public var errorMessage: String? {
+        get { rare?.errorMessage }
+        set { if newValue != nil || rare != nil { rareForWriting().errorMessage = newValue } }
+    }
+    public var stackTrace: String? {
+        get { rare?.stackTrace }
+        set { if newValue != nil || rare != nil { rareForWriting().stackTrace = newValue } }
+    }
     public var httpMethod: String?
     public var httpStatus: Int?
     public var urlPath: String? {
         get { urlPathText ?? urlPathBytes.map { String(decoding: $0, as: UTF8.self) } }
         set { urlPathText = newValue; urlPathBytes = nil }
     }
-    private var urlPathText: String?
+    private var urlPathText: String? {
+        get { rare?.urlPathText }
+        set { if newValue != nil || rare != nil { rareForWriting().urlPathText = newValue } }
+    }
     /// The path as bytes of the record being encoded, borrowed like `message` (the agent's fast
     /// path: no String made per line); `urlPath` reads either.
     private var urlPathBytes: UnsafeBufferPointer<UInt8>?
@@ -79,7 +91,10 @@ public struct EventView {
     public var eventID: InlineText?
     /// Those of the four texts above that are longer than an InlineText holds (the field
     /// itself is then empty or nil); nil when none is.
-    var longTexts: LongTexts?
+    var longTexts: LongTexts? {
+        get { rare?.longTexts }
+        set { if newValue != nil || rare != nil { rareForWriting().longTexts = newValue } }
+    }
     final class LongTexts {
         var timestamp: String?, traceID: String?, spanID: String?, eventID: String?
         private init(_ texts: [String?]) { (timestamp, traceID, spanID, eventID) = (texts[0], texts[1], texts[2], texts[3]) }
@@ -106,8 +121,14 @@ public struct EventView {
         timestamp = text
         longTexts?.timestamp = nil
     }
-    public var original: String?
-    public var labels: [(String, String)] = []
+    public var original: String? {
+        get { rare?.original }
+        set { if newValue != nil || rare != nil { rareForWriting().original = newValue } }
+    }
+    public var labels: [(String, String)] {
+        get { rare?.labels ?? [] }
+        set { if !newValue.isEmpty || rare != nil { rareForWriting().labels = newValue } }
+    }
     public var tags: [String] = []
     /// `timestamp` in milliseconds, when the parser knew it (not encoded: the agent's future check reads it).
     public var timestampMillis: Int64?
@@ -115,7 +136,40 @@ public struct EventView {
         get { factsBox?.value }
         set { factsBox = newValue.map(SourceFacts.Box.init) }
     }
-    var factsBox: SourceFacts.Box?
+    var factsBox: SourceFacts.Box? {
+        get { rare?.factsBox }
+        set { if newValue != nil || rare != nil { rareForWriting().factsBox = newValue } }
+    }
+
+    /// The fields a Python `logging` line leaves unset, in one box allocated when one is set:
+    /// the view a line fills stays small (it is built, copied and destroyed once a line — each
+    /// field a store, a copy and a release). Copied before a write when shared (value semantics).
+    final class Rare {
+        var errorType: String?, errorMessage: String?, stackTrace: String?, original: String?, urlPathText: String?
+        var labels: [(String, String)] = []
+        var longTexts: LongTexts?
+        var factsBox: SourceFacts.Box?
+
+        init() {}
+
+        func copy() -> Rare {
+            let copy = Rare()
+            (copy.errorType, copy.errorMessage, copy.stackTrace, copy.original, copy.urlPathText) =
+                (errorType, errorMessage, stackTrace, original, urlPathText)
+            (copy.labels, copy.longTexts, copy.factsBox) = (labels, longTexts, factsBox)
+            return copy
+        }
+    }
+    private var rare: Rare?
+
+    private mutating func rareForWriting() -> Rare {
+        if rare == nil {
+            rare = Rare()
+        } else if !isKnownUniquelyReferenced(&rare!) {
+            rare = rare!.copy()
+        }
+        return rare!
+    }
 
     public init(timestamp: InlineText, message: UnsafeBufferPointer<UInt8>, serviceName: String) {
         self.timestamp = timestamp
