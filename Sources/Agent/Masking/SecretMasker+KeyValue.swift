@@ -15,16 +15,26 @@ extension SecretMasker {
                                               "_limit", "_used", "_changed", "_updated", "_reset"].map { Array($0.utf8) }
 
     /// Per first letter (a–z), the second letters a key or a scheme may have (bit 0 = a): a
-    /// word whose first two letters begin none of them ("status", "trace", "api" passes) cannot
-    /// give `keyValueEnd` a match, and most words are turned away here by one table lookup.
+    /// word whose first two letters begin none of them ("status", "trace"; "api" passes) cannot
+    /// give `keyValueEnd` a match (the masker's word filter, `candidateWords`, is made of these).
     static let keyPrefixes: [UInt32] = (0..<26).map { letter in
         (keys + schemes).filter { Int($0[0]) - 97 == letter }.reduce(0) { $0 | 1 << UInt32($1[1] &- 97) }
     }
 
+    /// Per first two letters (26 × first + second), the third letters a key or a scheme may
+    /// have (all keys and schemes begin with three letters): "payment" and "status" go no further.
+    static let keyTriples: [UInt32] = {
+        var triples = [UInt32](repeating: 0, count: 26 * 26)
+        for word in keys + schemes {
+            triples[Int(word[0] &- 97) * 26 + Int(word[1] &- 97)] |= 1 << UInt32(word[2] &- 97)
+        }
+        return triples
+    }()
+
     @inline(__always) static func mayStartKey(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Bool {
-        guard start + 1 < b.count else { return false }
-        let first = (b[start] | 0x20) &- 97, second = (b[start + 1] | 0x20) &- 97
-        return first < 26 && second < 26 && keyPrefixes[Int(first)] >> UInt32(second) & 1 != 0
+        guard start + 2 < b.count else { return false }
+        let first = (b[start] | 0x20) &- 97, second = (b[start + 1] | 0x20) &- 97, third = (b[start + 2] | 0x20) &- 97
+        return first < 26 && second < 26 && third < 26 && keyTriples[Int(first) &* 26 &+ Int(second)] >> UInt32(third) & 1 != 0
     }
 
     /// `key[suffix]["'] *[=:] *["']?(scheme )?value`: where the value starts and ends.
