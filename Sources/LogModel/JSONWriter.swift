@@ -78,7 +78,7 @@ struct JSONWriter {
     mutating func finish() { buffer.count = count }
 
     @inline(__always) mutating func reserve(_ extra: Int) {
-        if count + extra > capacity { grow(count + extra) }
+        if count &+ extra > capacity { grow(count &+ extra) }
     }
 
     mutating func grow(_ minimum: Int) {
@@ -91,14 +91,14 @@ struct JSONWriter {
     @inline(__always) mutating func put(_ byte: UInt8) {
         reserve(1)
         base[count] = byte
-        count += 1
+        count &+= 1
     }
 
     @inline(__always) mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
         Self.copy(base + count, source, bytes.count)
-        count += bytes.count
+        count &+= bytes.count
     }
 
     /// Copies `count` bytes. Most are short (keys, names, levels, ids): up to 16 bytes take two
@@ -127,8 +127,8 @@ struct JSONWriter {
     /// Divisions by the constant 100 only (multiplications once compiled), two digits a step.
     mutating func put(decimal value: Int64) {
         reserve(21)
-        if value < 0 { base[count] = UInt8(ascii: "-"); count += 1 }
-        count += logship_decimal_u64(value.magnitude, base + count)
+        if value < 0 { base[count] = UInt8(ascii: "-"); count &+= 1 }
+        count &+= logship_decimal_u64(value.magnitude, base + count)
     }
 
     @inline(__always)
@@ -165,15 +165,15 @@ struct JSONWriter {
     @inline(__always)
     mutating func key(_ name: StaticString) {
         let length = name.utf8CodeUnitCount
-        reserve(length + 4)
-        if needsComma { base[count] = UInt8(ascii: ","); count += 1 }
+        reserve(length &+ 4)
+        if needsComma { base[count] = UInt8(ascii: ","); count &+= 1 }
         let out = base + count
         let source = name.utf8Start
         out[0] = UInt8(ascii: "\"")
         Self.copy(out + 1, source, length)
-        out[length + 1] = UInt8(ascii: "\"")
-        out[length + 2] = UInt8(ascii: ":")
-        count += length + 3
+        out[length &+ 1] = UInt8(ascii: "\"")
+        out[length &+ 2] = UInt8(ascii: ":")
+        count &+= length &+ 3
         needsComma = true
     }
 
@@ -203,7 +203,7 @@ struct JSONWriter {
         // 32-byte storage read whole), escaped the general way otherwise.
         reserve(InlineText.capacity + 2)
         let written = value.withUTF8 { logship_json_quote32($0.baseAddress!, $0.count, base + count) }
-        if written > 0 { count += written } else { value.withUTF8 { string(bytes: $0) } }
+        if written > 0 { count &+= written } else { value.withUTF8 { string(bytes: $0) } }
     }
 
     @inline(__always)
@@ -220,7 +220,7 @@ struct JSONWriter {
     /// A JSON string literal: runs of plain bytes (found sixteen at a time) are copied whole;
     /// quotes, backslashes and control characters are escaped.
     mutating func string(bytes: UnsafeBufferPointer<UInt8>) {
-        reserve(bytes.count + 2)
+        reserve(bytes.count &+ 2)
         put(UInt8(ascii: "\""))
         guard let start = bytes.baseAddress else { put(UInt8(ascii: "\"")); return }
         let n = bytes.count
@@ -228,7 +228,7 @@ struct JSONWriter {
         while true {
             let plain = logship_json_plain_prefix(start + index, n - index)
             put(UnsafeBufferPointer(start: start + index, count: plain))
-            index += plain
+            index &+= plain
             guard index < n else { break }
             let byte = start[index]
             index += 1
