@@ -118,13 +118,13 @@ public enum FieldExtraction {
             guard mark < n else { break }
             // The word around it (words are separated by spaces, tabs and commas), found sixteen bytes at a time.
             let start = logship_word_start(b.baseAddress!, mark)
-            let end = mark + 1 + logship_find_separator(b.baseAddress! + mark + 1, n - mark - 1)
+            let end = mark &+ 1 &+ logship_find_separator(b.baseAddress! + (mark &+ 1), n &- mark &- 1)
             i = end
             if b[start] == 47 {  // "/path" after a method
                 var previousEnd = start
-                while previousEnd > 0, isSeparator(b[previousEnd - 1]) { previousEnd -= 1 }
+                while previousEnd > 0, isSeparator(b[previousEnd &- 1]) { previousEnd &-= 1 }
                 var previousStart = previousEnd
-                while previousStart > 0, !isSeparator(b[previousStart - 1]) { previousStart -= 1 }
+                while previousStart > 0, !isSeparator(b[previousStart &- 1]) { previousStart &-= 1 }
                 if previousEnd > previousStart, let name = methodName(UnsafeBufferPointer(rebasing: b[previousStart..<previousEnd])) {
                     fields.httpMethod = name
                     fields.setURLPath(path(UnsafeBufferPointer(rebasing: b[start..<end])))
@@ -133,11 +133,11 @@ public enum FieldExtraction {
             }
             // `mark` is the word's first `=` or `/`: its first `=` is there or after it.
             var eq = mark
-            while eq < end, b[eq] != 61 { eq += 1 }
+            while eq < end, b[eq] != 61 { eq &+= 1 }
             guard eq < end, eq > start else { continue }
-            var valueStart = eq + 1, valueEnd = end
-            if valueStart < valueEnd, b[valueStart] == 34 || b[valueStart] == 39 { valueStart += 1 }
-            if valueEnd > valueStart, b[valueEnd - 1] == 34 || b[valueEnd - 1] == 39 { valueEnd -= 1 }
+            var valueStart = eq &+ 1, valueEnd = end
+            if valueStart < valueEnd, b[valueStart] == 34 || b[valueStart] == 39 { valueStart &+= 1 }
+            if valueEnd > valueStart, b[valueEnd &- 1] == 34 || b[valueEnd &- 1] == 39 { valueEnd &-= 1 }
             if let key = key(UnsafeBufferPointer(rebasing: b[start..<eq])) {
                 apply(key, UnsafeBufferPointer(rebasing: b[valueStart..<valueEnd]), to: &fields)
             }
@@ -147,7 +147,7 @@ public enum FieldExtraction {
     /// The index of the next `=` or `/` at or after `from` (`b.count` when none), sixteen bytes at a time.
     @inline(__always) static func nextMark(_ b: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
         guard let base = b.baseAddress, from < b.count else { return b.count }
-        return from + logship_find_either(base + from, b.count - from, 61, 47)
+        return from &+ logship_find_either(base + from, b.count &- from, 61, 47)
     }
 
     @inline(__always) static func isSeparator(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 44 }
@@ -240,11 +240,12 @@ public enum FieldExtraction {
     }
 
     static func integer(_ value: UnsafeBufferPointer<UInt8>) -> Int? {
+        // At most nine digits: no overflow to check.
         guard !value.isEmpty, value.count < 10 else { return nil }
         var n = 0
         for c in value {
-            guard c >= 48 && c <= 57 else { return nil }
-            n = n * 10 + Int(c - 48)
+            guard c &- 48 < 10 else { return nil }
+            n = n &* 10 &+ Int(c &- 48)
         }
         return n
     }
