@@ -90,7 +90,14 @@ extension LogAgent {
             // The records' buffers go back to the reading thread for the next records.
             var buffers: [[UInt8]] = []
             buffers.reserveCapacity(shipments.count)
-            for index in shipments.indices { buffers.append(shipments[index].record.bytes) }
+            shipments.withUnsafeMutableBufferPointer { shipments in
+                for index in shipments.indices {
+                    // Moved out (swapped with an empty array): the buffer stays referenced once.
+                    var bytes: [UInt8] = []
+                    swap(&bytes, &shipments[index].record.bytes)
+                    buffers.append(bytes)
+                }
+            }
             shipments = []
             recordBuffers.giveBack(buffers)
         }

@@ -9,18 +9,19 @@ import Synchronization
 /// `drop()` lets all go when the agent goes quiet.
 final class RecordBuffers: @unchecked Sendable {
     static let maxCapacity = 2_048
-    /// Given back by the shipping thread, a batch at a time (one lock a batch).
-    private let returned = Mutex<[[UInt8]]>([])
-    /// The reading thread's own: only `make` and `drop`, on that thread, touch it (hence unchecked).
+    /// Given back by the shipping thread, a batch at a time (one lock a batch; the batch's array
+    /// moved, its buffers not copied one by one).
+    private let returned = Mutex<[[[UInt8]]]>([])
+    /// The reading thread's own: only `make` and `drop`, on that thread, touch them (hence unchecked).
+    private var spareBatches: [[[UInt8]]] = []
     private var spare: [[UInt8]] = []
 
     /// Reading thread: a buffer holding exactly `bytes` (a spare one when there is one).
     func make(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         if spare.isEmpty {
-            var taken: [[UInt8]] = []
-            returned.withLock { swap(&$0, &taken) }
-            spare = taken
-            if spare.isEmpty { return Array(bytes) }
+            if spareBatches.isEmpty { returned.withLock { swap(&$0, &spareBatches) } }
+            guard let batch = spareBatches.popLast() else { return Array(bytes) }
+            spare = batch
         }
         var buffer = spare.removeLast()
         buffer.removeAll(keepingCapacity: true)
@@ -33,17 +34,19 @@ final class RecordBuffers: @unchecked Sendable {
     func giveBack(_ buffers: consuming [[UInt8]]) {
         var buffers = buffers
         buffers.removeAll { $0.capacity > Self.maxCapacity }
-        returned.withLock { returned in
-            if returned.isEmpty { returned = buffers } else { returned.append(contentsOf: buffers) }
-        }
+        guard !buffers.isEmpty else { return }
+        returned.withLock { $0.append(buffers) }
     }
 
     /// Reading thread: lets every spare buffer go (the agent is quiet; the heap is trimmed next).
     func drop() {
         spare = []
+        spareBatches = []
         returned.withLock { $0 = [] }
     }
 
     /// Buffers waiting to be reused (tests).
-    var spareCount: Int { spare.count + returned.withLock { $0.count } }
+    var spareCount: Int {
+        spare.count + spareBatches.reduce(0) { $0 + $1.count } + returned.withLock { $0.reduce(0) { $0 + $1.count } }
+    }
 }
