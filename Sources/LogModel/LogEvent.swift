@@ -119,6 +119,29 @@ public enum Level: String, Sendable, CaseIterable, Comparable {
 
     /// The same on bytes, case-insensitive, without building a string (every agent line has a level).
     public init?(bytes: UnsafeBufferPointer<UInt8>) {
+        // Python's own level names (every Python line has one), upper-cased and packed into a
+        // word, by one comparison each; the other spellings through the table.
+        if bytes.count >= 4, bytes.count <= 8, let base = bytes.baseAddress {
+            var packed: UInt64 = 0
+            for k in 0..<bytes.count {
+                let c = base[k]
+                packed |= UInt64(c &- 97 < 26 ? c &- 32 : c) &<< UInt64(8 &* k)
+            }
+            switch packed {
+            case 0x4f46_4e49: self = .info; return                 // INFO
+            case 0x52_4f52_5245: self = .error; return             // ERROR
+            case 0x47_4e49_4e52_4157: self = .warn; return         // WARNING
+            case 0x4e52_4157: self = .warn; return                 // WARN
+            case 0x47_5542_4544: self = .debug; return             // DEBUG
+            case 0x4c41_4349_5449_5243: self = .critical; return   // CRITICAL
+            default: break
+            }
+        }
+        self.init(spelling: bytes)
+    }
+
+    /// `init(bytes:)` by the table of spellings alone.
+    init?(spelling bytes: UnsafeBufferPointer<UInt8>) {
         for (name, level) in Self.spellings where name.count == bytes.count {
             var equal = true
             for k in 0..<name.count {

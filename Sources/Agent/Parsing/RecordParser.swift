@@ -249,7 +249,7 @@ public struct RecordParser: Sendable {
         view.level = fields.levelname.isEmpty ? nil : Level(bytes: UnsafeBufferPointer(rebasing: line[fields.levelname]))
         if !fields.name.isEmpty { view.logger = UnsafeBufferPointer(rebasing: line[fields.name]) }
         FieldExtraction.scan(UnsafeBufferPointer(rebasing: line[fields.message]), into: &view)
-        view.labels = staticFields
+        if !staticFields.isEmpty { view.labels = staticFields }
         return body(&view)
     }
 
