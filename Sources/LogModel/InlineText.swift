@@ -5,8 +5,9 @@
 public struct InlineText: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
     /// Bytes held at most.
     public static let capacity = 32
-    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    private var length = 0
+    // (Visible to the inlined accessors below: other modules' per-line code calls them.)
+    @usableFromInline var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @usableFromInline var length = 0
 
     /// Nil when `text` is longer than `capacity` bytes.
     public init?(_ text: String) {
@@ -23,23 +24,23 @@ public struct InlineText: Sendable, Hashable, CustomStringConvertible, Expressib
     }
 
     /// `count` (≤ `capacity`) bytes written by `body`.
-    @inline(__always)
+    @inlinable
     public init(count: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Void) {
         precondition(count >= 0 && count <= Self.capacity, "InlineText holds at most \(Self.capacity) bytes")
         length = count
         withUnsafeMutableBytes(of: &words) { raw in body(raw.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
     }
 
-    public var utf8Count: Int { length }
+    @inlinable public var utf8Count: Int { length }
 
     /// Lets `body` change the bytes held (the count stays).
-    @inline(__always)
+    @inlinable
     public mutating func update(_ body: (UnsafeMutablePointer<UInt8>) -> Void) {
         withUnsafeMutableBytes(of: &words) { raw in body(raw.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
     }
 
     /// (The buffer starts a copy of the whole 32-byte storage: `logship_json_quote32` reads it all.)
-    @inline(__always)
+    @inlinable
     public func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         var words = self.words
         let count = length

@@ -171,6 +171,7 @@ public struct EventView {
         return rare!
     }
 
+    @inlinable
     public init(timestamp: InlineText, message: UnsafeBufferPointer<UInt8>, serviceName: String) {
         self.timestamp = timestamp
         self.message = message
@@ -179,12 +180,15 @@ public struct EventView {
 
     public func encode(into out: OutputBuffer) {
         var none = EncodedRuns(enabled: false)
-        encode(into: out, runs: &none)
+        var view = self
+        view.encode(into: out, runs: &none)
     }
 
     /// Straight-line code with begin/end pairs: closures here would copy the whole event.
     /// `runs` keeps the service/host and file objects of the events of one file (see `EncodedRuns`).
-    public func encode(into out: OutputBuffer, runs: inout EncodedRuns) {
+    /// `mutating` though it changes nothing: the view is then passed by address — called on a
+    /// view held `inout` (the agent's), a non-mutating call copied the whole view first.
+    public mutating func encode(into out: OutputBuffer, runs: inout EncodedRuns) {
         var w = JSONWriter(out)
         defer { w.finish() }
         w.open()
