@@ -148,6 +148,20 @@ import Testing
             #expect(upper.withUnsafeBufferPointer { FieldExtraction.key($0) } == key)
         }
     }
+
+    /// Every HTTP method of `methods` is recognised by its packed bytes, and nothing else is:
+    /// lower case, one byte more or less, a letter changed.
+    @Test func methodNamesAreTheMethodsAndNothingElse() {
+        for method in FieldExtraction.methods {
+            #expect(method.withUnsafeBufferPointer { FieldExtraction.methodName($0) } == String(decoding: method, as: UTF8.self))
+            var nearMisses = [method.map { $0 | 0x20 }, method + [84], Array(method.dropLast()), [method[0]] + method.dropFirst().map { $0 == 69 ? 70 : 69 }]
+            nearMisses.append(method.reversed())
+            for miss in nearMisses where !FieldExtraction.methods.contains(miss) {
+                #expect(miss.withUnsafeBufferPointer { FieldExtraction.methodName($0) } == nil, "\(String(decoding: miss, as: UTF8.self))")
+            }
+        }
+        #expect(Array("GETX".utf8).withUnsafeBufferPointer { FieldExtraction.methodName($0) } == nil)
+    }
 }
 
 @Suite struct EventIDPrefixTests {

@@ -112,6 +112,7 @@ public enum FieldExtraction {
     /// The scan, setting what it finds in `fields` (and leaving the rest as it is).
     static func scan<Sink: ExtractedFieldsSink>(_ b: UnsafeBufferPointer<UInt8>, into fields: inout Sink) {
         let n = b.count
+        let table = Self.table
         var i = 0
         while i < n {
             let mark = nextMark(b, from: i)
@@ -138,7 +139,7 @@ public enum FieldExtraction {
             var valueStart = eq &+ 1, valueEnd = end
             if valueStart < valueEnd, b[valueStart] == 34 || b[valueStart] == 39 { valueStart &+= 1 }
             if valueEnd > valueStart, b[valueEnd &- 1] == 34 || b[valueEnd &- 1] == 39 { valueEnd &-= 1 }
-            if let key = key(UnsafeBufferPointer(rebasing: b[start..<eq])) {
+            if let key = key(UnsafeBufferPointer(rebasing: b[start..<eq]), in: table) {
                 apply(key, UnsafeBufferPointer(rebasing: b[valueStart..<valueEnd]), to: &fields)
             }
         }
@@ -177,12 +178,14 @@ public enum FieldExtraction {
     }
     static let table = KeyTable()
 
-    static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> Key? {
+    static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> Key? { key(bytes, in: table) }
+
+    /// `key(_:)` with the table at hand (the scan reads the global once, not once a word).
+    static func key(_ bytes: UnsafeBufferPointer<UInt8>, in table: KeyTable) -> Key? {
         // No key is shorter than 3 or longer than 16 bytes: most words end here.
         guard bytes.count >= 3, bytes.count <= 16 else { return nil }
         let letter = Int(bytes[0] | 0x20) &- 97
         guard letter >= 0, letter < 26 else { return nil }
-        let table = Self.table
         guard table.lengths[letter] >> UInt32(bytes.count) & 1 != 0 else { return nil }
         let first = table.starts[letter], last = table.starts[letter + 1]
         let word = PackedKey(bytes, .path)
@@ -193,19 +196,22 @@ public enum FieldExtraction {
         return nil
     }
 
-    static let methodNames = methods.map { String(decoding: $0, as: UTF8.self) }
-
-    /// The methods' bytes packed little-endian into a word each (all are at most 7 bytes).
-    static let packedMethods: [UInt64] = methods.map { method in
-        method.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-    }
-
+    /// The method a word names (one of `methods`), by its bytes packed little-endian into a word
+    /// (all are at most 7 bytes); the names are literals (no table read, no reference counted a line).
     static func methodName(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         guard bytes.count >= 3, bytes.count <= 7, bytes[0] >= 65, bytes[0] <= 90 else { return nil }
         var packed: UInt64 = 0
-        for index in 0..<bytes.count { packed |= UInt64(bytes[index]) << (8 * UInt64(index)) }
-        guard let index = packedMethods.firstIndex(of: packed) else { return nil }
-        return methodNames[index]
+        for index in 0..<bytes.count { packed |= UInt64(bytes[index]) &<< (8 &* UInt64(index)) }
+        switch packed {
+        case 0x54_4547: return "GET"
+        case 0x5453_4f50: return "POST"
+        case 0x54_5550: return "PUT"
+        case 0x4554_454c_4544: return "DELETE"
+        case 0x48_4354_4150: return "PATCH"
+        case 0x4441_4548: return "HEAD"
+        case 0x53_4e4f_4954_504f: return "OPTIONS"
+        default: return nil
+        }
     }
 
     static func path(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
