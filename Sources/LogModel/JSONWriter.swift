@@ -77,6 +77,9 @@ struct JSONWriter {
 
     mutating func finish() { buffer.count = count }
 
+    // Positions and lengths here are bounded by the buffer's capacity (and every write by a
+    // `reserve` before it): their arithmetic wraps (`&+`) instead of checking for overflow, a
+    // check and a branch per byte count on the per-line path.
     @inline(__always) mutating func reserve(_ extra: Int) {
         if count &+ extra > capacity { grow(count &+ extra) }
     }

@@ -63,15 +63,15 @@ public struct EventView {
     public var spanID: InlineText?
     public var errorType: String? {
         get { rare?.errorType }
-        set { if newValue != nil || rare != nil { rareForWriting().errorType = newValue } }
+        set { setRare(\.errorType, newValue) }
     }
     public var errorMessage: String? {
         get { rare?.errorMessage }
-        set { if newValue != nil || rare != nil { rareForWriting().errorMessage = newValue } }
+        set { setRare(\.errorMessage, newValue) }
     }
     public var stackTrace: String? {
         get { rare?.stackTrace }
-        set { if newValue != nil || rare != nil { rareForWriting().stackTrace = newValue } }
+        set { setRare(\.stackTrace, newValue) }
     }
     public var httpMethod: String?
     public var httpStatus: Int?
@@ -81,7 +81,7 @@ public struct EventView {
     }
     private var urlPathText: String? {
         get { rare?.urlPathText }
-        set { if newValue != nil || rare != nil { rareForWriting().urlPathText = newValue } }
+        set { setRare(\.urlPathText, newValue) }
     }
     /// The path as bytes of the record being encoded, borrowed like `message` (the agent's fast
     /// path: no String made per line); `urlPath` reads either.
@@ -93,7 +93,7 @@ public struct EventView {
     /// itself is then empty or nil); nil when none is.
     var longTexts: LongTexts? {
         get { rare?.longTexts }
-        set { if newValue != nil || rare != nil { rareForWriting().longTexts = newValue } }
+        set { setRare(\.longTexts, newValue) }
     }
     final class LongTexts {
         var timestamp: String?, traceID: String?, spanID: String?, eventID: String?
@@ -123,7 +123,7 @@ public struct EventView {
     }
     public var original: String? {
         get { rare?.original }
-        set { if newValue != nil || rare != nil { rareForWriting().original = newValue } }
+        set { setRare(\.original, newValue) }
     }
     public var labels: [(String, String)] {
         get { rare?.labels ?? [] }
@@ -138,7 +138,7 @@ public struct EventView {
     }
     var factsBox: SourceFacts.Box? {
         get { rare?.factsBox }
-        set { if newValue != nil || rare != nil { rareForWriting().factsBox = newValue } }
+        set { setRare(\.factsBox, newValue) }
     }
 
     /// The fields a Python `logging` line leaves unset, in one box allocated when one is set:
@@ -161,6 +161,12 @@ public struct EventView {
         }
     }
     private var rare: Rare?
+
+    /// Sets a boxed field; setting nil where there is no box allocates none.
+    @inline(__always) private mutating func setRare<Value>(_ field: ReferenceWritableKeyPath<Rare, Value?>, _ value: Value?) {
+        guard value != nil || rare != nil else { return }
+        rareForWriting()[keyPath: field] = value
+    }
 
     private mutating func rareForWriting() -> Rare {
         if rare == nil {

@@ -110,6 +110,7 @@ public enum FieldExtraction {
     }
 
     /// The scan, setting what it finds in `fields` (and leaving the rest as it is).
+    /// (Indices stay within the message: their arithmetic wraps, `&+`, without overflow checks.)
     static func scan<Sink: ExtractedFieldsSink>(_ b: UnsafeBufferPointer<UInt8>, into fields: inout Sink) {
         let n = b.count
         let table = Self.table
