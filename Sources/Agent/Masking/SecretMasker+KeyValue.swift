@@ -14,13 +14,6 @@ extension SecretMasker {
                                               "_expires_in", "_expires_at", "_length", "_len", "_policy", "_id", "_name",
                                               "_limit", "_used", "_changed", "_updated", "_reset"].map { Array($0.utf8) }
 
-    /// Per first letter (a–z), the second letters a key or a scheme may have (bit 0 = a): a
-    /// word whose first two letters begin none of them ("status", "trace"; "api" passes) cannot
-    /// give `keyValueEnd` a match (the masker's word filter, `candidateWords`, is made of these).
-    static let keyPrefixes: [UInt32] = (0..<26).map { letter in
-        (keys + schemes).filter { Int($0[0]) - 97 == letter }.reduce(0) { $0 | 1 << UInt32($1[1] &- 97) }
-    }
-
     /// Per first two letters (26 × first + second), the third letters a key or a scheme may
     /// have (all keys and schemes begin with three letters): "payment" and "status" go no further.
     static let keyTriples: [UInt32] = {
@@ -30,6 +23,12 @@ extension SecretMasker {
         }
         return triples
     }()
+
+    /// Per first letter (a–z), the second letters a key or a scheme may have (bit 0 = a), read
+    /// off `keyTriples`: the masker's word filter (`candidateWords`) is made of these.
+    static let keyPrefixes: [UInt32] = (0..<26).map { first in
+        (0..<26).reduce(0) { bits, second in keyTriples[first * 26 + second] != 0 ? bits | 1 << UInt32(second) : bits }
+    }
 
     @inline(__always) static func mayStartKey(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> Bool {
         guard start + 2 < b.count else { return false }
